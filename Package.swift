@@ -1,0 +1,51 @@
+// swift-tools-version: 6.0
+// The reference Swift implementation of memory-augmented neural networks (DNC, SAM, SDNC)
+// and their data-parallel trainer `dnc-dist`. See README.md.
+import PackageDescription
+
+let package = Package(
+    name: "dnc-swift",
+    products: [
+        .library(name: "DNCKit", targets: ["DNCNumerics", "DNCStorage", "DNCLayers", "DNCTraining"]),
+        .executable(name: "dnc-dist", targets: ["DNCDistCommand"]),
+        .executable(name: "dnc-bench", targets: ["DNCBenchCommand"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries, found through pkg-config (names measured in shared/notes/platform.md).
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        // Named explicitly: `hdf5.pc` is a Debian alternative that flips to the MPI build.
+        .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5-serial",
+                       providers: [.apt(["libhdf5-dev"])]),
+        // The only C code: the MPI and HDF5 macros Swift cannot import.
+        .target(name: "CDNCShim", dependencies: ["CMPI", "CHDF5"], path: "Sources/CDNCShim"),
+
+        // Numeric core: tensors, kernels over raw buffers, BLAS, counter-based random numbers.
+        .target(name: "DNCNumerics", dependencies: ["CBLAS"], path: "Sources/Numerics"),
+        // HDF5 files: groups, datasets, attributes, with Swift errors.
+        .target(name: "DNCStorage", dependencies: ["CDNCShim", "CHDF5", "DNCNumerics"], path: "Sources/Storage"),
+        // Layers with hand-written backward passes, losses, optimisers.
+        .target(name: "DNCLayers", dependencies: ["DNCNumerics"], path: "Sources/Layers"),
+        // Tasks and training loops.
+        .target(name: "DNCTraining", dependencies: ["DNCNumerics", "DNCLayers", "DNCStorage"],
+                path: "Sources/Training"),
+
+        .executableTarget(name: "DNCDistCommand",
+                          dependencies: ["DNCNumerics", "DNCLayers", "DNCStorage", "DNCTraining",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          path: "Sources/DNCDistCommand"),
+        .executableTarget(name: "DNCBenchCommand",
+                          dependencies: ["DNCNumerics", "DNCLayers",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          path: "Sources/DNCBenchCommand"),
+
+        .testTarget(name: "NumericsTests", dependencies: ["DNCNumerics"]),
+        .testTarget(name: "StorageTests", dependencies: ["DNCStorage", "DNCNumerics"]),
+        .testTarget(name: "LayersTests", dependencies: ["DNCLayers", "DNCNumerics", "DNCStorage"]),
+    ]
+)

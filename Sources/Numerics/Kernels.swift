@@ -1,0 +1,227 @@
+/// The numeric kernels every layer calls: products, element-wise maps, reductions and
+/// row-wise softmax, all over raw buffers with explicit sizes.
+///
+/// This is the seam for a GPU backend: layers never loop over tensors themselves for the
+/// heavy work, they call these functions, so a CUDA implementation of this one namespace can
+/// stand in for the CPU one.
+public enum Kernels {
+    // MARK: Products
+
+    /// `C = alpha · op(A) · op(B) + beta · C`, row-major; `op(A)` is m×k, `op(B)` is k×n.
+    /// Use `beta: 1` to accumulate (gradients), `beta: 0` to overwrite.
+    @inlinable
+    public static func gemm<T: Real>(transA: Bool = false, transB: Bool = false,
+                                     m: Int, n: Int, k: Int, alpha: T = 1,
+                                     a: UnsafePointer<T>, lda: Int? = nil,
+                                     b: UnsafePointer<T>, ldb: Int? = nil,
+                                     beta: T = 0, c: UnsafeMutablePointer<T>, ldc: Int? = nil) {
+        if m == 0 || n == 0 { return }
+        if k == 0 {
+            if beta == 0 { for i in 0..<m { for j in 0..<n { c[i * (ldc ?? n) + j] = 0 } } }
+            else if beta != 1 { for i in 0..<m { for j in 0..<n { c[i * (ldc ?? n) + j] *= beta } } }
+            return
+        }
+        T.blasGemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                   a: a, lda: lda ?? (transA ? m : k), b: b, ldb: ldb ?? (transB ? k : n),
+                   beta: beta, c: c, ldc: ldc ?? n)
+    }
+
+    /// `y += alpha · x`.
+    @inlinable
+    public static func axpy<T: Real>(_ count: Int, alpha: T, _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>) {
+        T.blasAxpy(count: count, alpha: alpha, x: x, y: y)
+    }
+
+    @inlinable
+    public static func dot<T: Real>(_ count: Int, _ x: UnsafePointer<T>, _ y: UnsafePointer<T>) -> T {
+        T.blasDot(count: count, x: x, y: y)
+    }
+
+    /// Adds `bias` (length `columns`) to every row of a rows×columns matrix.
+    @inlinable
+    public static func addRowVector<T: Real>(_ bias: UnsafePointer<T>, to matrix: UnsafeMutablePointer<T>,
+                                             rows: Int, columns: Int) {
+        for r in 0..<rows {
+            let row = matrix + r * columns
+            for j in 0..<columns { row[j] += bias[j] }
+        }
+    }
+
+    /// `bias += Σ_rows matrix[row, :]` (the gradient of a broadcast bias).
+    @inlinable
+    public static func accumulateColumnSums<T: Real>(_ matrix: UnsafePointer<T>, rows: Int, columns: Int,
+                                                     into bias: UnsafeMutablePointer<T>) {
+        for r in 0..<rows {
+            let row = matrix + r * columns
+            for j in 0..<columns { bias[j] += row[j] }
+        }
+    }
+
+    // MARK: Element-wise maps (input and output may alias)
+
+    @inlinable
+    public static func tanh<T: Real>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, count: Int) {
+        T.mapTanh(x, y, count: count)
+    }
+
+    @inlinable
+    public static func exp<T: Real>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, count: Int) {
+        T.mapExp(x, y, count: count)
+    }
+
+    @inlinable
+    public static func log<T: Real>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, count: Int) {
+        T.mapLog(x, y, count: count)
+    }
+
+    /// σ(x) = 1 / (1 + e^{-x}), evaluated as e^{x} / (1 + e^{x}) for negative x so that the
+    /// result keeps its relative precision far into the tail.
+    @inlinable
+    public static func sigmoid<T: Real>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, count: Int) {
+        // Chunked through a stack buffer so that `x` and `y` may alias.
+        withUnsafeTemporaryAllocation(of: T.self, capacity: 256) { buffer in
+            let e = buffer.baseAddress!
+            var start = 0
+            while start < count {
+                let n = Swift.min(256, count - start)
+                let xs = x + start, ys = y + start
+                for i in 0..<n { e[i] = -Swift.abs(xs[i]) }
+                T.mapExp(e, e, count: n)  // e^{-|x|} ∈ (0, 1]
+                for i in 0..<n {
+                    let s = 1 / (1 + e[i])
+                    ys[i] = xs[i] < 0 ? e[i] * s : s
+                }
+                start += n
+            }
+        }
+    }
+
+    /// softplus(x) = ln(1 + e^x), returned as x itself for x > 20 (PyTorch's threshold, kept so
+    /// that pytorch-dnc weights give the same strengths).
+    @inlinable
+    public static func softplus<T: Real>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, count: Int) {
+        for i in 0..<count {
+            let v = x[i]
+            if v > 20 { y[i] = v; continue }
+            let e = T.exactExp(-Swift.abs(v))
+            y[i] = Swift.max(v, 0) + T.exactLog1p(e)
+        }
+    }
+
+    /// Derivative of `softplus` at x (σ(x), and 1 above PyTorch's threshold).
+    @inlinable
+    public static func softplusDerivative<T: Real>(_ x: T) -> T {
+        if x > 20 { return 1 }
+        return x < 0 ? T.exactExp(x) / (1 + T.exactExp(x)) : 1 / (1 + T.exactExp(-x))
+    }
+
+    /// relu(x) = max(x, 0).
+    @inlinable
+    public static func relu<T: Real>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, count: Int) {
+        for i in 0..<count { y[i] = x[i] > 0 ? x[i] : 0 }
+    }
+
+    /// Clamps every element to [-limit, limit].
+    @inlinable
+    public static func clamp<T: Real>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, count: Int, limit: T) {
+        for i in 0..<count { y[i] = x[i] < -limit ? -limit : (x[i] > limit ? limit : x[i]) }
+    }
+
+    /// `y *= alpha`.
+    @inlinable
+    public static func scale<T: Real>(_ y: UnsafeMutablePointer<T>, count: Int, by alpha: T) {
+        for i in 0..<count { y[i] *= alpha }
+    }
+
+    /// `y = a ⊙ b`.
+    @inlinable
+    public static func multiply<T: Real>(_ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, count: Int) {
+        for i in 0..<count { y[i] = a[i] * b[i] }
+    }
+
+    /// Sets `count` elements to `value`.
+    @inlinable
+    public static func fill<T: Real>(_ y: UnsafeMutablePointer<T>, count: Int, with value: T) {
+        y.update(repeating: value, count: count)
+    }
+
+    // MARK: Reductions
+
+    @inlinable
+    public static func sum<T: Real>(_ x: UnsafePointer<T>, count: Int) -> T {
+        var s: T = 0
+        for i in 0..<count { s += x[i] }
+        return s
+    }
+
+    /// Σ x², accumulated in the same precision (use `Double` for checks).
+    @inlinable
+    public static func sumOfSquares<T: Real>(_ x: UnsafePointer<T>, count: Int) -> T {
+        var s: T = 0
+        for i in 0..<count { s += x[i] * x[i] }
+        return s
+    }
+
+    /// Euclidean norm, scaled to avoid overflow for very large elements.
+    @inlinable
+    public static func norm<T: Real>(_ x: UnsafePointer<T>, count: Int) -> T {
+        var largest: T = 0
+        for i in 0..<count { largest = Swift.max(largest, Swift.abs(x[i])) }
+        if largest == 0 || !largest.isFinite { return largest }
+        var s: T = 0
+        for i in 0..<count { let v = x[i] / largest; s += v * v }
+        return largest * s.squareRoot()
+    }
+
+    /// Index of the largest element (the first of equal ones).
+    @inlinable
+    public static func argmax<T: Real>(_ x: UnsafePointer<T>, count: Int) -> Int {
+        var best = 0
+        for i in 1..<Swift.max(count, 1) where x[i] > x[best] { best = i }
+        return best
+    }
+
+    // MARK: Softmax
+
+    /// Row-wise softmax of a rows×columns matrix, stable for any finite input.
+    @inlinable
+    public static func softmaxRows<T: Real>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, rows: Int, columns: Int) {
+        for r in 0..<rows {
+            let input = x + r * columns, output = y + r * columns
+            var largest = -T.infinity
+            for j in 0..<columns { largest = Swift.max(largest, input[j]) }
+            for j in 0..<columns { output[j] = input[j] - largest }
+            T.mapExp(output, output, count: columns)
+            var total: T = 0
+            for j in 0..<columns { total += output[j] }
+            let inverse = 1 / total
+            for j in 0..<columns { output[j] *= inverse }
+        }
+    }
+
+    /// Backward of a row-wise softmax: `dx = y ⊙ (dy − ⟨dy, y⟩)` per row. `dx` may alias `dy`.
+    @inlinable
+    public static func softmaxRowsBackward<T: Real>(output y: UnsafePointer<T>, outputGradient dy: UnsafePointer<T>,
+                                                    inputGradient dx: UnsafeMutablePointer<T>, rows: Int, columns: Int) {
+        for r in 0..<rows {
+            let yr = y + r * columns, dyr = dy + r * columns, dxr = dx + r * columns
+            var inner: T = 0
+            for j in 0..<columns { inner += dyr[j] * yr[j] }
+            for j in 0..<columns { dxr[j] = yr[j] * (dyr[j] - inner) }
+        }
+    }
+
+    /// Row-wise log-softmax.
+    @inlinable
+    public static func logSoftmaxRows<T: Real>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, rows: Int, columns: Int) {
+        for r in 0..<rows {
+            let input = x + r * columns, output = y + r * columns
+            var largest = -T.infinity
+            for j in 0..<columns { largest = Swift.max(largest, input[j]) }
+            var total: T = 0
+            for j in 0..<columns { total += T.exactExp(input[j] - largest) }
+            let shift = largest + T.exactLog(total)
+            for j in 0..<columns { output[j] = input[j] - shift }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import CBLAS
+import Foundation
+
+/// The floating-point types the numeric core runs in: `Float` for training, `Double` for
+/// gradient checks and fixture parity. Every requirement works over raw buffers so that the
+/// kernels in `Kernels` stay thin and a GPU backend can stand in for them later.
+public protocol Real: BinaryFloatingPoint, Sendable, CustomStringConvertible
+where RawSignificand: FixedWidthInteger {
+    /// Row-major general matrix product `C = alpha * op(A) * op(B) + beta * C`, where `op(A)` is
+    /// m×k and `op(B)` is k×n. Transposes are taken by BLAS, never by copying.
+    static func blasGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                         alpha: Self, a: UnsafePointer<Self>, lda: Int,
+                         b: UnsafePointer<Self>, ldb: Int,
+                         beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+    /// `y += alpha * x`.
+    static func blasAxpy(count: Int, alpha: Self, x: UnsafePointer<Self>, y: UnsafeMutablePointer<Self>)
+    /// Dot product of two contiguous vectors.
+    static func blasDot(count: Int, x: UnsafePointer<Self>, y: UnsafePointer<Self>) -> Self
+
+    /// Element-wise maps; `input` and `output` may be the same buffer.
+    static func mapTanh(_ input: UnsafePointer<Self>, _ output: UnsafeMutablePointer<Self>, count: Int)
+    static func mapExp(_ input: UnsafePointer<Self>, _ output: UnsafeMutablePointer<Self>, count: Int)
+    static func mapLog(_ input: UnsafePointer<Self>, _ output: UnsafeMutablePointer<Self>, count: Int)
+
+    /// Scalar transcendental functions at full precision (used off the hot path).
+    static func exactExp(_ x: Self) -> Self
+    static func exactLog(_ x: Self) -> Self
+    static func exactLog1p(_ x: Self) -> Self
+    static func exactTanh(_ x: Self) -> Self
+}
+
+extension Float: Real {
+    @inlinable
+    public static func blasGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                                alpha: Float, a: UnsafePointer<Float>, lda: Int,
+                                b: UnsafePointer<Float>, ldb: Int,
+                                beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+    @inlinable
+    public static func blasAxpy(count: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        cblas_saxpy(Int32(count), alpha, x, 1, y, 1)
+    }
+    @inlinable
+    public static func blasDot(count: Int, x: UnsafePointer<Float>, y: UnsafePointer<Float>) -> Float {
+        cblas_sdot(Int32(count), x, 1, y, 1)
+    }
+    @inlinable
+    public static func mapTanh(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { output[i] = FastFloatMath.tanh(input[i]) }
+    }
+    @inlinable
+    public static func mapExp(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { output[i] = FastFloatMath.exp(input[i]) }
+    }
+    @inlinable
+    public static func mapLog(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { output[i] = FastFloatMath.log(input[i]) }
+    }
+    @inlinable public static func exactExp(_ x: Float) -> Float { Foundation.exp(x) }
+    @inlinable public static func exactLog(_ x: Float) -> Float { Foundation.log(x) }
+    @inlinable public static func exactLog1p(_ x: Float) -> Float { Foundation.log1p(x) }
+    @inlinable public static func exactTanh(_ x: Float) -> Float { Foundation.tanh(x) }
+}
+
+extension Double: Real {
+    @inlinable
+    public static func blasGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                                alpha: Double, a: UnsafePointer<Double>, lda: Int,
+                                b: UnsafePointer<Double>, ldb: Int,
+                                beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
+        cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+    @inlinable
+    public static func blasAxpy(count: Int, alpha: Double, x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>) {
+        cblas_daxpy(Int32(count), alpha, x, 1, y, 1)
+    }
+    @inlinable
+    public static func blasDot(count: Int, x: UnsafePointer<Double>, y: UnsafePointer<Double>) -> Double {
+        cblas_ddot(Int32(count), x, 1, y, 1)
+    }
+    // Double is the checking precision: libm, correctly rounded or nearly so.
+    @inlinable
+    public static func mapTanh(_ input: UnsafePointer<Double>, _ output: UnsafeMutablePointer<Double>, count: Int) {
+        for i in 0..<count { output[i] = Foundation.tanh(input[i]) }
+    }
+    @inlinable
+    public static func mapExp(_ input: UnsafePointer<Double>, _ output: UnsafeMutablePointer<Double>, count: Int) {
+        for i in 0..<count { output[i] = Foundation.exp(input[i]) }
+    }
+    @inlinable
+    public static func mapLog(_ input: UnsafePointer<Double>, _ output: UnsafeMutablePointer<Double>, count: Int) {
+        for i in 0..<count { output[i] = Foundation.log(input[i]) }
+    }
+    @inlinable public static func exactExp(_ x: Double) -> Double { Foundation.exp(x) }
+    @inlinable public static func exactLog(_ x: Double) -> Double { Foundation.log(x) }
+    @inlinable public static func exactLog1p(_ x: Double) -> Double { Foundation.log1p(x) }
+    @inlinable public static func exactTanh(_ x: Double) -> Double { Foundation.tanh(x) }
+}

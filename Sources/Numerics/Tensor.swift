@@ -1,0 +1,76 @@
+/// A dense, contiguous, row-major array of `Float` or `Double` with a shape.
+///
+/// Value semantics (copy on write through the backing array). Kernels take its raw buffer
+/// through `withUnsafeBufferPointer`/`withUnsafeMutableBufferPointer`; element `[i, j, k]` of a
+/// shape `[a, b, c]` tensor lives at `(i * b + j) * c + k`.
+public struct Tensor<T: Real>: Equatable, Sendable {
+    public private(set) var shape: [Int]
+    public var storage: [T]
+
+    public init(shape: [Int], repeating value: T = 0) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in shape \(shape)")
+        self.shape = shape
+        self.storage = Array(repeating: value, count: shape.reduce(1, *))
+    }
+
+    public init(shape: [Int], storage: [T]) {
+        precondition(shape.reduce(1, *) == storage.count,
+                     "shape \(shape) holds \(shape.reduce(1, *)) elements, storage has \(storage.count)")
+        self.shape = shape
+        self.storage = storage
+    }
+
+    public static func zeros(_ shape: Int...) -> Tensor { Tensor(shape: shape) }
+
+    public var count: Int { storage.count }
+    public var rank: Int { shape.count }
+
+    /// Flat element access.
+    @inlinable public subscript(flat index: Int) -> T {
+        get { storage[index] }
+        set { storage[index] = newValue }
+    }
+
+    /// Multi-index element access (checked; for tests and glue code, not hot loops).
+    public subscript(_ indices: Int...) -> T {
+        get { storage[flatIndex(indices)] }
+        set { storage[flatIndex(indices)] = newValue }
+    }
+
+    public func flatIndex(_ indices: [Int]) -> Int {
+        precondition(indices.count == shape.count, "index \(indices) has the wrong rank for shape \(shape)")
+        var flat = 0
+        for (i, dim) in zip(indices, shape) {
+            precondition(i >= 0 && i < dim, "index \(indices) out of bounds for shape \(shape)")
+            flat = flat * dim + i
+        }
+        return flat
+    }
+
+    /// The same elements under another shape with the same element count.
+    public func reshaped(_ newShape: [Int]) -> Tensor {
+        Tensor(shape: newShape, storage: storage)
+    }
+
+    /// The contiguous block at `index` along the first axis (a copy).
+    public func slice(_ index: Int) -> Tensor {
+        precondition(rank >= 1 && index >= 0 && index < shape[0], "slice \(index) out of bounds for \(shape)")
+        let inner = Array(shape.dropFirst())
+        let size = inner.reduce(1, *)
+        return Tensor(shape: inner, storage: Array(storage[index * size ..< (index + 1) * size]))
+    }
+
+    public func converted<U: Real>(to _: U.Type = U.self) -> Tensor<U> {
+        Tensor<U>(shape: shape, storage: storage.map { U($0) })
+    }
+
+    @inlinable
+    public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<T>) throws -> R) rethrows -> R {
+        try storage.withUnsafeBufferPointer(body)
+    }
+
+    @inlinable
+    public mutating func withUnsafeMutableBufferPointer<R>(_ body: (inout UnsafeMutableBufferPointer<T>) throws -> R) rethrows -> R {
+        try storage.withUnsafeMutableBufferPointer(body)
+    }
+}
