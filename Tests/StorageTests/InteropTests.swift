@@ -1,0 +1,36 @@
+import DNCNumerics
+import DNCStorage
+import Foundation
+import XCTest
+
+/// Files written here must be plain HDF5 that the reference tools read.
+final class InteropTests: TemporaryDirectoryTestCase {
+    func testH5dumpReadsOurFile() throws {
+        let tool = "/usr/bin/h5dump"
+        guard FileManager.default.isExecutableFile(atPath: tool) else { throw XCTSkip("h5dump is not installed") }
+        let file = path("interop.h5")
+        do {
+            let h5 = try HDF5File(path: file, mode: .create)
+            try h5.write(Tensor<Float>(shape: [2, 3], storage: [1, 2, 3, 4, 5, 6]), to: "weights/interop_matrix")
+            try h5.write(ints: [9], shape: [], to: "step_counter")
+            try h5.writeAttribute("format", "dnc checkpoint v1")
+            try h5.writeAttribute("fixed_format", "fixed text", fixedLength: true)
+            try h5.writeAttribute("dims", [Int64(2), 3], at: "weights/interop_matrix")
+            try h5.close()
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = [file]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, output)
+        for fragment in ["interop_matrix", "H5T_IEEE_F32LE", "( 2, 3 )", "step_counter", "H5T_STD_I64LE",
+                         "\"dnc checkpoint v1\"", "\"fixed text\""] {
+            XCTAssertTrue(output.contains(fragment), "h5dump output lacks \(fragment):\n\(output)")
+        }
+    }
+}
