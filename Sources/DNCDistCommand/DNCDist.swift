@@ -1,0 +1,60 @@
+import ArgumentParser
+import DNCNumerics
+
+/// `dnc-dist`: trains memory-augmented networks, alone or data-parallel under MPI.
+@main
+struct DNCDist: ParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "dnc-dist",
+        abstract: "Train memory-augmented neural networks (DNC, SAM, SDNC).",
+        discussion: """
+        BLAS kernels are chosen automatically for this CPU (see `dnc-dist diagnostics`); \
+        set DNC_BLAS_CORE=<name>|auto|default or OPENBLAS_CORETYPE to override, and \
+        OPENBLAS_NUM_THREADS to change the default of one BLAS thread per process.
+        """,
+        subcommands: [Train.self, Diagnostics.self])
+
+    @Flag(name: .long, help: "Print the version and the BLAS kernels in use, then exit.")
+    var version = false
+
+    func run() throws {
+        if version {
+            print("dnc-dist \(Self.version)")
+            print("BLAS: \(BLASRuntime.summary)")
+            return
+        }
+        throw CleanExit.helpRequest(self)
+    }
+
+    static func main() {
+        // Before anything touches BLAS: may re-execute this program with better kernels.
+        BLASRuntime.relaunchWithBestKernelsIfNeeded()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+struct Diagnostics: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the numeric back end this process uses.")
+
+    func run() throws {
+        print("dnc-dist \(DNCDist.version)")
+        print("BLAS: \(BLASRuntime.summary)")
+        let flags = BLASRuntime.cpuFlags()
+        print("CPU: best known kernels \(BLASRuntime.bestCore(flags: flags) ?? "none"), "
+              + "AVX-512 \(flags.contains("avx512f") ? "yes" : "no"), AVX2 \(flags.contains("avx2") ? "yes" : "no")")
+        print("GPU: none (this build has the CPU back end only)")
+    }
+}
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a model on a generated task.",
+        subcommands: [TrainCopy.self])
+}

@@ -1,0 +1,31 @@
+import DNCNumerics
+
+// Vanilla RNN: h' = act(W_ih x + b_ih + W_hh h + b_hh), act = tanh or relu.
+// Cache per step: h' [B×H].
+extension RecurrentLayer {
+    func rnnForward(store: ParameterStore<T>, input: UnsafePointer<T>, hiddenPrevious: UnsafePointer<T>,
+                    batch: Int, activation: RecurrentCellKind.RNNActivation,
+                    cache: UnsafeMutablePointer<T>, hiddenOut: UnsafeMutablePointer<T>) {
+        let n = batch * hiddenSize
+        gatePreactivations(store: store, input: input, hidden: hiddenPrevious, batch: batch, into: cache)
+        switch activation {
+        case .tanh: Kernels.tanh(cache, cache, count: n)
+        case .relu: Kernels.relu(cache, cache, count: n)
+        }
+        hiddenOut.update(from: cache, count: n)
+    }
+
+    /// `scratch` holds B×H.
+    func rnnBackward(store: ParameterStore<T>, input: UnsafePointer<T>, hiddenPrevious: UnsafePointer<T>,
+                     batch: Int, activation: RecurrentCellKind.RNNActivation, cache: UnsafePointer<T>,
+                     dHidden: UnsafePointer<T>, dInput: UnsafeMutablePointer<T>,
+                     dHiddenPrevious: UnsafeMutablePointer<T>, scratch: UnsafeMutablePointer<T>) {
+        let n = batch * hiddenSize
+        switch activation {
+        case .tanh: for i in 0..<n { scratch[i] = dHidden[i] * (1 - cache[i] * cache[i]) }
+        case .relu: for i in 0..<n { scratch[i] = cache[i] > 0 ? dHidden[i] : 0 }
+        }
+        gateBackward(store: store, input: input, hidden: hiddenPrevious, batch: batch,
+                     dGatesInput: scratch, dInput: dInput, dHidden: dHiddenPrevious)
+    }
+}

@@ -1,0 +1,105 @@
+import DNCNumerics
+
+/// Which recurrence a controller layer runs (PyTorch's `rnn_type` and `nonlinearity`).
+public enum RecurrentCellKind: Hashable, Sendable, CustomStringConvertible {
+    case lstm
+    case gru
+    case rnn(RNNActivation)
+
+    public enum RNNActivation: String, Hashable, Sendable { case tanh, relu }
+
+    /// Gate blocks stacked in the weight rows: LSTM i,f,g,o; GRU r,z,n; RNN one.
+    public var gateCount: Int {
+        switch self { case .lstm: 4; case .gru: 3; case .rnn: 1 }
+    }
+    /// Whether the state has a cell `c` besides `h`.
+    public var hasCellState: Bool { self == .lstm }
+    /// Per-sample width of what the forward caches for the backward, in units of H.
+    var cacheWidthInHidden: Int {
+        switch self { case .lstm: 6; case .gru: 4; case .rnn: 1 }
+    }
+
+    /// Parses PyTorch's spelling (`lstm`, `gru`, `rnn`) and nonlinearity (`tanh`, `relu`),
+    /// case-insensitively.
+    public init?(rnnType: String, nonlinearity: String = "tanh") {
+        switch rnnType.lowercased() {
+        case "lstm": self = .lstm
+        case "gru": self = .gru
+        case "rnn":
+            guard let activation = RNNActivation(rawValue: nonlinearity.lowercased()) else { return nil }
+            self = .rnn(activation)
+        default: return nil
+        }
+    }
+
+    public var description: String {
+        switch self { case .lstm: "lstm"; case .gru: "gru"; case .rnn(let a): "rnn(\(a.rawValue))" }
+    }
+}
+
+/// One recurrent layer's parameters, named as PyTorch names them (`weight_ih_l<k>`, ...), so
+/// PyTorch weights load unchanged. The cell mathematics lives in `LSTMCell.swift`,
+/// `GRUCell.swift` and `RNNCell.swift`.
+public struct RecurrentLayer<T: Real>: Sendable {
+    public let kind: RecurrentCellKind
+    public let inputSize: Int
+    public let hiddenSize: Int
+    /// (gateCount·H, in)
+    public let weightIH: ParameterSlot
+    /// (gateCount·H, H)
+    public let weightHH: ParameterSlot
+    /// (gateCount·H) each, absent when the layer has no bias.
+    public let biasIH: ParameterSlot?
+    public let biasHH: ParameterSlot?
+
+    public init(store: ParameterStore<T>, prefix: String, layerIndex: Int, kind: RecurrentCellKind,
+                inputSize: Int, hiddenSize: Int, bias: Bool) {
+        self.kind = kind
+        self.inputSize = inputSize
+        self.hiddenSize = hiddenSize
+        let rows = kind.gateCount * hiddenSize
+        weightIH = store.add("\(prefix)weight_ih_l\(layerIndex)", shape: [rows, inputSize])
+        weightHH = store.add("\(prefix)weight_hh_l\(layerIndex)", shape: [rows, hiddenSize])
+        biasIH = bias ? store.add("\(prefix)bias_ih_l\(layerIndex)", shape: [rows]) : nil
+        biasHH = bias ? store.add("\(prefix)bias_hh_l\(layerIndex)", shape: [rows]) : nil
+    }
+
+    var gateRows: Int { kind.gateCount * hiddenSize }
+
+    /// PyTorch's RNN default: every weight and bias U(±1/√H).
+    public func initializeDefault(store: ParameterStore<T>, random: CounterRandom, stream: UInt64) {
+        let bound = 1 / T(hiddenSize).squareRoot()
+        for slot in [weightIH, weightHH, biasIH, biasHH].compactMap({ $0 }) {
+            store.initializeUniform(slot, bound: bound, random: random, stream: stream)
+        }
+    }
+
+    /// `out (B×G) = x·W_ihᵀ + b_ih` (+ `h·W_hhᵀ + b_hh` when `hidden` is given and `separate` is nil).
+    /// With `separate`, the hidden part goes there instead (the GRU needs it apart).
+    func gatePreactivations(store: ParameterStore<T>, input: UnsafePointer<T>, hidden: UnsafePointer<T>,
+                            batch: Int, into out: UnsafeMutablePointer<T>, separateHidden: UnsafeMutablePointer<T>? = nil) {
+        let g = gateRows
+        Kernels.gemm(transB: true, m: batch, n: g, k: inputSize, a: input, b: store.values(weightIH), beta: 0, c: out)
+        if let biasIH { Kernels.addRowVector(store.values(biasIH), to: out, rows: batch, columns: g) }
+        let target = separateHidden ?? out
+        Kernels.gemm(transB: true, m: batch, n: g, k: hiddenSize, a: hidden, b: store.values(weightHH),
+                     beta: separateHidden == nil ? 1 : 0, c: target)
+        if let biasHH { Kernels.addRowVector(store.values(biasHH), to: target, rows: batch, columns: g) }
+    }
+
+    /// Parameter and input gradients of the gate pre-activations. `dInput` (B×in) and
+    /// `dHidden` (B×H) are overwritten. `dGatesHidden` defaults to `dGatesInput` (equal
+    /// except in the GRU, where r scales the hidden part of n).
+    func gateBackward(store: ParameterStore<T>, input: UnsafePointer<T>, hidden: UnsafePointer<T>, batch: Int,
+                      dGatesInput: UnsafePointer<T>, dGatesHidden: UnsafePointer<T>? = nil,
+                      dInput: UnsafeMutablePointer<T>, dHidden: UnsafeMutablePointer<T>) {
+        let g = gateRows
+        let dHiddenGates = dGatesHidden ?? dGatesInput
+        Kernels.gemm(transA: true, m: g, n: inputSize, k: batch, a: dGatesInput, b: input, beta: 1, c: store.gradients(weightIH))
+        Kernels.gemm(transA: true, m: g, n: hiddenSize, k: batch, a: dHiddenGates, b: hidden, beta: 1, c: store.gradients(weightHH))
+        if let biasIH { Kernels.accumulateColumnSums(dGatesInput, rows: batch, columns: g, into: store.gradients(biasIH)) }
+        if let biasHH { Kernels.accumulateColumnSums(dHiddenGates, rows: batch, columns: g, into: store.gradients(biasHH)) }
+        Kernels.gemm(m: batch, n: inputSize, k: g, a: dGatesInput, b: store.values(weightIH), beta: 0, c: dInput)
+        Kernels.gemm(m: batch, n: hiddenSize, k: g, a: dHiddenGates, b: store.values(weightHH), beta: 0, c: dHidden)
+    }
+}
