@@ -6,7 +6,7 @@ import PackageDescription
 let package = Package(
     name: "dnc-swift",
     products: [
-        .library(name: "DNCKit", targets: ["DNCNumerics", "DNCStorage", "DNCLayers", "DNCTraining"]),
+        .library(name: "DNCKit", targets: ["DNCNumerics", "DNCStorage", "DNCLayers", "DNCMemories", "DNCModels", "DNCTraining"]),
         .executable(name: "dnc-dist", targets: ["DNCDistCommand"]),
         .executable(name: "dnc-bench", targets: ["DNCBenchCommand"]),
     ],
@@ -31,12 +31,16 @@ let package = Package(
         .target(name: "DNCStorage", dependencies: ["CDNCShim", "CHDF5", "DNCNumerics"], path: "Sources/Storage"),
         // Layers with hand-written backward passes, losses, optimisers.
         .target(name: "DNCLayers", dependencies: ["DNCNumerics"], path: "Sources/Layers"),
+        // External memories (dense DNC memory; sparse ones), each step with its backward.
+        .target(name: "DNCMemories", dependencies: ["DNCNumerics", "DNCLayers"], path: "Sources/Memories"),
+        // Whole models: controller + memory + output layer over sequences.
+        .target(name: "DNCModels", dependencies: ["DNCNumerics", "DNCLayers", "DNCMemories"], path: "Sources/Models"),
         // Tasks and training loops.
-        .target(name: "DNCTraining", dependencies: ["DNCNumerics", "DNCLayers", "DNCStorage"],
+        .target(name: "DNCTraining", dependencies: ["DNCNumerics", "DNCLayers", "DNCModels", "DNCStorage"],
                 path: "Sources/Training"),
 
         .executableTarget(name: "DNCDistCommand",
-                          dependencies: ["DNCNumerics", "DNCLayers", "DNCStorage", "DNCTraining",
+                          dependencies: ["DNCNumerics", "DNCLayers", "DNCStorage", "DNCModels", "DNCTraining",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/DNCDistCommand"),
         .executableTarget(name: "DNCBenchCommand",
@@ -44,8 +48,12 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/DNCBenchCommand"),
 
+        // Shared by the test targets: finite-difference checks, fixture discovery.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "NumericsTests", dependencies: ["DNCNumerics"]),
         .testTarget(name: "StorageTests", dependencies: ["DNCStorage", "DNCNumerics"]),
-        .testTarget(name: "LayersTests", dependencies: ["DNCLayers", "DNCNumerics", "DNCStorage"]),
+        .testTarget(name: "LayersTests", dependencies: ["TestSupport", "DNCLayers", "DNCNumerics", "DNCStorage"]),
+        .testTarget(name: "MemoriesTests", dependencies: ["TestSupport", "DNCMemories", "DNCLayers", "DNCNumerics", "DNCStorage"]),
+        .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "DNCModels", "DNCMemories", "DNCLayers", "DNCNumerics", "DNCStorage", "DNCTraining"]),
     ]
 )

@@ -6,4 +6,9 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 swift build -c release -Xswiftc -Ounchecked
 .build/release/dnc-dist --version
+# A short real run on generated data: a DNC learning to copy sequences of up to 4 vectors.
+# Any arguments replace these (see `dnc-dist train copy --help`).
+if [ $# -eq 0 ]; then
+  set -- --iterations 1000 --batch_size 16 --lr 1e-3 --summarize_freq 100 --sequence_max_length 4
+fi
 .build/release/dnc-dist train copy "$@"

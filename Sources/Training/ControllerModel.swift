@@ -2,7 +2,7 @@ import DNCNumerics
 import DNCLayers
 
 /// A recurrent controller with a linear read-out and no external memory: the baseline the
-/// memory models are measured against, and the model `dnc-dist train` runs until the DNC lands.
+/// memory models are measured against.
 ///
 /// Parameter names: `rnn.weight_ih_l<k>` … and `output.weight`, `output.bias`.
 public final class ControllerModel: @unchecked Sendable {
@@ -11,6 +11,7 @@ public final class ControllerModel: @unchecked Sendable {
     public let readout: Linear<Float>
     private let tape = RecurrentTape<Float>()
     private var lastOutputs = Tensor<Float>(shape: [0, 0, 0])
+    private var dropoutRandom: RandomSequence
 
     public init(kind: RecurrentCellKind, inputSize: Int, hiddenSize: Int, depth: Int, outputSize: Int,
                 bias: Bool = true, dropout: Double = 0, seed: UInt64) {
@@ -20,10 +21,11 @@ public final class ControllerModel: @unchecked Sendable {
         let random = CounterRandom(seed: seed)
         stack.initializeDefault(random: random, stream: 1)
         readout.initializeDefault(store: store, random: random, stream: 2)
+        dropoutRandom = random.sequence(stream: 0xD0)
     }
 
     /// inputs (T, B, in) → logits (T, B, out), from a zero state. Records for `backward`.
-    public func forward(_ inputs: Tensor<Float>, training: Bool, dropoutRandom: inout RandomSequence) -> Tensor<Float> {
+    public func forward(_ inputs: Tensor<Float>, training: Bool) -> Tensor<Float> {
         let steps = inputs.shape[0], batch = inputs.shape[1]
         let (hidden, _) = stack.forward(inputs, from: stack.zeroState(batch: batch), tape: tape,
                                         training: training, dropoutRandom: &dropoutRandom)

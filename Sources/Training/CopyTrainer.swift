@@ -1,16 +1,22 @@
 import DNCNumerics
 import DNCLayers
+import DNCModels
 import Foundation
 
-/// Trains a `ControllerModel` on the copy task with the seed's loop (tasks.md §1.3): draw a
-/// length, generate a batch, BCE-with-logits over every element, clip the global gradient norm,
+/// Trains a model on the copy task with the seed's loop (tasks.md §1.3): draw a length,
+/// generate a batch, BCE-with-logits over every element, clip the global gradient norm,
 /// optimiser step; a summary every `summarizeEvery` steps.
-public struct ControllerCopyTrainer {
+public struct CopyTrainer {
+    public enum Model: Sendable {
+        /// The DNC; its input and output widths are the task's, its layout is set time-major.
+        case dnc(DNCConfiguration)
+        /// The recurrent controller alone (a baseline without memory).
+        case controllerOnly(cell: RecurrentCellKind, hiddenSize: Int, depth: Int)
+    }
+
     public struct Configuration: Sendable {
         public var inputSize = 6
-        public var hiddenSize = 64
-        public var depth = 2
-        public var cell: RecurrentCellKind = .lstm
+        public var model: Model = .dnc(DNCConfiguration(inputSize: 6, hiddenSize: 64))
         public var batchSize = 16
         public var maxLength = 4
         public var iterations = 300
@@ -32,15 +38,23 @@ public struct ControllerCopyTrainer {
     }
 
     public let configuration: Configuration
-    public let model: ControllerModel
+    public let model: any SequenceModel
     let optimiser: any Optimiser<Float>
     let task: CopyTask
 
     public init(_ configuration: Configuration) throws {
         self.configuration = configuration
-        model = ControllerModel(kind: configuration.cell, inputSize: configuration.inputSize,
-                                hiddenSize: configuration.hiddenSize, depth: configuration.depth,
-                                outputSize: configuration.inputSize, seed: configuration.seed)
+        switch configuration.model {
+        case .dnc(var c):
+            c.inputSize = configuration.inputSize
+            c.outputSize = configuration.inputSize
+            c.batchFirst = false
+            c.preset = .paper
+            model = DNC<Float>(c, seed: configuration.seed)
+        case .controllerOnly(let cell, let hiddenSize, let depth):
+            model = ControllerModel(kind: cell, inputSize: configuration.inputSize, hiddenSize: hiddenSize, depth: depth,
+                                    outputSize: configuration.inputSize, seed: configuration.seed)
+        }
         optimiser = try Optimisers.seed(configuration.optimiser, learningRate: configuration.learningRate)
         task = CopyTask(inputSize: configuration.inputSize, seed: configuration.seed)
     }
@@ -49,19 +63,18 @@ public struct ControllerCopyTrainer {
     @discardableResult
     public func run(report: (Summary) -> Void) -> Summary? {
         let c = configuration
-        var dropout = CounterRandom(seed: c.seed).sequence(stream: 0xD809)
         var windowLoss = 0.0, windowErrors = 0.0, windowAccuracy = 0.0, windowCount = 0, windowSequences = 0
         var windowStart = Date()
         var last: Summary?
         for step in 0..<c.iterations {
             let length = task.length(step: step, maxLength: c.maxLength)
             let batch = task.batch(step: step, length: length, firstSample: 0, count: c.batchSize)
-            model.store.zeroGradients()
-            let logits = model.forward(batch.inputs, training: true, dropoutRandom: &dropout)
+            model.parameters.zeroGradients()
+            let logits = model.forwardSequence(batch.inputs, training: true)
             let (loss, gradient) = Losses.binaryCrossEntropyWithLogits(logits, targets: batch.targets)
-            model.backward(logitGradients: gradient)
-            _ = clipGlobalNorm(model.store, maxNorm: c.clip)
-            optimiser.step(store: model.store)
+            model.backwardSequence(logitGradients: gradient)
+            _ = clipGlobalNorm(model.parameters, maxNorm: c.clip)
+            optimiser.step(store: model.parameters)
 
             let metric = SequenceMetrics.bitErrors(logits: logits, targets: batch.targets, mask: batch.outputMask)
             windowLoss += Double(loss); windowErrors += metric.perSequence; windowAccuracy += metric.accuracy

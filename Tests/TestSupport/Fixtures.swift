@@ -2,8 +2,8 @@ import Foundation
 
 /// Finds the pytorch-dnc reference files: every match of a pattern such as `lstm_*.h5` in the
 /// shared fixtures folder beside the package and in `$DNC_FIXTURE_DIR` when it is set.
-enum Fixtures {
-    static var directories: [URL] {
+public enum Fixtures {
+    public static var directories: [URL] {
         let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent()
         var result = [packageRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures")]
@@ -14,7 +14,7 @@ enum Fixtures {
     }
 
     /// Paths of files named `<prefix>*.h5`, sorted, without duplicates.
-    static func files(prefix: String) -> [String] {
+    public static func files(prefix: String) -> [String] {
         var found = Set<String>()
         for directory in directories {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []

@@ -4,18 +4,18 @@ import XCTest
 /// (f(x−2h) − 8f(x−h) + 8f(x+h) − f(x+2h)) / 12h, compared with the analytic gradient by the
 /// relative error |a − n| / max(|a|, |n|, floor). The higher-order stencil allows a larger step,
 /// which keeps rounding noise in the loss (≈ 1e-16·|f|/h) far below the 1e-6 threshold.
-enum GradientCheck {
-    struct Mismatch: CustomStringConvertible {
+public enum GradientCheck {
+    public struct Mismatch: CustomStringConvertible {
         let index: Int
         let analytic: Double
         let numeric: Double
         let relativeError: Double
-        var description: String { "index \(index): analytic \(analytic), numeric \(numeric), rel \(relativeError)" }
+        public var description: String { "index \(index): analytic \(analytic), numeric \(numeric), rel \(relativeError)" }
     }
 
     /// Checks `analytic` against the numeric gradient of `loss` at `point`. `loss` must restore
     /// nothing: it receives the perturbed point and returns the scalar loss.
-    static func compare(point: [Double], analytic: [Double], step: Double = 1e-3, tolerance: Double = 1e-6,
+    public static func compare(point: [Double], analytic: [Double], step: Double = 1e-3, tolerance: Double = 1e-6,
                         floor: Double = 1e-6, label: String = "",
                         file: StaticString = #filePath, line: UInt = #line, loss: ([Double]) -> Double) {
         XCTAssertEqual(point.count, analytic.count, "\(label): gradient length", file: file, line: line)

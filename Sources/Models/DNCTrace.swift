@@ -1,0 +1,39 @@
+import DNCNumerics
+import DNCMemories
+
+/// Debug tensors of one forward call for one batch element (pytorch-dnc's `debug=True`): one
+/// memory record per time step and DNC layer, taken after that layer's memory step.
+///
+/// Keys and per-step shapes: `memory` (N, W), `link_matrix` (N, N), `precedence` (1, N),
+/// `read_weights` (R, N), `write_weights` (1, N), `usage_vector` (1, N), plus
+/// `allocation_weights` (1, N), `read_modes` (R, 3) [backward, forward, content],
+/// `write_gate` (1, 1) and `free_gates` (1, R).
+public struct DNCTrace<T: Real>: Sendable {
+    /// Which sample of the batch was recorded.
+    public let batchElement: Int
+    /// `records[t][ℓ]`: step t, DNC layer ℓ.
+    public internal(set) var records: [[MemoryDebugRecord<T>]]
+
+    public static var keys: [String] {
+        ["memory", "link_matrix", "precedence", "read_weights", "write_weights", "usage_vector",
+         "allocation_weights", "read_modes", "write_gate", "free_gates"]
+    }
+
+    /// pytorch-dnc's list form: one tensor per (step, layer), order t0ℓ0, t0ℓ1, …, t1ℓ0, ….
+    public func sequence(_ key: String) -> [Tensor<T>] {
+        records.flatMap { $0 }.map { record in
+            guard let field = record.fields.first(where: { $0.key == key }) else {
+                preconditionFailure("unknown debug key '\(key)'; keys are \(Self.keys.joined(separator: ", "))")
+            }
+            return field.value
+        }
+    }
+
+    /// The seed README's form: one matrix per key, a row per (step, layer) in the same order,
+    /// each row the flattened per-step tensor: (T·L_d, size of one record).
+    public func stacked(_ key: String) -> Tensor<T> {
+        let rows = sequence(key)
+        let width = rows.first?.count ?? 0
+        return Tensor(shape: [rows.count, width], storage: rows.flatMap(\.storage))
+    }
+}
