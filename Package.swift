@@ -44,7 +44,7 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/DNCDistCommand"),
         .executableTarget(name: "DNCBenchCommand",
-                          dependencies: ["DNCNumerics", "DNCLayers",
+                          dependencies: ["DNCNumerics", "DNCLayers", "DNCModels", "DNCTraining",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/DNCBenchCommand"),
 

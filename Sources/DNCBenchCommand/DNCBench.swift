@@ -9,7 +9,16 @@ import Foundation
 struct DNCBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dnc-bench",
-        abstract: "Measure controller forward+backward throughput against the sgemm peak.")
+        abstract: "Measure training throughput: the controller against the sgemm peak, and the DNC configurations.",
+        discussion: """
+        Benchmarks: 'controller' (forward+backward of a recurrent stack, with the GFLOP/s achieved next to \
+        the sgemm peak measured on the spot) and the DNC training steps \
+        \(DNCBenchConfiguration.all.map(\.name).joined(separator: ", ")). Each runs in its own process so that \
+        its peak memory is its own. --json prints one JSON object per line.
+        """)
+
+    @Option(help: "Run only this benchmark (controller, \(DNCBenchConfiguration.all.map(\.name).joined(separator: ", "))).")
+    var only: String?
 
     @Option(help: "Controller cell: lstm, gru or rnn.") var cell = "lstm"
     @Option(help: "Hidden size H.") var hidden = 256
@@ -26,6 +35,9 @@ struct DNCBench: ParsableCommand {
             guard value >= 1 else { throw ValidationError("--\(name) must be positive, got \(value)") }
         }
         if let input, input < 1 { throw ValidationError("--input must be positive, got \(input)") }
+        if let only, only != "controller", !DNCBenchConfiguration.all.contains(where: { $0.name == only }) {
+            throw ValidationError("--only '\(only)' is not a benchmark (controller, \(DNCBenchConfiguration.all.map(\.name).joined(separator: ", ")))")
+        }
     }
 
     static func main() {
@@ -39,37 +51,108 @@ struct DNCBench: ParsableCommand {
     }
 
     func run() throws {
+        guard let only else { return try runEachInItsOwnProcess() }
+        let result = only == "controller" ? controllerResult() : try dncResult(named: only)
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            printTable([result])
+        }
+    }
+
+    /// Re-runs this program once per benchmark (`--only NAME --json`) and gathers the results.
+    func runEachInItsOwnProcess() throws {
+        var results: [[String: Any]] = []
+        for name in ["controller"] + DNCBenchConfiguration.all.map(\.name) {
+            let child = Process()
+            child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+            child.arguments = ["--only", name, "--json", "--cell", cell, "--hidden", "\(hidden)", "--batch", "\(batch)",
+                               "--layers", "\(layers)", "--steps", "\(steps)", "--repeats", "\(repeats)"]
+                + (input.map { ["--input", "\($0)"] } ?? [])
+            let pipe = Pipe()
+            child.standardOutput = pipe
+            try child.run()
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            child.waitUntilExit()
+            guard child.terminationStatus == 0,
+                  let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw ValidationError("benchmark \(name) failed (exit status \(child.terminationStatus))")
+            }
+            if json { print(String(decoding: data, as: UTF8.self), terminator: "") }
+            results.append(object)
+        }
+        if !json { printTable(results) }
+    }
+
+    func printTable(_ results: [[String: Any]]) {
+        print("BLAS: \(BLASRuntime.summary)")
+        for result in results {
+            let name = result["name"] as? String ?? "?"
+            if name == "controller" {
+                print("\ncontroller \(result["cell"]!) H=\(result["hidden"]!) B=\(result["batch"]!) in=\(result["input"]!) "
+                      + "layers=\(result["layers"]!) T=\(result["steps"]!), median of \(result["repeats"]!)")
+                func row(_ label: String, _ key: String, _ format: String) {
+                    print(label.padding(toLength: 40, withPad: " ", startingAt: 0) + String(format: format, result[key] as? Double ?? .nan))
+                }
+                row("forward+backward per batch (ms)", "median_ms", "%10.3f")
+                row("controller throughput (GFLOP/s)", "controller_gflops", "%10.1f")
+                row("sgemm peak 1024³ (GFLOP/s)", "sgemm_peak_gflops_1024", "%10.1f")
+                row("sgemm at the step's shape (GFLOP/s)", "sgemm_gflops_step_shape", "%10.1f")
+                row("fraction of sgemm peak", "fraction_of_peak", "%10.2f")
+                for (kernel, rate) in (result["elementwise_melem_per_second"] as? [String: Double] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                    print("\(kernel), 64K floats (M/s)".padding(toLength: 40, withPad: " ", startingAt: 0) + String(format: "%10.0f", rate))
+                }
+            }
+        }
+        let dnc = results.filter { ($0["name"] as? String) != "controller" }
+        if !dnc.isEmpty {
+            print("\nDNC training step (forward + BCE + backward + Adam), copy task, batch-first, median")
+            print("config          ms/step  steps/s   seq/s  peak RSS MiB  PyTorch ms  speed-up")
+            for r in dnc {
+                print(String(format: "%-14@ %8.2f %8.1f %7.0f %13.1f %11.0f %8.1fx", (r["name"] as! String) as NSString,
+                             r["median_ms"] as! Double, r["steps_per_second"] as! Double, r["sequences_per_second"] as! Double,
+                             r["peak_rss_mib"] as! Double, r["pytorch_ms"] as! Double, r["speedup_vs_pytorch"] as! Double))
+            }
+        }
+    }
+
+    func controllerResult() -> [String: Any] {
         let kind = RecurrentCellKind(rnnType: cell)!
         let inputWidth = input ?? hidden
         let controller = measureController(kind: kind, inputWidth: inputWidth)
         let peak = measureSgemm(m: 1024, n: 1024, k: 1024)
         let shaped = measureSgemm(m: batch, n: kind.gateCount * hidden, k: inputWidth + hidden)
-        let result: [String: Any] = [
-            "blas": BLASRuntime.summary,
+        return [
+            "name": "controller", "blas": BLASRuntime.summary,
             "cell": kind.description, "hidden": hidden, "batch": batch, "input": inputWidth,
             "layers": layers, "steps": steps, "repeats": repeats,
-            "controller_seconds_median": controller.seconds,
+            "median_ms": controller.seconds * 1e3,
             "controller_gflops": controller.gflops,
-            "controller_sequences_per_second": Double(batch) / controller.seconds,
+            "sequences_per_second": Double(batch) / controller.seconds,
             "sgemm_peak_gflops_1024": peak,
             "sgemm_gflops_step_shape": shaped,
             "fraction_of_peak": controller.gflops / peak,
+            "elementwise_melem_per_second": measureElementwise(),
+            "peak_rss_mib": peakResidentMiB(),
         ]
-        if json {
-            let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys, .prettyPrinted])
-            print(String(decoding: data, as: UTF8.self))
-        } else {
-            print("BLAS: \(BLASRuntime.summary)")
-            print("controller \(kind) H=\(hidden) B=\(batch) in=\(inputWidth) layers=\(layers) T=\(steps), median of \(repeats)")
-            print(String(format: "%-38@ %12@", "measurement" as NSString, "value" as NSString))
-            func row(_ name: String, _ value: String) { print(name.padding(toLength: 38, withPad: " ", startingAt: 0) + value.leftPadded(12)) }
-            row("forward+backward per sequence batch", String(format: "%.3f ms", controller.seconds * 1e3))
-            row("controller throughput", String(format: "%.1f GFLOP/s", controller.gflops))
-            row("sequences per second", String(format: "%.0f", Double(batch) / controller.seconds))
-            row("sgemm peak (1024³)", String(format: "%.1f GFLOP/s", peak))
-            row("sgemm at the step's shape", String(format: "%.1f GFLOP/s", shaped))
-            row("fraction of sgemm peak", String(format: "%.0f %%", 100 * controller.gflops / peak))
-        }
+    }
+
+    func dncResult(named name: String) throws -> [String: Any] {
+        let configuration = DNCBenchConfiguration.all.first { $0.name == name }!
+        let times = try configuration.measure(repeats: repeats)
+        let median = Timing.median(times)
+        return [
+            "name": name, "blas": BLASRuntime.summary, "repeats": repeats,
+            "hidden": configuration.hiddenSize, "controller_layers": configuration.controllerDepth,
+            "cells": configuration.cells, "cell_width": configuration.width, "read_heads": configuration.readHeads,
+            "batch": configuration.batch, "steps": 2 * configuration.copyLength + 1,
+            "median_ms": median * 1e3, "min_ms": times.first! * 1e3, "max_ms": times.last! * 1e3,
+            "steps_per_second": 1 / median, "sequences_per_second": Double(configuration.batch) / median,
+            "peak_rss_mib": peakResidentMiB(),
+            "pytorch_ms": configuration.pytorchMilliseconds,
+            "speedup_vs_pytorch": configuration.pytorchMilliseconds / (median * 1e3),
+        ]
     }
 
     /// Forward and backward through the whole sequence; FLOPs counted from the matrix products
@@ -99,6 +182,25 @@ struct DNCBench: ParsableCommand {
         return (seconds, flops / seconds * 1e-9)
     }
 
+    /// Element-wise kernels over 64K floats (L2-resident), against glibc's scalar `tanhf`.
+    func measureElementwise() -> [String: Double] {
+        let n = 65_536
+        let x = (0..<n).map { Float($0 % 2001) / 100 - 10 }
+        var y = [Float](repeating: 0, count: n)
+        let kernels: [(String, () -> Void)] = [
+            ("tanh (Kernels)", { Kernels.tanh(x, &y, count: n) }),
+            ("sigmoid (Kernels)", { Kernels.sigmoid(x, &y, count: n) }),
+            ("exp (Kernels)", { Kernels.exp(x, &y, count: n) }),
+            ("tanhf (glibc)", { for i in 0..<n { y[i] = Foundation.tanhf(x[i]) } }),
+        ]
+        var rates: [String: Double] = [:]
+        for (name, body) in kernels {
+            let times = Timing.samples(repeats: 9) { for _ in 0..<20 { body() } }
+            rates[name] = Double(20 * n) / Timing.median(times) * 1e-6
+        }
+        return rates
+    }
+
     func measureSgemm(m: Int, n: Int, k: Int) -> Double {
         let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.25, count: k * n)
         var c = [Float](repeating: 0, count: m * n)
@@ -112,6 +214,3 @@ struct DNCBench: ParsableCommand {
     }
 }
 
-extension String {
-    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
-}

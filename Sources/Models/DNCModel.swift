@@ -25,9 +25,8 @@ public final class DNC<T: Real>: @unchecked Sendable {
     let random: CounterRandom
     private var initialStateDraws: UInt64 = 0
 
-    private let controllerTapes: [RecurrentTape<T>]
-    private let memoryTapes: [DenseMemoryTape<T>]
-    private let tape = ModelTape<T>()
+    /// Used when a call passes no tape of its own.
+    public let defaultTape: DNCTape<T>
 
     /// Builds the model and initialises its parameters as pytorch-dnc does (dnc.md §9), from `seed`.
     public init(_ configuration: DNCConfiguration, seed: UInt64 = 0, store: ParameterStore<T> = ParameterStore<T>()) {
@@ -48,8 +47,7 @@ public final class DNC<T: Real>: @unchecked Sendable {
                         independentLinears: c.independentLinears, options: c.memoryOptions)
         }
         output = Linear(store: store, name: "output", inputSize: c.hiddenSize + c.readWidth, outputSize: c.resolvedOutputSize)
-        controllerTapes = controllers.map { _ in RecurrentTape<T>() }
-        memoryTapes = memories.map { _ in DenseMemoryTape<T>() }
+        defaultTape = DNCTape(layers: c.layerCount, memories: c.memoryCount)
         random = CounterRandom(seed: seed)
         dropoutRandom = random.sequence(stream: 0xD0)
 
@@ -111,10 +109,15 @@ public final class DNC<T: Real>: @unchecked Sendable {
     /// - `debug`: record memory tensors of `debugBatchElement`.
     /// - `allocationOrder`: for tests reproducing PyTorch's tie order: given (step, layer),
     ///   per-sample free-list orders, or nil for the default stable sort.
+    /// - `tape`: where to record for `backward` (default: `defaultTape`). Give each chunk of a
+    ///   long stream its own tape to backpropagate through several calls (untruncated BPTT).
     public func forward(_ input: Tensor<T>, state initial: DNCState<T>? = nil, resetExperience: Bool = false,
                         passThroughMemory: Bool = true, lengths: [Int]? = nil, training: Bool = false,
                         recordForBackward: Bool = true, debug: Bool = false, debugBatchElement: Int = 0,
-                        allocationOrder: ((_ step: Int, _ layer: Int) -> [[Int]]?)? = nil) -> Output {
+                        allocationOrder: ((_ step: Int, _ layer: Int) -> [[Int]]?)? = nil,
+                        tape recordTape: DNCTape<T>? = nil) -> Output {
+        let modelTape = recordTape ?? defaultTape
+        let tape = modelTape.model, controllerTapes = modelTape.controllers, memoryTapes = modelTape.memories
         let c = configuration
         precondition(input.rank == 3 && input.shape[2] == c.inputSize,
                      "DNC input has shape \(input.shape); expected \(c.batchFirst ? "(B, T, \(c.inputSize))" : "(T, B, \(c.inputSize))")")
@@ -222,12 +225,15 @@ public final class DNC<T: Real>: @unchecked Sendable {
         public var initialState: DNCState<T>
     }
 
-    /// Backpropagation through the last recorded `forward`. `outputGradient` has the output's
-    /// layout; `finalStateGradient` (optional) is d loss / d returned state. Parameter gradients
-    /// accumulate into `store.gradients`.
-    public func backward(outputGradient: Tensor<T>, finalStateGradient: DNCState<T>? = nil) -> Gradients {
+    /// Backpropagation through the `forward` recorded on `tape` (default: the last call without a
+    /// tape of its own). `outputGradient` has the output's layout; `finalStateGradient`
+    /// (optional) is d loss / d returned state. Parameter gradients accumulate into `store.gradients`.
+    public func backward(outputGradient: Tensor<T>, finalStateGradient: DNCState<T>? = nil,
+                         tape recordTape: DNCTape<T>? = nil) -> Gradients {
         let c = configuration
-        precondition(tape.recording, "backward needs a forward with recordForBackward: true")
+        let modelTape = recordTape ?? defaultTape
+        let tape = modelTape.model, controllerTapes = modelTape.controllers, memoryTapes = modelTape.memories
+        precondition(tape.recording && tape.layout != nil, "backward needs a forward with recordForBackward: true on this tape")
         let layout = tape.layout!, batch = layout.batch, steps = tape.steps
         let y = c.resolvedOutputSize, x = c.inputSize, h = c.hiddenSize, rw = c.readWidth
         precondition(outputGradient.shape == (outputIsTimeMajor ? [steps, batch, y] : [batch, steps, y]),
@@ -318,5 +324,23 @@ public final class DNC<T: Real>: @unchecked Sendable {
             stateGradient.lastRead = Tensor(shape: [batch, rw])
         }
         return Gradients(input: inputGradient, initialState: stateGradient)
+    }
+}
+
+/// Everything one `forward` call records for its `backward`: the model's own per-step inputs and
+/// the controllers' and memories' tapes.
+public final class DNCTape<T: Real>: @unchecked Sendable {
+    let model = ModelTape<T>()
+    let controllers: [RecurrentTape<T>]
+    let memories: [DenseMemoryTape<T>]
+
+    init(layers: Int, memories memoryCount: Int) {
+        controllers = (0..<layers).map { _ in RecurrentTape<T>() }
+        memories = (0..<memoryCount).map { _ in DenseMemoryTape<T>() }
+    }
+
+    /// A tape for `model`'s calls.
+    public convenience init(for model: DNC<T>) {
+        self.init(layers: model.configuration.layerCount, memories: model.configuration.memoryCount)
     }
 }

@@ -1,0 +1,73 @@
+import DNCLayers
+import DNCModels
+import DNCNumerics
+import DNCTraining
+import Foundation
+
+/// The DNC configurations of the performance targets (issue: dense DNC), each measured as a
+/// full training step: forward, BCE-with-logits, backward, Adam step; copy task, input width 6,
+/// batch-first, one BLAS thread.
+struct DNCBenchConfiguration: Sendable {
+    let name: String
+    let hiddenSize: Int
+    let controllerDepth: Int
+    let cells: Int
+    let width: Int
+    let readHeads: Int
+    let batch: Int
+    /// Copy length L; a sequence has 2L + 1 steps.
+    let copyLength: Int
+    /// pytorch-dnc 2.0 on PyTorch 2.13, one CPU thread, same machine kind (issue text).
+    let pytorchMilliseconds: Double
+
+    static let all = [
+        DNCBenchConfiguration(name: "dnc-small", hiddenSize: 64, controllerDepth: 2, cells: 16, width: 20, readHeads: 4,
+                              batch: 32, copyLength: 8, pytorchMilliseconds: 68),
+        DNCBenchConfiguration(name: "dnc-paper", hiddenSize: 256, controllerDepth: 1, cells: 64, width: 32, readHeads: 4,
+                              batch: 16, copyLength: 20, pytorchMilliseconds: 284),
+        DNCBenchConfiguration(name: "dnc-large-mem", hiddenSize: 128, controllerDepth: 1, cells: 256, width: 32, readHeads: 4,
+                              batch: 8, copyLength: 20, pytorchMilliseconds: 625),
+    ]
+
+    /// Median seconds per training step over `repeats` steps after one warm-up step.
+    func measure(repeats: Int) throws -> [Double] {
+        var c = DNCConfiguration(inputSize: 6, hiddenSize: hiddenSize)
+        c.controllerDepth = controllerDepth
+        c.cellCount = cells
+        c.cellWidth = width
+        c.readHeads = readHeads
+        c.batchFirst = true
+        let model = DNC<Float>(c, seed: 1)
+        let optimiser = try Optimisers.seed("adam", learningRate: 1e-4, scalar: Float.self)
+        let batchData = CopyTask(inputSize: 6, seed: 1).batch(step: 0, length: copyLength, firstSample: 0, count: batch)
+        let input = batchData.inputs.timeMajorToBatchMajor()
+        let targets = batchData.targets.timeMajorToBatchMajor()
+        return Timing.samples(repeats: repeats) {
+            model.store.zeroGradients()
+            let logits = model.forward(input, training: true).output
+            let (_, gradient) = Losses.binaryCrossEntropyWithLogits(logits, targets: targets)
+            _ = model.backward(outputGradient: gradient)
+            _ = clipGlobalNorm(model.store, maxNorm: 50)
+            optimiser.step(store: model.store)
+        }
+    }
+}
+
+extension Tensor {
+    /// (T, B, X) → (B, T, X).
+    func timeMajorToBatchMajor() -> Tensor {
+        let (steps, batch, width) = (shape[0], shape[1], shape[2])
+        var result = Tensor(shape: [batch, steps, width])
+        for t in 0..<steps { for b in 0..<batch { for j in 0..<width {
+            result[flat: (b * steps + t) * width + j] = self[flat: (t * batch + b) * width + j]
+        } } }
+        return result
+    }
+}
+
+/// Peak resident set size of this process, in MiB.
+func peakResidentMiB() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024  // Linux reports KiB
+}

@@ -1,0 +1,141 @@
+import DNCNumerics
+
+/// Usage update (dnc.md §5.1) and the sort-based allocation weighting (§5.3), with their
+/// backward passes (§11.4–§11.6). All functions work on one sample.
+enum Allocation {
+    /// ε of the δ mapping `û = ε + (1 − ε)·u` (LIB's δ).
+    @inlinable static func epsilon<T: Real>(_: T.Type) -> T { T(1e-6) }
+
+    // MARK: Usage
+
+    /// `u_t = (u + (1 − u) ∘ w^w_{t−1}) ∘ ψ`, `ψ = Π_i (1 − f_i · w^r_{t−1,i})`.
+    /// - usage: previous u (N); writeWeights: w^w_{t−1} (N); readWeights: w^r_{t−1} (R×N);
+    ///   freeGates: f (R). Writes `retention` ψ (N) and `newUsage` u_t (N).
+    static func usageForward<T: Real>(usage: UnsafePointer<T>, writeWeights: UnsafePointer<T>,
+                                      readWeights: UnsafePointer<T>, freeGates: UnsafePointer<T>,
+                                      cells n: Int, readHeads r: Int,
+                                      retention: UnsafeMutablePointer<T>, newUsage: UnsafeMutablePointer<T>) {
+        Kernels.fill(retention, count: n, with: 1)
+        for i in 0..<r {
+            let f = freeGates[i], w = readWeights + i * n
+            for c in 0..<n { retention[c] *= 1 - f * w[c] }
+        }
+        for c in 0..<n {
+            let u = usage[c]
+            newUsage[c] = (u + (1 - u) * writeWeights[c]) * retention[c]
+        }
+    }
+
+    /// Backward of `usageForward`. `newUsageGradient` is dℓ/du_t (N).
+    /// Writes (overwrites) `usageGradient` dℓ/du_{t−1} (N) and `writeWeightsGradient` dℓ/dw^w_{t−1}
+    /// (N, zero when `stopGradient`, DM's choice); accumulates into `readWeightsGradient` (R×N)
+    /// and `freeGatesGradient` (R). `scratch`: R values (prefix products over heads).
+    static func usageBackward<T: Real>(usage: UnsafePointer<T>, writeWeights: UnsafePointer<T>,
+                                       readWeights: UnsafePointer<T>, freeGates: UnsafePointer<T>,
+                                       retention: UnsafePointer<T>, newUsageGradient: UnsafePointer<T>,
+                                       cells n: Int, readHeads r: Int, stopGradient: Bool,
+                                       usageGradient: UnsafeMutablePointer<T>,
+                                       writeWeightsGradient: UnsafeMutablePointer<T>,
+                                       readWeightsGradient: UnsafeMutablePointer<T>,
+                                       freeGatesGradient: UnsafeMutablePointer<T>,
+                                       scratch prefix: UnsafeMutablePointer<T>) {
+        for c in 0..<n {
+            let g = newUsageGradient[c], u = usage[c], w = writeWeights[c], psi = retention[c]
+            usageGradient[c] = g * psi * (1 - w)
+            writeWeightsGradient[c] = stopGradient ? 0 : g * psi * (1 - u)
+            let dPsi = g * (u + (1 - u) * w)
+            if dPsi == 0 { continue }
+            // ∂ψ/∂q_i = −Π_{j≠i}(1 − q_j): prefix products forward, suffix product backward (no division).
+            var running: T = 1
+            for i in 0..<r {
+                prefix[i] = running
+                running *= 1 - freeGates[i] * readWeights[i * n + c]
+            }
+            var suffix: T = 1
+            for i in stride(from: r - 1, through: 0, by: -1) {
+                let dq = -dPsi * prefix[i] * suffix
+                let wr = readWeights[i * n + c], f = freeGates[i]
+                freeGatesGradient[i] += dq * wr
+                readWeightsGradient[i * n + c] += dq * f
+                suffix *= 1 - f * wr
+            }
+        }
+    }
+
+    // MARK: Free list
+
+    /// Stable ascending order of `values` (ties → lower index first), written to `order` (N).
+    /// Bottom-up merge sort; `scratch` holds N integers. No allocation.
+    static func stableAscendingOrder<T: Real>(_ values: UnsafePointer<T>, count n: Int,
+                                              order: UnsafeMutablePointer<Int>, scratch: UnsafeMutablePointer<Int>) {
+        for i in 0..<n { order[i] = i }
+        var source = order, target = scratch
+        var width = 1
+        while width < n {
+            var start = 0
+            while start < n {
+                let middle = Swift.min(start + width, n), end = Swift.min(start + 2 * width, n)
+                var a = start, b = middle, o = start
+                while a < middle && b < end {
+                    // Take from the right run only when strictly smaller: keeps ties in index order.
+                    if values[source[b]] < values[source[a]] { target[o] = source[b]; b += 1 }
+                    else { target[o] = source[a]; a += 1 }
+                    o += 1
+                }
+                while a < middle { target[o] = source[a]; a += 1; o += 1 }
+                while b < end { target[o] = source[b]; b += 1; o += 1 }
+                start = end
+            }
+            swap(&source, &target)
+            width *= 2
+        }
+        if source != order { order.update(from: source, count: n) }
+    }
+
+    // MARK: Allocation
+
+    /// `a[φ_j] = (1 − x_j)·Π_{i<j} x_i` with `x_j = û[φ_j]`, `û = ε + (1 − ε)·u`.
+    /// - usage: u_t (N). `order` φ (N): filled by a stable ascending sort of û unless `givenOrder`.
+    /// - Writes `sorted` x (N), `prefix` P (N, P_0 = 1) and `allocation` a (N).
+    /// - `scratch`: N integers (sort) and N reals (û).
+    static func allocationForward<T: Real>(usage: UnsafePointer<T>, cells n: Int, givenOrder: [Int]?,
+                                           order: UnsafeMutablePointer<Int>, sorted: UnsafeMutablePointer<T>,
+                                           prefix: UnsafeMutablePointer<T>, allocation: UnsafeMutablePointer<T>,
+                                           integerScratch: UnsafeMutablePointer<Int>, scratch: UnsafeMutablePointer<T>) {
+        let eps = epsilon(T.self)
+        let mapped = scratch
+        for c in 0..<n { mapped[c] = eps + (1 - eps) * usage[c] }
+        if let givenOrder {
+            precondition(givenOrder.count == n, "an allocation order must be a permutation of 0..<\(n)")
+            for j in 0..<n {
+                precondition(givenOrder[j] >= 0 && givenOrder[j] < n, "allocation order entry \(givenOrder[j]) out of 0..<\(n)")
+                order[j] = givenOrder[j]
+            }
+        } else {
+            stableAscendingOrder(mapped, count: n, order: order, scratch: integerScratch)
+        }
+        var running: T = 1
+        for j in 0..<n {
+            let x = mapped[order[j]]
+            sorted[j] = x
+            prefix[j] = running
+            allocation[order[j]] = (1 - x) * running
+            running *= x
+        }
+    }
+
+    /// Backward of `allocationForward` through the (constant) sort with the division-free
+    /// recursion `Q_{N−1} = 0, Q_k = g_{k+1}(1 − x_{k+1}) + x_{k+1} Q_{k+1}`,
+    /// `∂ℓ/∂x_k = P_k (Q_k − g_k)`. Accumulates `(1 − ε)·∂ℓ/∂x` into `usageGradient` (N).
+    static func allocationBackward<T: Real>(order: UnsafePointer<Int>, sorted: UnsafePointer<T>,
+                                            prefix: UnsafePointer<T>, allocationGradient: UnsafePointer<T>,
+                                            cells n: Int, usageGradient: UnsafeMutablePointer<T>) {
+        let scale = 1 - epsilon(T.self)
+        var q: T = 0
+        for k in stride(from: n - 1, through: 0, by: -1) {
+            let g = allocationGradient[order[k]]
+            usageGradient[order[k]] += scale * prefix[k] * (q - g)
+            q = g * (1 - sorted[k]) + sorted[k] * q
+        }
+    }
+}

@@ -1,0 +1,451 @@
+import DNCNumerics
+import DNCLayers
+
+/// The dense DNC memory (dnc.md §3–§6, §11): the interface layer that turns the controller
+/// output into the interface vector, and one write-then-read memory step, each with its
+/// hand-written backward.
+///
+/// Sizes: B batch, I = `inputSize`, N = `cellCount`, W = `cellWidth`, R = `readHeads`,
+/// S = `interfaceSize`. The mechanisms live in their own files (`InterfaceLayout`,
+/// `ContentAddressing`, `Allocation`, `WriteHead`, `TemporalLinkage`, `ReadHeads`); this class
+/// orchestrates them per sample, in the exact order of §5, and records on a `DenseMemoryTape`
+/// what the backward needs (layout: `DenseRecordLayout`).
+///
+/// One memory may step several times per time step (a memory shared by several DNC layers);
+/// the tape records the steps in order and `backwardStep` replays them in reverse.
+/// Not reentrant: the instance owns the scratch buffers, so run one step (or backward step) at
+/// a time per instance. Once the tape and the scratch are warm, neither `step` nor
+/// `backwardStep` allocates.
+public final class DenseMemory<T: Real>: @unchecked Sendable {
+    public let inputSize: Int, cellCount: Int, cellWidth: Int, readHeads: Int
+    public let independentLinears: Bool
+    public let options: MemoryOptions
+    /// Holds the interface parameters (and accumulates their gradients).
+    public let store: ParameterStore<T>
+    let layout: InterfaceLayout
+    /// The interface linears: one (S, in) block, or ten blocks in field order (§3.2).
+    let linears: [Linear<T>]
+    /// Column offset in ẑ of each linear's output.
+    let blockOffsets: [Int]
+
+    private var scratch: UnsafeMutablePointer<T>
+    private var scratchCapacity = 0
+    private var integerScratch: UnsafeMutablePointer<Int>
+    private var integerScratchCapacity = 0
+    /// Records a step taken without a tape (inference), so the debug record always works.
+    private let inferenceTape = DenseMemoryTape<T>()
+    private var lastTape: DenseMemoryTape<T>?
+    private var lastStepIndex = -1
+    /// Stands in for a state's tensors while `withPointers` holds them (see there).
+    private let placeholder = Tensor<T>(shape: [0])
+
+    /// S = R·W + 3W + 5R + 3.
+    public var interfaceSize: Int { layout.size }
+
+    public init(store: ParameterStore<T>, prefix: String, inputSize: Int, cellCount: Int, cellWidth: Int,
+                readHeads: Int, independentLinears: Bool = false, options: MemoryOptions = .paper) {
+        precondition(inputSize >= 1 && cellCount >= 1 && cellWidth >= 1 && readHeads >= 1,
+                     "memory sizes must be positive: in \(inputSize), N \(cellCount), W \(cellWidth), R \(readHeads)")
+        self.inputSize = inputSize
+        self.cellCount = cellCount
+        self.cellWidth = cellWidth
+        self.readHeads = readHeads
+        self.independentLinears = independentLinears
+        self.options = options
+        self.store = store
+        layout = InterfaceLayout(cellWidth: cellWidth, readHeads: readHeads)
+        if independentLinears {
+            let names = ["read_keys_transform", "read_strengths_transform", "write_key_transform",
+                         "write_strength_transform", "erase_vector_transform", "write_vector_transform",
+                         "free_gates_transform", "allocation_gate_transform", "write_gate_transform",
+                         "read_modes_transform"]
+            linears = zip(names, layout.fieldBlocks).map { name, block in
+                Linear(store: store, name: prefix + name, inputSize: inputSize, outputSize: block.length)
+            }
+        } else {
+            linears = [Linear(store: store, name: prefix + "interface_weights", inputSize: inputSize,
+                              outputSize: layout.size)]
+        }
+        blockOffsets = independentLinears ? layout.fieldBlocks.map(\.offset) : [0]
+        scratch = .allocate(capacity: 1)
+        integerScratch = .allocate(capacity: 1)
+    }
+
+    deinit {
+        scratch.deallocate()
+        integerScratch.deallocate()
+    }
+
+    /// LIB's initialisation (dnc.md §9): weights Kaiming-uniform U(±√(6/in)), biases U(±1/√in).
+    public func initializeDefault(random: CounterRandom, stream: UInt64) {
+        let fanIn = T(inputSize)
+        for linear in linears {
+            store.initializeUniform(linear.weight, bound: (6 / fanIn).squareRoot(), random: random, stream: stream)
+            if let bias = linear.bias {
+                store.initializeUniform(bias, bound: 1 / fanIn.squareRoot(), random: random, stream: stream)
+            }
+        }
+    }
+
+    /// The all-zero initial state (dnc.md §4) for `batch` samples: M (B, N, W), L (B, N, N),
+    /// p (B, N), w^r (B, R, N), w^w (B, N), u (B, N).
+    public func zeroState(batch: Int) -> DenseMemoryState<T> {
+        .zeros(batch: batch, cells: cellCount, width: cellWidth, readHeads: readHeads)
+    }
+
+    // MARK: Interface layer
+
+    /// ẑ = interface(x) for the batch: input B×in, raw B×S (written). Each linear writes its
+    /// column block of ẑ directly (ldc = S), so the ten independent linears need no copy.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    func interfaceForward(input x: UnsafePointer<T>, batch: Int, raw z: UnsafeMutablePointer<T>) {
+        let s = layout.size
+        for k in 0..<linears.count {
+            let linear = linears[k], offset = blockOffsets[k], width = linear.outputSize
+            Kernels.gemm(transB: true, m: batch, n: width, k: inputSize, a: x, b: store.values(linear.weight),
+                         beta: 0, c: z + offset, ldc: s)
+            if let bias = linear.bias {
+                let bv = store.values(bias)
+                for row in 0..<batch {
+                    let zr = z + row * s + offset
+                    for j in 0..<width { zr[j] += bv[j] }
+                }
+            }
+        }
+    }
+
+    /// Backward of `interfaceForward`: accumulates the parameter gradients and overwrites
+    /// `inputGradient` (B×in) from `rawGradient` dℓ/dẑ (B×S).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    func interfaceBackward(input x: UnsafePointer<T>, rawGradient dz: UnsafePointer<T>, batch: Int,
+                           inputGradient dx: UnsafeMutablePointer<T>) {
+        let s = layout.size
+        for k in 0..<linears.count {
+            let linear = linears[k], offset = blockOffsets[k], width = linear.outputSize
+            Kernels.gemm(transA: true, m: width, n: inputSize, k: batch, a: dz + offset, lda: s, b: x,
+                         beta: 1, c: store.gradients(linear.weight))
+            if let bias = linear.bias {
+                let gb = store.gradients(bias)
+                for row in 0..<batch {
+                    let dzr = dz + row * s + offset
+                    for j in 0..<width { gb[j] += dzr[j] }
+                }
+            }
+            Kernels.gemm(m: batch, n: inputSize, k: width, a: dz + offset, lda: s, b: store.values(linear.weight),
+                         beta: k == 0 ? 0 : 1, c: dx)
+        }
+    }
+
+    // MARK: Scratch
+
+    private func recordLayout(batch: Int) -> DenseRecordLayout {
+        DenseRecordLayout(batch: batch, inputSize: inputSize, interfaceSize: layout.size, cells: cellCount,
+                          width: cellWidth, readHeads: readHeads)
+    }
+
+    /// Per-sample scratch of the backward (reals), see `backwardStep`.
+    private var sampleScratchSize: Int {
+        let n = cellCount, w = cellWidth, r = readHeads
+        return n * w + 2 * n * n + 4 * r * n + (r * n + n + r) + 5 * n + r
+    }
+
+    private func realScratch(_ count: Int) -> UnsafeMutablePointer<T> {
+        if count > scratchCapacity {
+            scratch.deallocate()
+            scratch = .allocate(capacity: count)
+            scratchCapacity = count
+        }
+        return scratch
+    }
+
+    // MARK: Step
+
+    /// One write-then-read step. `input` (B×inputSize) is the controller output; it goes through the interface
+    /// layer(s) and activations (dnc.md §3 with the options) and one memory step (§5). Writes the read vectors
+    /// (B×R×W, head-major) to `readVectors` and advances `state`. With a tape, records the step for backwardStep;
+    /// without, uses an internal one-step scratch (so `lastStepDebugRecord` always works).
+    /// `active` (B flags, optional): an inactive sample is skipped entirely: its state rows stay unchanged and its
+    /// read vectors are 0 (variable-length batches). `allocationOrder` (optional, per sample a permutation of 0..<N):
+    /// use it as the free-list order φ instead of sorting (tests and fixture parity with PyTorch's tie order).
+    /// The default order is a stable ascending sort of û, ties to the lower index.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public func step(input: UnsafePointer<T>, batch: Int, state: inout DenseMemoryState<T>, tape: DenseMemoryTape<T>?,
+                     active: [Bool]? = nil, allocationOrder: [[Int]]? = nil, readVectors: UnsafeMutablePointer<T>) {
+        let n = cellCount, w = cellWidth, r = readHeads, s = layout.size
+        precondition(state.hasShape(batch: batch, cells: n, width: w, readHeads: r),
+                     "memory state has shape \(state.memory.shape), expected batch \(batch), N \(n), W \(w), R \(r)")
+        precondition(active == nil || active!.count == batch, "need one active flag per sample")
+        precondition(allocationOrder == nil || allocationOrder!.count == batch, "need one allocation order per sample")
+        guard batch > 0 else { return }
+        let l = recordLayout(batch: batch)
+        let recording = tape ?? inferenceTape
+        if tape == nil { inferenceTape.reset() }
+        let (rec, ints) = recording.appendRecord(owner: self, batch: batch, recordSize: l.size,
+                                                 integerRecordSize: l.integerSize)
+        lastTape = recording
+        lastStepIndex = recording.steps - 1
+        if integerScratchCapacity < n {
+            integerScratch.deallocate()
+            integerScratch = .allocate(capacity: n)
+            integerScratchCapacity = n
+        }
+        let work = realScratch(Swift.max(n, 1)), integerWork = integerScratch
+
+        let x = rec + l.input
+        x.update(from: input, count: batch * inputSize)
+        for b in 0..<batch {
+            let isActive = active?[b] ?? true
+            ints[l.activeFlags + b] = isActive ? 1 : 0
+            // Zeroed so that an inactive sample's input (possibly garbage) never reaches a gradient.
+            if !isActive { Kernels.fill(x + b * inputSize, count: inputSize, with: 0) }
+        }
+        interfaceForward(input: x, batch: batch, raw: rec + l.raw)
+
+        state.withPointers(placeholder: placeholder) { sp in
+            for b in 0..<batch {
+                let mPrev = rec + l.previousMemory + b * n * w, lPrev = rec + l.previousLink + b * n * n
+                let pPrev = rec + l.previousPrecedence + b * n, wrPrev = rec + l.previousReadWeights + b * r * n
+                let wwPrev = rec + l.previousWriteWeights + b * n, uPrev = rec + l.previousUsage + b * n
+                let sM = sp.memory + b * n * w, sL = sp.link + b * n * n, sP = sp.precedence + b * n
+                let sR = sp.readWeights + b * r * n, sW = sp.writeWeights + b * n, sU = sp.usage + b * n
+                mPrev.update(from: sM, count: n * w)
+                lPrev.update(from: sL, count: n * n)
+                pPrev.update(from: sP, count: n)
+                wrPrev.update(from: sR, count: r * n)
+                wwPrev.update(from: sW, count: n)
+                uPrev.update(from: sU, count: n)
+                let out = readVectors + b * r * w
+                guard ints[l.activeFlags + b] != 0 else {
+                    Kernels.fill(out, count: r * w, with: 0)
+                    continue
+                }
+                let xi = rec + l.interface + b * s
+                layout.activate(raw: rec + l.raw + b * s, out: xi, options: options)
+
+                // §5.1 usage.
+                let uNew = rec + l.usage + b * n
+                Allocation.usageForward(usage: uPrev, writeWeights: wwPrev, readWeights: wrPrev,
+                                        freeGates: xi + layout.freeGates, cells: n, readHeads: r,
+                                        retention: rec + l.retention + b * n, newUsage: uNew)
+                sU.update(from: uNew, count: n)
+                // §5.2 write content weighting on M_{t−1}.
+                let writeNorms = rec + l.writeNorms + b * n, writeKeyNorm = rec + l.writeKeyNorm + b
+                let writeContent = rec + l.writeContent + b * n
+                ContentAddressing.norms(mPrev, rows: n, width: w, style: options.cosineStyle, out: writeNorms)
+                ContentAddressing.norms(xi + layout.writeKey, rows: 1, width: w, style: options.cosineStyle,
+                                        out: writeKeyNorm)
+                ContentAddressing.forward(memory: mPrev, memoryNorms: writeNorms, keys: xi + layout.writeKey,
+                                          keyNorms: writeKeyNorm, strengths: xi + layout.writeStrength,
+                                          cells: n, width: w, keyCount: 1,
+                                          cosine: rec + l.writeCosine + b * n, weights: writeContent)
+                // §5.3 allocation.
+                let allocation = rec + l.allocation + b * n
+                Allocation.allocationForward(usage: uNew, cells: n, givenOrder: allocationOrder?[b],
+                                             order: ints + b * n, sorted: rec + l.sortedUsage + b * n,
+                                             prefix: rec + l.prefix + b * n, allocation: allocation,
+                                             integerScratch: integerWork, scratch: work)
+                // §5.4 write weighting.
+                let wwNew = rec + l.writeWeights + b * n
+                WriteHead.weightsForward(allocation: allocation, content: writeContent,
+                                         allocationGate: xi[layout.allocationGate], writeGate: xi[layout.writeGate],
+                                         cells: n, out: wwNew)
+                sW.update(from: wwNew, count: n)
+                // §5.5 erase and add.
+                WriteHead.eraseAndAdd(memory: sM, writeWeights: wwNew, erase: xi + layout.eraseVector,
+                                      write: xi + layout.writeVector, cells: n, width: w)
+                let mNew = rec + l.memory + b * n * w
+                mNew.update(from: sM, count: n * w)
+                // §5.6, §5.7 link (with the old precedence), then precedence.
+                TemporalLinkage.linkForward(link: sL, writeWeights: wwNew, precedence: sP, cells: n)
+                TemporalLinkage.precedenceForward(precedence: sP, writeWeights: wwNew, cells: n)
+                // §5.8 read content weighting on M_t.
+                let readNorms = rec + l.readNorms + b * n, readKeyNorms = rec + l.readKeyNorms + b * r
+                let readContent = rec + l.readContent + b * r * n
+                ContentAddressing.norms(mNew, rows: n, width: w, style: options.cosineStyle, out: readNorms)
+                ContentAddressing.norms(xi + layout.readKeys, rows: r, width: w, style: options.cosineStyle,
+                                        out: readKeyNorms)
+                ContentAddressing.forward(memory: mNew, memoryNorms: readNorms, keys: xi + layout.readKeys,
+                                          keyNorms: readKeyNorms, strengths: xi + layout.readStrengths,
+                                          cells: n, width: w, keyCount: r,
+                                          cosine: rec + l.readCosine + b * r * n, weights: readContent)
+                // §5.9 directional weightings from L_t and w^r_{t−1}.
+                let forward = rec + l.forward + b * r * n, backward = rec + l.backward + b * r * n
+                TemporalLinkage.directionalForward(link: sL, readWeights: wrPrev, cells: n, readHeads: r,
+                                                   forward: forward, backward: backward)
+                // §5.10, §5.11 read weights and read vectors.
+                let wrNew = rec + l.readWeights + b * r * n
+                ReadHeads.weightsForward(modes: xi + layout.readModes, backward: backward, forward: forward,
+                                         content: readContent, cells: n, readHeads: r, out: wrNew)
+                sR.update(from: wrNew, count: r * n)
+                ReadHeads.readVectors(weights: wrNew, memory: mNew, cells: n, width: w, readHeads: r, out: out)
+            }
+        }
+    }
+
+    // MARK: Backward
+
+    /// Backward of recorded step `stepIndex` (steps must be replayed in reverse order of recording).
+    /// `readVectorsGradient` (B×R×W); `stateGradient` holds d loss/d (state after the step) and is replaced by
+    /// d loss/d (state before it). `inputGradient` (B×inputSize) is overwritten. Parameter gradients accumulate
+    /// into the store. Inactive samples: state gradient passes through unchanged, input gradient 0.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public func backwardStep(tape: DenseMemoryTape<T>, stepIndex: Int, readVectorsGradient: UnsafePointer<T>,
+                             stateGradient: inout DenseMemoryState<T>, inputGradient: UnsafeMutablePointer<T>) {
+        precondition(tape.owner === self, "this tape was recorded by another memory")
+        let batch = tape.batch
+        let n = cellCount, w = cellWidth, r = readHeads, s = layout.size
+        precondition(stateGradient.hasShape(batch: batch, cells: n, width: w, readHeads: r),
+                     "state gradient has shape \(stateGradient.memory.shape), expected batch \(batch), N \(n), W \(w), R \(r)")
+        let l = recordLayout(batch: batch)
+        let (rec, ints) = tape.record(stepIndex)
+        let work = realScratch(batch * s + sampleScratchSize)
+        // dℓ/dξ (then dℓ/dẑ), B×S; inactive rows stay 0.
+        let dxi = work
+        Kernels.fill(dxi, count: batch * s, with: 0)
+        // Per-sample scratch.
+        var cursor = work + batch * s
+        func take(_ count: Int) -> UnsafeMutablePointer<T> { defer { cursor += count }; return cursor }
+        let dMNew = take(n * w), dLNew = take(n * n), linkNew = take(n * n)
+        let dwrNew = take(r * n), dForward = take(r * n), dBackward = take(r * n), dReadContent = take(r * n)
+        let contentScratch = take(r * n + n + r)
+        let dwwNew = take(n), dpNew = take(n), duNew = take(n), dWriteContent = take(n), dAllocation = take(n)
+        let headScratch = take(r)
+
+        stateGradient.withPointers(placeholder: placeholder) { g in
+            for b in 0..<batch where ints[l.activeFlags + b] != 0 {
+                let mPrev = rec + l.previousMemory + b * n * w, lPrev = rec + l.previousLink + b * n * n
+                let pPrev = rec + l.previousPrecedence + b * n, wrPrev = rec + l.previousReadWeights + b * r * n
+                let wwPrev = rec + l.previousWriteWeights + b * n, uPrev = rec + l.previousUsage + b * n
+                let xi = rec + l.interface + b * s, dRow = dxi + b * s
+                let mNew = rec + l.memory + b * n * w, wwNew = rec + l.writeWeights + b * n
+                let readContent = rec + l.readContent + b * r * n, writeContent = rec + l.writeContent + b * n
+                let allocation = rec + l.allocation + b * n
+                let gM = g.memory + b * n * w, gL = g.link + b * n * n, gP = g.precedence + b * n
+                let gR = g.readWeights + b * r * n, gW = g.writeWeights + b * n, gU = g.usage + b * n
+                // Take the gradients of the state after the step; the rows then collect the
+                // gradients of the state before it (gM, gL, gW, gU are overwritten below).
+                dMNew.update(from: gM, count: n * w)
+                dLNew.update(from: gL, count: n * n)
+                dpNew.update(from: gP, count: n)
+                dwrNew.update(from: gR, count: r * n)
+                dwwNew.update(from: gW, count: n)
+                duNew.update(from: gU, count: n)
+                Kernels.fill(gP, count: n, with: 0)
+                Kernels.fill(gR, count: r * n, with: 0)
+
+                // §5.11, §5.10 read vectors and read weights.
+                ReadHeads.readVectorsBackward(weights: rec + l.readWeights + b * r * n, memory: mNew, cells: n, width: w,
+                                              readHeads: r, readVectorsGradient: readVectorsGradient + b * r * w,
+                                              weightsGradient: dwrNew, memoryGradient: dMNew)
+                ReadHeads.weightsBackward(modes: xi + layout.readModes, backward: rec + l.backward + b * r * n,
+                                          forward: rec + l.forward + b * r * n, content: readContent, cells: n,
+                                          readHeads: r, weightsGradient: dwrNew, modesGradient: dRow + layout.readModes,
+                                          backwardGradient: dBackward, forwardGradient: dForward,
+                                          contentGradient: dReadContent)
+                // §5.9 directional weightings (L_t recomputed).
+                TemporalLinkage.link(previous: lPrev, writeWeights: wwNew, precedence: pPrev, cells: n, out: linkNew)
+                TemporalLinkage.directionalBackward(link: linkNew, readWeights: wrPrev, cells: n, readHeads: r,
+                                                    forwardGradient: dForward, backwardGradient: dBackward,
+                                                    linkGradient: dLNew, readWeightsGradient: gR)
+                // §5.8 read content weighting.
+                ContentAddressing.backward(memory: mNew, memoryNorms: rec + l.readNorms + b * n,
+                                           keys: xi + layout.readKeys, keyNorms: rec + l.readKeyNorms + b * r,
+                                           strengths: xi + layout.readStrengths,
+                                           cosine: rec + l.readCosine + b * r * n, weights: readContent,
+                                           cells: n, width: w, keyCount: r, weightsGradient: dReadContent,
+                                           memoryGradient: dMNew, keysGradient: dRow + layout.readKeys,
+                                           strengthsGradient: dRow + layout.readStrengths, scratch: contentScratch)
+                // §5.7, §5.6 precedence and link.
+                TemporalLinkage.precedenceBackward(previousPrecedence: pPrev, writeWeights: wwNew, cells: n,
+                                                   precedenceGradient: dpNew, previousPrecedenceGradient: gP,
+                                                   writeWeightsGradient: dwwNew)
+                TemporalLinkage.linkBackward(previousLink: lPrev, writeWeights: wwNew, precedence: pPrev, cells: n,
+                                             linkGradient: dLNew, previousLinkGradient: gL,
+                                             writeWeightsGradient: dwwNew, precedenceGradient: gP)
+                // §5.5 erase and add (overwrites gM with dℓ/dM_{t−1} through this path).
+                WriteHead.eraseAndAddBackward(previousMemory: mPrev, writeWeights: wwNew, erase: xi + layout.eraseVector,
+                                              write: xi + layout.writeVector, cells: n, width: w,
+                                              memoryGradient: dMNew, previousMemoryGradient: gM,
+                                              writeWeightsGradient: dwwNew, eraseGradient: dRow + layout.eraseVector,
+                                              writeVectorGradient: dRow + layout.writeVector)
+                // §5.4 write weighting.
+                let gates = WriteHead.weightsBackward(allocation: allocation, content: writeContent,
+                                                      allocationGate: xi[layout.allocationGate],
+                                                      writeGate: xi[layout.writeGate], cells: n,
+                                                      weightsGradient: dwwNew, allocationGradient: dAllocation,
+                                                      contentGradient: dWriteContent)
+                dRow[layout.allocationGate] += gates.allocationGate
+                dRow[layout.writeGate] += gates.writeGate
+                // §5.2 write content weighting on M_{t−1}.
+                ContentAddressing.backward(memory: mPrev, memoryNorms: rec + l.writeNorms + b * n,
+                                           keys: xi + layout.writeKey, keyNorms: rec + l.writeKeyNorm + b,
+                                           strengths: xi + layout.writeStrength,
+                                           cosine: rec + l.writeCosine + b * n, weights: writeContent,
+                                           cells: n, width: w, keyCount: 1, weightsGradient: dWriteContent,
+                                           memoryGradient: gM, keysGradient: dRow + layout.writeKey,
+                                           strengthsGradient: dRow + layout.writeStrength, scratch: contentScratch)
+                // §5.3 allocation through the sort, into dℓ/du_t.
+                Allocation.allocationBackward(order: ints + b * n, sorted: rec + l.sortedUsage + b * n,
+                                              prefix: rec + l.prefix + b * n, allocationGradient: dAllocation,
+                                              cells: n, usageGradient: duNew)
+                // §5.1 usage (overwrites gU and gW).
+                Allocation.usageBackward(usage: uPrev, writeWeights: wwPrev, readWeights: wrPrev,
+                                         freeGates: xi + layout.freeGates, retention: rec + l.retention + b * n,
+                                         newUsageGradient: duNew, cells: n, readHeads: r,
+                                         stopGradient: options.stopGradientThroughUsage,
+                                         usageGradient: gU, writeWeightsGradient: gW, readWeightsGradient: gR,
+                                         freeGatesGradient: dRow + layout.freeGates, scratch: headScratch)
+                // §3 activations: dℓ/dξ → dℓ/dẑ.
+                layout.activationBackward(raw: rec + l.raw + b * s, activated: xi, gradient: dRow, options: options)
+            }
+        }
+        interfaceBackward(input: rec + l.input, rawGradient: dxi, batch: batch, inputGradient: inputGradient)
+    }
+
+    // MARK: Debug
+
+    /// Debug record of the most recent step (in whichever tape it was recorded) for one batch element.
+    /// For an inactive sample it shows the unchanged state and zero allocation, modes and gates.
+    public func lastStepDebugRecord(batchElement b: Int) -> MemoryDebugRecord<T> {
+        guard let tape = lastTape, tape.owner === self, lastStepIndex < tape.steps else {
+            preconditionFailure("no step recorded yet (or its tape was reset)")
+        }
+        precondition(b >= 0 && b < tape.batch, "batch element \(b) out of range 0..<\(tape.batch)")
+        let n = cellCount, w = cellWidth, r = readHeads, s = layout.size
+        let l = recordLayout(batch: tape.batch)
+        let (rec, ints) = tape.record(lastStepIndex)
+        func tensor(_ pointer: UnsafePointer<T>, _ shape: [Int]) -> Tensor<T> {
+            Tensor(shape: shape, storage: Array(UnsafeBufferPointer(start: pointer, count: shape.reduce(1, *))))
+        }
+        let mPrev = rec + l.previousMemory + b * n * w, lPrev = rec + l.previousLink + b * n * n
+        let pPrev = rec + l.previousPrecedence + b * n
+        guard ints[l.activeFlags + b] != 0 else {
+            return MemoryDebugRecord(memory: tensor(mPrev, [n, w]), linkMatrix: tensor(lPrev, [n, n]),
+                                     precedence: tensor(pPrev, [1, n]),
+                                     readWeights: tensor(rec + l.previousReadWeights + b * r * n, [r, n]),
+                                     writeWeights: tensor(rec + l.previousWriteWeights + b * n, [1, n]),
+                                     usageVector: tensor(rec + l.previousUsage + b * n, [1, n]),
+                                     allocationWeights: Tensor(shape: [1, n]), readModes: Tensor(shape: [r, 3]),
+                                     writeGate: Tensor(shape: [1, 1]), freeGates: Tensor(shape: [1, r]))
+        }
+        let wwNew = rec + l.writeWeights + b * n, xi = rec + l.interface + b * s
+        var link = Tensor<T>(shape: [n, n]), precedence = tensor(pPrev, [1, n])
+        link.withUnsafeMutableBufferPointer {
+            TemporalLinkage.link(previous: lPrev, writeWeights: wwNew, precedence: pPrev, cells: n, out: $0.baseAddress!)
+        }
+        precedence.withUnsafeMutableBufferPointer {
+            TemporalLinkage.precedenceForward(precedence: $0.baseAddress!, writeWeights: wwNew, cells: n)
+        }
+        return MemoryDebugRecord(memory: tensor(rec + l.memory + b * n * w, [n, w]), linkMatrix: link,
+                                 precedence: precedence, readWeights: tensor(rec + l.readWeights + b * r * n, [r, n]),
+                                 writeWeights: tensor(wwNew, [1, n]), usageVector: tensor(rec + l.usage + b * n, [1, n]),
+                                 allocationWeights: tensor(rec + l.allocation + b * n, [1, n]),
+                                 readModes: tensor(xi + layout.readModes, [r, 3]),
+                                 writeGate: tensor(xi + layout.writeGate, [1, 1]),
+                                 freeGates: tensor(xi + layout.freeGates, [1, r]))
+    }
+}

@@ -1,0 +1,131 @@
+import DNCNumerics
+
+/// What a dense memory's forward keeps for its backward: one record per step in one growing
+/// buffer of reals plus one of integers (the free-list permutations and the active flags), so a
+/// warm tape allocates nothing per step. Layout of a record: `DenseRecordLayout`.
+///
+/// A tape records one batch size and one memory configuration per sequence; call `reset()`
+/// between sequences. Not thread-safe: one tape per sequence in flight.
+public final class DenseMemoryTape<T: Real>: @unchecked Sendable {
+    public private(set) var steps = 0
+    private(set) var batch = 0
+    private(set) var recordSize = 0
+    private(set) var integerRecordSize = 0
+    /// Identity of the memory that recorded (a tape cannot be shared between memories).
+    private(set) weak var owner: AnyObject?
+    private var capacity = 0
+    private var integerCapacity = 0
+    private var buffer: UnsafeMutablePointer<T>
+    private var integers: UnsafeMutablePointer<Int>
+
+    public init() {
+        buffer = .allocate(capacity: 1)
+        integers = .allocate(capacity: 1)
+    }
+
+    deinit {
+        buffer.deallocate()
+        integers.deallocate()
+    }
+
+    /// Forgets every record (their memory is reused).
+    public func reset() { steps = 0 }
+
+    /// Appends an uninitialised record and returns its two parts.
+    func appendRecord(owner: AnyObject, batch: Int, recordSize: Int, integerRecordSize: Int)
+        -> (reals: UnsafeMutablePointer<T>, integers: UnsafeMutablePointer<Int>) {
+        if steps == 0 {
+            self.owner = owner
+            self.batch = batch
+            self.recordSize = recordSize
+            self.integerRecordSize = integerRecordSize
+        }
+        precondition(owner === self.owner && batch == self.batch && recordSize == self.recordSize,
+                     "a tape records one memory and one batch size per sequence; call reset() between sequences")
+        let needed = (steps + 1) * recordSize
+        if needed > capacity {
+            let newCapacity = Swift.max(needed, capacity * 2)
+            let fresh = UnsafeMutablePointer<T>.allocate(capacity: newCapacity)
+            fresh.moveInitialize(from: buffer, count: steps * recordSize)
+            buffer.deallocate()
+            buffer = fresh
+            capacity = newCapacity
+        }
+        let neededIntegers = (steps + 1) * integerRecordSize
+        if neededIntegers > integerCapacity {
+            let newCapacity = Swift.max(neededIntegers, integerCapacity * 2)
+            let fresh = UnsafeMutablePointer<Int>.allocate(capacity: newCapacity)
+            fresh.moveInitialize(from: integers, count: steps * integerRecordSize)
+            integers.deallocate()
+            integers = fresh
+            integerCapacity = newCapacity
+        }
+        steps += 1
+        return (buffer + (steps - 1) * recordSize, integers + (steps - 1) * integerRecordSize)
+    }
+
+    func record(_ step: Int) -> (reals: UnsafeMutablePointer<T>, integers: UnsafeMutablePointer<Int>) {
+        precondition(step >= 0 && step < steps, "step \(step) is not on the tape (\(steps) steps)")
+        return (buffer + step * recordSize, integers + step * integerRecordSize)
+    }
+}
+
+/// Offsets of the sections of one step's record (reals). Every section holds the whole batch,
+/// sample-major: sample b's part of a section of per-sample size s starts at `offset + b·s`.
+/// Sizes per sample (I input, S interface, N cells, W width, R heads):
+///
+/// | section | per sample | what |
+/// |---|---|---|
+/// | input | I | controller output fed to the interface layer (0 for inactive samples) |
+/// | raw | S | ẑ, interface pre-activations |
+/// | interface | S | ξ, activated interface |
+/// | previousMemory | N·W | M_{t−1} |
+/// | previousLink | N·N | L_{t−1} |
+/// | previousPrecedence, previousWriteWeights, previousUsage | N | p_{t−1}, w^w_{t−1}, u_{t−1} |
+/// | previousReadWeights | R·N | w^r_{t−1} |
+/// | retention, usage | N | ψ, u_t |
+/// | writeNorms, writeCosine, writeContent | N | norms of M_{t−1} rows, cos, c^w |
+/// | writeKeyNorm | 1 | ‖k^w‖ |
+/// | sortedUsage, prefix, allocation | N | x, P, a (§5.3) |
+/// | writeWeights | N | w^w_t |
+/// | memory | N·W | M_t |
+/// | readNorms | N | norms of M_t rows |
+/// | readKeyNorms | R | ‖k^r_i‖ |
+/// | readCosine, readContent, forward, backward, readWeights | R·N | cos, c^r, f, b, w^r_t |
+///
+/// L_t and p_t are not kept: the backward and the debug record recompute them from L_{t−1},
+/// p_{t−1} and w^w_t (O(N²), saving one N×N matrix per step). Integer record: the free-list
+/// order φ (B·N), then one active flag per sample (B).
+struct DenseRecordLayout {
+    let batch: Int
+    var input = 0, raw = 0, interface = 0
+    var previousMemory = 0, previousLink = 0, previousPrecedence = 0, previousReadWeights = 0
+    var previousWriteWeights = 0, previousUsage = 0
+    var retention = 0, usage = 0
+    var writeNorms = 0, writeCosine = 0, writeContent = 0, writeKeyNorm = 0
+    var sortedUsage = 0, prefix = 0, allocation = 0, writeWeights = 0
+    var memory = 0, readNorms = 0, readKeyNorms = 0
+    var readCosine = 0, readContent = 0, forward = 0, backward = 0, readWeights = 0
+    var size = 0
+    /// Integer record: order at 0 (B·N), active flags at `activeFlags` (B).
+    let activeFlags: Int
+    let integerSize: Int
+
+    init(batch b: Int, inputSize i: Int, interfaceSize s: Int, cells n: Int, width w: Int, readHeads r: Int) {
+        batch = b
+        var offset = 0
+        func take(_ perSample: Int) -> Int { defer { offset += b * perSample }; return offset }
+        input = take(i); raw = take(s); interface = take(s)
+        previousMemory = take(n * w); previousLink = take(n * n); previousPrecedence = take(n)
+        previousReadWeights = take(r * n); previousWriteWeights = take(n); previousUsage = take(n)
+        retention = take(n); usage = take(n)
+        writeNorms = take(n); writeCosine = take(n); writeContent = take(n); writeKeyNorm = take(1)
+        sortedUsage = take(n); prefix = take(n); allocation = take(n); writeWeights = take(n)
+        memory = take(n * w); readNorms = take(n); readKeyNorms = take(r)
+        readCosine = take(r * n); readContent = take(r * n); forward = take(r * n); backward = take(r * n)
+        readWeights = take(r * n)
+        size = offset
+        activeFlags = b * n
+        integerSize = b * n + b
+    }
+}

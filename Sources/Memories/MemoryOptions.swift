@@ -1,0 +1,43 @@
+/// The switches where the Nature paper, DeepMind's code and pytorch-dnc disagree on the dense
+/// memory (quirks.md Q8, Q9, Q11, Q12). `.paper` is the default; `.pytorchCompat` reproduces
+/// pytorch-dnc (and its fixtures) exactly.
+public struct MemoryOptions: Hashable, Sendable {
+    /// How raw read/write strengths become positive (Q8).
+    public enum StrengthActivation: Hashable, Sendable {
+        /// `1 + softplus(x)`, range [1, ∞) (PAPER).
+        case oneplus
+        /// `softplus(x)`, range (0, ∞) (LIB, DM).
+        case softplus
+    }
+
+    /// How the cosine similarity of content addressing guards against zero norms (Q12, dnc.md §6).
+    public enum CosineStyle: Hashable, Sendable {
+        /// Norms `sqrt(Σx² + ε)` and `+ε` in the denominator: finite gradients at zero rows.
+        case deepMind
+        /// Plain Euclidean norms and `+ε` in the denominator only; the norm's gradient at 0 is 0.
+        case pytorchDNC
+    }
+
+    public var strengthActivation: StrengthActivation
+    /// `tanh` on the read keys, the write key and the write vector (Q9, LIB only).
+    public var squashKeysAndWriteVector: Bool
+    /// DM stops the gradient of the previous write weights inside the usage update (Q11).
+    public var stopGradientThroughUsage: Bool
+    public var cosineStyle: CosineStyle
+
+    public init(strengthActivation: StrengthActivation = .oneplus, squashKeysAndWriteVector: Bool = false,
+                stopGradientThroughUsage: Bool = true, cosineStyle: CosineStyle = .deepMind) {
+        self.strengthActivation = strengthActivation
+        self.squashKeysAndWriteVector = squashKeysAndWriteVector
+        self.stopGradientThroughUsage = stopGradientThroughUsage
+        self.cosineStyle = cosineStyle
+    }
+
+    /// Paper/DeepMind behaviour: oneplus strengths, linear keys, stop-gradient usage, DM cosine.
+    public static let paper = MemoryOptions()
+
+    /// pytorch-dnc 2.0.0b1: softplus strengths, tanh keys and write vector, gradient through the
+    /// usage, plain-norm cosine. Needed for fixture parity.
+    public static let pytorchCompat = MemoryOptions(strengthActivation: .softplus, squashKeysAndWriteVector: true,
+                                                    stopGradientThroughUsage: false, cosineStyle: .pytorchDNC)
+}

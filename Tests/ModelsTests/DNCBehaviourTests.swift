@@ -1,0 +1,178 @@
+import XCTest
+import TestSupport
+import DNCNumerics
+import DNCLayers
+import DNCMemories
+import DNCTraining
+@testable import DNCModels
+
+/// Sequence-level behaviour: chunked processing, variable lengths, memory reset and bypass,
+/// debug tensors and their invariants, and learning.
+final class DNCBehaviourTests: XCTestCase {
+    func configuration(_ preset: DNCPreset = .paper) -> DNCConfiguration {
+        var c = DNCConfiguration(inputSize: 4, hiddenSize: 8)
+        c.cellCount = 6
+        c.cellWidth = 4
+        c.readHeads = 2
+        c.preset = preset
+        return c
+    }
+
+    func randomInput(_ shape: [Int], seed: UInt64 = 5) -> Tensor<Double> {
+        let random = CounterRandom(seed: seed)
+        return Tensor(shape: shape, storage: (0..<shape.reduce(1, *)).map { random.uniform(Double.self, stream: 0, index: UInt64($0), low: -1, high: 1) })
+    }
+
+    /// (B, T, X) columns [start, end) along T.
+    func steps(_ x: Tensor<Double>, _ range: Range<Int>) -> Tensor<Double> {
+        let (batch, total, width) = (x.shape[0], x.shape[1], x.shape[2])
+        var out = Tensor<Double>(shape: [batch, range.count, width])
+        for b in 0..<batch { for (i, t) in range.enumerated() { for j in 0..<width {
+            out[flat: (b * range.count + i) * width + j] = x[flat: (b * total + t) * width + j]
+        } } }
+        return out
+    }
+
+    /// Two chunks carrying the state give one pass's outputs exactly, and, backpropagating the
+    /// second chunk's state gradient into the first (each on its own tape), the same gradients.
+    func testChunkedProcessingEqualsOnePass() {
+        let model = DNC<Double>(configuration(), seed: 3)
+        let x = randomInput([2, 7, 4])
+        let whole = model.forward(x)
+        let weights = randomInput(whole.output.shape, seed: 9)
+        model.store.zeroGradients()
+        let wholeGradients = model.backward(outputGradient: weights)
+        let wholeParameterGradients = model.store.flatGradients
+
+        let first = DNCTape(for: model), second = DNCTape(for: model)
+        let a = model.forward(steps(x, 0..<3), tape: first)
+        let b = model.forward(steps(x, 3..<7), state: a.state, tape: second)
+        XCTAssertEqual(steps(whole.output, 0..<3), a.output)
+        XCTAssertEqual(steps(whole.output, 3..<7), b.output)
+        XCTAssertEqual(whole.state, b.state)
+
+        model.store.zeroGradients()
+        let gb = model.backward(outputGradient: steps(weights, 3..<7), tape: second)
+        let ga = model.backward(outputGradient: steps(weights, 0..<3), finalStateGradient: gb.initialState, tape: first)
+        for (u, v) in zip(model.store.flatGradients, wholeParameterGradients) { XCTAssertEqual(u, v, accuracy: 1e-12 * max(1, abs(v))) }
+        for (u, v) in zip(ga.input.storage + gb.input.storage, steps(wholeGradients.input, 0..<3).storage + steps(wholeGradients.input, 3..<7).storage) {
+            XCTAssertEqual(u, v, accuracy: 1e-12 * max(1, abs(v)))
+        }
+    }
+
+    /// In the compat preset the read vector is the one passed in for every step (Q1), so the
+    /// chunked run differs from the one-pass run; in the paper preset they agree (above).
+    func testCompatPresetDoesNotFeedReadsBack() {
+        var c = configuration(.pytorchCompat)
+        c.batchFirst = true
+        let model = DNC<Double>(c, seed: 3)
+        let x = randomInput([2, 6, 4])
+        let state = DNCState(controllers: [model.controllers[0].zeroState(batch: 2)],
+                             memories: [model.memories[0].zeroState(batch: 2)], lastRead: Tensor(shape: [2, c.readWidth]))
+        let whole = model.forward(x, state: state)
+        let a = model.forward(steps(x, 0..<3), state: state)
+        let b = model.forward(steps(x, 3..<6), state: a.state)
+        XCTAssertEqual(whole.output.shape, [6, 2, 4], "compat output is time-major for batch-first input (Q2)")
+        XCTAssertNotEqual(Array(whole.output.storage[24...]), b.output.storage)
+    }
+
+    /// A finished sample's state is frozen and its outputs are zero; the others are unaffected.
+    func testVariableLengthsFreezeFinishedSamples() {
+        let model = DNC<Double>(configuration(), seed: 4)
+        let x = randomInput([2, 5, 4])
+        let full = model.forward(x)
+        let masked = model.forward(x, lengths: [5, 2])
+        let shortOnly = model.forward(steps(x, 0..<2))
+        // Sample 0 runs all 5 steps in both.
+        XCTAssertEqual(Array(masked.output.storage[0..<20]), Array(full.output.storage[0..<20]))
+        // Sample 1: 2 real steps, then zeros; its final state is the state after step 2.
+        XCTAssertEqual(Array(masked.output.storage[20..<28]), Array(shortOnly.output.storage[8..<16]))
+        XCTAssertTrue(masked.output.storage[28..<40].allSatisfy { $0 == 0 })
+        let n = 6 * 4
+        XCTAssertEqual(Array(masked.state.memories[0].memory.storage[n...]), Array(shortOnly.state.memories[0].memory.storage[n...]))
+        XCTAssertEqual(masked.state.lastRead.storage[8...], shortOnly.state.lastRead.storage[8...])
+    }
+
+    func testResetAndPassThrough() {
+        let model = DNC<Double>(configuration(), seed: 6)
+        let x = randomInput([1, 4, 4])
+        let first = model.forward(x)
+        let reset = model.forward(x, state: first.state, resetExperience: true)
+        // Reset cuts the gradient into the previous memory and read vector, not into the controller.
+        let g = model.backward(outputGradient: Tensor(shape: reset.output.shape, repeating: 1))
+        XCTAssertTrue(g.initialState.memories[0].memory.storage.allSatisfy { $0 == 0 })
+        XCTAssertTrue(g.initialState.lastRead.storage.allSatisfy { $0 == 0 })
+        XCTAssertTrue(g.initialState.controllers[0].hidden.storage.contains { $0 != 0 })
+        var cleared = first.state
+        cleared.memories = [model.memories[0].zeroState(batch: 1)]
+        cleared.lastRead = Tensor(shape: [1, 8])
+        XCTAssertEqual(reset.output, model.forward(x, state: cleared).output)
+
+        let bypass = model.forward(x, state: first.state, passThroughMemory: false)
+        XCTAssertEqual(bypass.state.memories, first.state.memories, "memory untouched")
+        XCTAssertTrue(bypass.state.lastRead.storage.allSatisfy { $0 == 0 }, "read vectors are zero")
+    }
+
+    /// Debug tensors: every key, one record per (step, layer), the documented shapes, and the
+    /// memory invariants along the way.
+    func testDebugTraceShapesAndInvariants() {
+        var c = configuration()
+        c.layerCount = 2
+        let model = DNC<Double>(c, seed: 8)
+        let x = randomInput([3, 6, 4], seed: 2)
+        let result = model.forward(x, recordForBackward: false, debug: true, debugBatchElement: 1)
+        let trace = result.trace!
+        XCTAssertEqual(trace.records.count, 6)
+        let n = c.cellCount, r = c.readHeads
+        let shapes: [String: [Int]] = ["memory": [n, c.cellWidth], "link_matrix": [n, n], "precedence": [1, n],
+                                       "read_weights": [r, n], "write_weights": [1, n], "usage_vector": [1, n],
+                                       "allocation_weights": [1, n], "read_modes": [r, 3], "write_gate": [1, 1], "free_gates": [1, r]]
+        for key in DNCTrace<Double>.keys {
+            let sequence = trace.sequence(key)
+            XCTAssertEqual(sequence.count, 12, key)
+            XCTAssertEqual(sequence[0].shape, shapes[key], key)
+            XCTAssertEqual(trace.stacked(key).shape, [12, shapes[key]!.reduce(1, *)], key)
+        }
+        let tolerance = 1e-12
+        for record in trace.records.flatMap({ $0 }) {
+            for i in 0..<n { XCTAssertEqual(record.linkMatrix[i, i], 0, "link diagonal") }
+            for i in 0..<n {
+                XCTAssertLessThanOrEqual((0..<n).reduce(0) { $0 + record.linkMatrix[i, $1] }, 1 + tolerance)
+                XCTAssertLessThanOrEqual((0..<n).reduce(0) { $0 + record.linkMatrix[$1, i] }, 1 + tolerance)
+            }
+            XCTAssertLessThanOrEqual(record.writeWeights.storage.reduce(0, +), 1 + tolerance)
+            XCTAssertLessThanOrEqual(record.allocationWeights.storage.reduce(0, +), 1 + tolerance)
+            XCTAssertLessThanOrEqual(record.precedence.storage.reduce(0, +), 1 + tolerance)
+            for head in 0..<r {
+                XCTAssertLessThanOrEqual((0..<n).reduce(0) { $0 + record.readWeights[head, $1] }, 1 + tolerance)
+                XCTAssertEqual((0..<3).reduce(0) { $0 + record.readModes[head, $1] }, 1, accuracy: 1e-12)
+            }
+            for tensor in [record.readWeights, record.writeWeights, record.allocationWeights, record.usageVector, record.linkMatrix] {
+                XCTAssertTrue(tensor.storage.allSatisfy { $0 >= 0 && $0.isFinite })
+            }
+        }
+    }
+
+    /// A small DNC learns the copy task: the loss falls well below where it started.
+    func testLearnsToCopy() throws {
+        var c = CopyTrainer.Configuration()
+        c.inputSize = 4
+        var d = DNCConfiguration(inputSize: 4, hiddenSize: 32)
+        d.controllerDepth = 1
+        d.cellCount = 8
+        d.cellWidth = 8
+        d.readHeads = 1
+        c.model = .dnc(d)
+        c.batchSize = 8
+        c.maxLength = 3
+        c.iterations = 400
+        c.summarizeEvery = 50
+        c.learningRate = 3e-3
+        c.seed = 2
+        var summaries: [CopyTrainer.Summary] = []
+        try CopyTrainer(c).run { summaries.append($0) }
+        let first = summaries.first!.loss, last = summaries.last!.loss
+        XCTAssertLessThan(last, 0.6 * first, "loss \(summaries.map(\.loss))")
+        XCTAssertGreaterThan(summaries.last!.maskedBitAccuracy, summaries.first!.maskedBitAccuracy)
+    }
+}
