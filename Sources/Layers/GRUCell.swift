@@ -31,14 +31,14 @@ extension RecurrentLayer {
     }
 
     /// `dHidden` (B×H) is the total gradient reaching h'. `dInput` (B×in) and `dHiddenPrevious`
-    /// (B×H) are overwritten. `scratch` holds B×6H.
-    func gruBackward(store: ParameterStore<T>, input: UnsafePointer<T>, hiddenPrevious: UnsafePointer<T>,
+    /// (B×H) are overwritten. The gate gradients of the input and hidden products are written to
+    /// `dGatesInput` and `dGatesHidden` (B×3H each) for `accumulateWeightGradients`.
+    func gruBackward(store: ParameterStore<T>, hiddenPrevious: UnsafePointer<T>,
                      batch: Int, cache: UnsafePointer<T>, dHidden: UnsafePointer<T>,
                      dInput: UnsafeMutablePointer<T>, dHiddenPrevious: UnsafeMutablePointer<T>,
-                     scratch: UnsafeMutablePointer<T>) {
+                     dGatesInput: UnsafeMutablePointer<T>, dGatesHidden: UnsafeMutablePointer<T>) {
         let h = hiddenSize
         let gates = cache, hiddenN = cache + batch * 3 * h
-        let dGatesInput = scratch, dGatesHidden = scratch + batch * 3 * h
         for b in 0..<batch {
             let a = gates + b * 3 * h, hn = hiddenN + b * h, hp = hiddenPrevious + b * h, dh = dHidden + b * h
             let di = dGatesInput + b * 3 * h, dg = dGatesHidden + b * 3 * h
@@ -51,8 +51,7 @@ extension RecurrentLayer {
                 dg[j] = dr; dg[h + j] = dz; dg[2 * h + j] = dn * r
             }
         }
-        gateBackward(store: store, input: input, hidden: hiddenPrevious, batch: batch,
-                     dGatesInput: dGatesInput, dGatesHidden: dGatesHidden,
+        gateBackward(store: store, batch: batch, dGatesInput: dGatesInput, dGatesHidden: dGatesHidden,
                      dInput: dInput, dHidden: dHiddenPrevious)
         // The direct path h → z ⊙ h.
         for b in 0..<batch {

@@ -29,16 +29,16 @@ extension RecurrentLayer {
 
     /// `dHidden` is the total gradient reaching h' (B×H); `dCell` holds the gradient reaching c'
     /// from the next step and is replaced by the gradient of c. `dInput` (B×in) and
-    /// `dHiddenPrevious` (B×H) are overwritten. `scratch` holds B×4H.
-    func lstmBackward(store: ParameterStore<T>, input: UnsafePointer<T>, hiddenPrevious: UnsafePointer<T>,
-                      cellPrevious: UnsafePointer<T>, batch: Int, cache: UnsafePointer<T>,
+    /// `dHiddenPrevious` (B×H) are overwritten. The gate gradients are written to `dGates`
+    /// (B×4H) for `accumulateWeightGradients`.
+    func lstmBackward(store: ParameterStore<T>, cellPrevious: UnsafePointer<T>, batch: Int, cache: UnsafePointer<T>,
                       dHidden: UnsafePointer<T>, dCell: UnsafeMutablePointer<T>,
                       dInput: UnsafeMutablePointer<T>, dHiddenPrevious: UnsafeMutablePointer<T>,
-                      scratch: UnsafeMutablePointer<T>) {
+                      dGates: UnsafeMutablePointer<T>) {
         let h = hiddenSize
         let gates = cache, tanhCell = cache + batch * 5 * h
         for b in 0..<batch {
-            let a = gates + b * 4 * h, dz = scratch + b * 4 * h
+            let a = gates + b * 4 * h, dz = dGates + b * 4 * h
             let tc = tanhCell + b * h, dh = dHidden + b * h, dc = dCell + b * h, cp = cellPrevious + b * h
             for j in 0..<h {
                 let i = a[j], f = a[h + j], g = a[2 * h + j], o = a[3 * h + j]
@@ -50,7 +50,6 @@ extension RecurrentLayer {
                 dc[j] = dcTotal * f
             }
         }
-        gateBackward(store: store, input: input, hidden: hiddenPrevious, batch: batch,
-                     dGatesInput: scratch, dInput: dInput, dHidden: dHiddenPrevious)
+        gateBackward(store: store, batch: batch, dGatesInput: dGates, dInput: dInput, dHidden: dHiddenPrevious)
     }
 }

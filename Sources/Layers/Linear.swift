@@ -23,6 +23,8 @@ public struct Linear<T: Real>: Sendable {
     }
 
     /// input: rows×in, output: rows×out (overwritten).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func forward(store: ParameterStore<T>, input: UnsafePointer<T>, rows: Int, output: UnsafeMutablePointer<T>) {
         Kernels.gemm(transB: true, m: rows, n: outputSize, k: inputSize,
                      a: input, b: store.values(weight), beta: 0, c: output)
@@ -31,6 +33,8 @@ public struct Linear<T: Real>: Sendable {
 
     /// Accumulates dW and db into the store's gradients. `inputGradient` (rows×in), when given,
     /// is overwritten, or accumulated into when `accumulateInput` is true.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func backward(store: ParameterStore<T>, input: UnsafePointer<T>, outputGradient: UnsafePointer<T>, rows: Int,
                          inputGradient: UnsafeMutablePointer<T>?, accumulateInput: Bool = false) {
         Kernels.gemm(transA: true, m: outputSize, n: inputSize, k: rows,

@@ -15,17 +15,15 @@ extension RecurrentLayer {
         hiddenOut.update(from: cache, count: n)
     }
 
-    /// `scratch` holds B×H.
-    func rnnBackward(store: ParameterStore<T>, input: UnsafePointer<T>, hiddenPrevious: UnsafePointer<T>,
-                     batch: Int, activation: RecurrentCellKind.RNNActivation, cache: UnsafePointer<T>,
-                     dHidden: UnsafePointer<T>, dInput: UnsafeMutablePointer<T>,
-                     dHiddenPrevious: UnsafeMutablePointer<T>, scratch: UnsafeMutablePointer<T>) {
+    /// The pre-activation gradient is written to `dGates` (B×H) for `accumulateWeightGradients`.
+    func rnnBackward(store: ParameterStore<T>, batch: Int, activation: RecurrentCellKind.RNNActivation,
+                     cache: UnsafePointer<T>, dHidden: UnsafePointer<T>, dInput: UnsafeMutablePointer<T>,
+                     dHiddenPrevious: UnsafeMutablePointer<T>, dGates: UnsafeMutablePointer<T>) {
         let n = batch * hiddenSize
         switch activation {
-        case .tanh: for i in 0..<n { scratch[i] = dHidden[i] * (1 - cache[i] * cache[i]) }
-        case .relu: for i in 0..<n { scratch[i] = cache[i] > 0 ? dHidden[i] : 0 }
+        case .tanh: for i in 0..<n { dGates[i] = dHidden[i] * (1 - cache[i] * cache[i]) }
+        case .relu: for i in 0..<n { dGates[i] = cache[i] > 0 ? dHidden[i] : 0 }
         }
-        gateBackward(store: store, input: input, hidden: hiddenPrevious, batch: batch,
-                     dGatesInput: scratch, dInput: dInput, dHidden: dHiddenPrevious)
+        gateBackward(store: store, batch: batch, dGatesInput: dGates, dInput: dInput, dHidden: dHiddenPrevious)
     }
 }

@@ -87,19 +87,28 @@ public struct RecurrentLayer<T: Real>: Sendable {
         if let biasHH { Kernels.addRowVector(store.values(biasHH), to: target, rows: batch, columns: g) }
     }
 
-    /// Parameter and input gradients of the gate pre-activations. `dInput` (B×in) and
-    /// `dHidden` (B×H) are overwritten. `dGatesHidden` defaults to `dGatesInput` (equal
-    /// except in the GRU, where r scales the hidden part of n).
-    func gateBackward(store: ParameterStore<T>, input: UnsafePointer<T>, hidden: UnsafePointer<T>, batch: Int,
+    /// Input and hidden-state gradients of the gate pre-activations: `dInput` (B×in) and
+    /// `dHidden` (B×H) are overwritten. `dGatesHidden` defaults to `dGatesInput` (equal except in
+    /// the GRU, where r scales the hidden part of n). Parameter gradients are left to
+    /// `accumulateWeightGradients`, which does them for many steps in one product.
+    func gateBackward(store: ParameterStore<T>, batch: Int,
                       dGatesInput: UnsafePointer<T>, dGatesHidden: UnsafePointer<T>? = nil,
                       dInput: UnsafeMutablePointer<T>, dHidden: UnsafeMutablePointer<T>) {
         let g = gateRows
-        let dHiddenGates = dGatesHidden ?? dGatesInput
-        Kernels.gemm(transA: true, m: g, n: inputSize, k: batch, a: dGatesInput, b: input, beta: 1, c: store.gradients(weightIH))
-        Kernels.gemm(transA: true, m: g, n: hiddenSize, k: batch, a: dHiddenGates, b: hidden, beta: 1, c: store.gradients(weightHH))
-        if let biasIH { Kernels.accumulateColumnSums(dGatesInput, rows: batch, columns: g, into: store.gradients(biasIH)) }
-        if let biasHH { Kernels.accumulateColumnSums(dHiddenGates, rows: batch, columns: g, into: store.gradients(biasHH)) }
         Kernels.gemm(m: batch, n: inputSize, k: g, a: dGatesInput, b: store.values(weightIH), beta: 0, c: dInput)
-        Kernels.gemm(m: batch, n: hiddenSize, k: g, a: dHiddenGates, b: store.values(weightHH), beta: 0, c: dHidden)
+        Kernels.gemm(m: batch, n: hiddenSize, k: g, a: dGatesHidden ?? dGatesInput, b: store.values(weightHH), beta: 0, c: dHidden)
+    }
+
+    /// dW_ih += dZᵀ·X, dW_hh += dZ_hᵀ·H_prev and the bias sums, over `rows` rows (all samples of
+    /// several consecutive steps: one large product instead of one small one per step).
+    func accumulateWeightGradients(store: ParameterStore<T>, rows: Int, inputs: UnsafePointer<T>,
+                                   hiddenPrevious: UnsafePointer<T>, dGatesInput: UnsafePointer<T>,
+                                   dGatesHidden: UnsafePointer<T>? = nil) {
+        let g = gateRows
+        let dHiddenGates = dGatesHidden ?? dGatesInput
+        Kernels.gemm(transA: true, m: g, n: inputSize, k: rows, a: dGatesInput, b: inputs, beta: 1, c: store.gradients(weightIH))
+        Kernels.gemm(transA: true, m: g, n: hiddenSize, k: rows, a: dHiddenGates, b: hiddenPrevious, beta: 1, c: store.gradients(weightHH))
+        if let biasIH { Kernels.accumulateColumnSums(dGatesInput, rows: rows, columns: g, into: store.gradients(biasIH)) }
+        if let biasHH { Kernels.accumulateColumnSums(dHiddenGates, rows: rows, columns: g, into: store.gradients(biasHH)) }
     }
 }

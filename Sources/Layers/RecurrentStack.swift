@@ -50,30 +50,33 @@ public final class RecurrentStack<T: Real>: @unchecked Sendable {
         .zeros(kind: kind, layers: depth, batch: batch, hiddenSize: hiddenSize)
     }
 
-    // MARK: Record layout
+    // MARK: Tape fields
 
-    /// Offsets inside one step's record, per layer: input x (B×in_k), h_prev (B×H),
-    /// c_prev (B×H, LSTM only), the cell cache, and the dropout scale applied to x (B×H, k ≥ 1
-    /// when dropout > 0).
-    struct LayerRecord { var input = 0, hiddenPrevious = 0, cellPrevious = 0, cache = 0, mask = -1 }
+    /// The fields each layer keeps per step (B rows each): its input x (in_k), h_prev (H),
+    /// c_prev (H, LSTM), the cell cache, the dropout scale applied to x (H, k ≥ 1 with dropout),
+    /// and, written by the backward, the gate gradients (G, and G again for the GRU's hidden part).
+    enum Field: Int, CaseIterable { case input, hiddenPrevious, cellPrevious, cache, mask, dGates, dGatesHidden }
 
-    func recordLayout(batch: Int) -> (layers: [LayerRecord], size: Int) {
-        var offset = 0
-        var records: [LayerRecord] = []
-        for (k, layer) in layers.enumerated() {
-            var r = LayerRecord()
-            r.input = offset; offset += batch * layer.inputSize
-            r.hiddenPrevious = offset; offset += batch * hiddenSize
-            if kind.hasCellState { r.cellPrevious = offset; offset += batch * hiddenSize }
-            r.cache = offset; offset += batch * hiddenSize * kind.cacheWidthInHidden
-            if k > 0 && dropout > 0 { r.mask = offset; offset += batch * hiddenSize }
-            records.append(r)
+    func fieldIndex(_ layer: Int, _ field: Field) -> Int { layer * Field.allCases.count + field.rawValue }
+
+    func fieldSizes(batch: Int) -> [Int] {
+        layers.enumerated().flatMap { (k, layer) -> [Int] in
+            Field.allCases.map { field in
+                switch field {
+                case .input: batch * layer.inputSize
+                case .hiddenPrevious: batch * hiddenSize
+                case .cellPrevious: kind.hasCellState ? batch * hiddenSize : 0
+                case .cache: batch * hiddenSize * kind.cacheWidthInHidden
+                case .mask: k > 0 && dropout > 0 ? batch * hiddenSize : 0
+                case .dGates: batch * layer.gateRows
+                case .dGatesHidden: kind == .gru ? batch * layer.gateRows : 0
+                }
+            }
         }
-        return (records, offset)
     }
 
     private func scratchBuffer(batch: Int) -> UnsafeMutablePointer<T> {
-        let needed = batch * Swift.max(8 * hiddenSize, inputSize) + batch * hiddenSize * 2
+        let needed = batch * Swift.max(3 * hiddenSize, inputSize) + batch * hiddenSize * 2
         if needed > scratchCapacity {
             scratch.deallocate()
             scratch = .allocate(capacity: needed)
@@ -88,29 +91,30 @@ public final class RecurrentStack<T: Real>: @unchecked Sendable {
     /// and `state` is advanced. With a `tape`, the step is recorded for `backwardStep`.
     /// In training mode with dropout > 0 the masks are drawn from `dropoutRandom`, which advances
     /// by (depth−1)·B·H draws; pass the same sequence position to get the same masks.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func step(input: UnsafePointer<T>, batch: Int, state: inout RecurrentState<T>,
                      tape: RecurrentTape<T>?, training: Bool = false,
                      dropoutRandom: inout RandomSequence, output: UnsafeMutablePointer<T>) {
         precondition(state.hidden.shape == [depth, batch, hiddenSize],
                      "state has shape \(state.hidden.shape), expected \([depth, batch, hiddenSize])")
-        let (layout, size) = recordLayout(batch: batch)
         let activeTape = tape ?? inferenceTape
         if tape == nil { inferenceTape.reset() }
-        let record = activeTape.appendRecord(batch: batch, recordSize: size)
+        let t = activeTape.appendStep(batch: batch, fieldSizes: fieldSizes(batch: batch))
+        func field(_ k: Int, _ f: Field) -> UnsafeMutablePointer<T> { activeTape.field(fieldIndex(k, f), t) }
         let work = scratchBuffer(batch: batch)
         let bh = batch * hiddenSize
         let keepScale = T(1 / (1 - dropout))
 
         withStatePointers(&state) { hiddenAll, cellAll in
             for (k, layer) in layers.enumerated() {
-                let r = layout[k]
-                let x = record + r.input
+                let x = field(k, .input)
                 if k == 0 {
                     x.update(from: input, count: batch * inputSize)
                 } else {
                     x.update(from: hiddenAll + (k - 1) * bh, count: bh)
-                    if r.mask >= 0 {
-                        let mask = record + r.mask
+                    if dropout > 0 {
+                        let mask = field(k, .mask)
                         for i in 0..<bh {
                             let keep = !training || dropoutRandom.nextUniform() >= dropout
                             mask[i] = training ? (keep ? keepScale : 0) : 1
@@ -118,20 +122,20 @@ public final class RecurrentStack<T: Real>: @unchecked Sendable {
                         }
                     }
                 }
-                let hp = record + r.hiddenPrevious
+                let hp = field(k, .hiddenPrevious)
                 hp.update(from: hiddenAll + k * bh, count: bh)
                 switch kind {
                 case .lstm:
-                    let cp = record + r.cellPrevious
+                    let cp = field(k, .cellPrevious)
                     cp.update(from: cellAll! + k * bh, count: bh)
                     layer.lstmForward(store: store, input: x, hiddenPrevious: hp, cellPrevious: cp, batch: batch,
-                                      cache: record + r.cache, hiddenOut: hiddenAll + k * bh, cellOut: cellAll! + k * bh)
+                                      cache: field(k, .cache), hiddenOut: hiddenAll + k * bh, cellOut: cellAll! + k * bh)
                 case .gru:
                     layer.gruForward(store: store, input: x, hiddenPrevious: hp, batch: batch,
-                                     cache: record + r.cache, hiddenOut: hiddenAll + k * bh, scratch: work)
+                                     cache: field(k, .cache), hiddenOut: hiddenAll + k * bh, scratch: work)
                 case .rnn(let activation):
                     layer.rnnForward(store: store, input: x, hiddenPrevious: hp, batch: batch, activation: activation,
-                                     cache: record + r.cache, hiddenOut: hiddenAll + k * bh)
+                                     cache: field(k, .cache), hiddenOut: hiddenAll + k * bh)
                 }
             }
             output.update(from: hiddenAll + (depth - 1) * bh, count: bh)
@@ -141,48 +145,66 @@ public final class RecurrentStack<T: Real>: @unchecked Sendable {
     /// Backward of recorded step `stepIndex`. `outputGradient` (B×H) is the gradient reaching the
     /// top layer's output at this step; `stateGradient` holds the gradient reaching the state
     /// *after* this step and is replaced by the gradient of the state *before* it. The gradient
-    /// of the step's input is written to `inputGradient` (B×in). Parameter gradients accumulate.
+    /// of the step's input is written to `inputGradient` (B×in). Parameter gradients accumulate
+    /// when the backward reaches step 0, for all the steps it went through (one product per
+    /// weight for the whole sequence).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func backwardStep(tape: RecurrentTape<T>, stepIndex: Int, outputGradient: UnsafePointer<T>,
                              stateGradient: inout RecurrentState<T>, inputGradient: UnsafeMutablePointer<T>) {
         let batch = tape.batch
-        let (layout, _) = recordLayout(batch: batch)
-        let record = tape.record(stepIndex)
+        func field(_ k: Int, _ f: Field) -> UnsafeMutablePointer<T> { tape.field(fieldIndex(k, f), stepIndex) }
         let bh = batch * hiddenSize
         let work = scratchBuffer(batch: batch)
-        // dTop (B×H) then the gradient handed from layer k to k−1 (B×H), after the cell scratch.
-        let cellScratch = work, dLayerOutput = work + batch * Swift.max(8 * hiddenSize, inputSize)
+        // The gradient reaching a layer's output (B×H), and the one handed from layer k to k−1 (B×H).
+        let dLayerOutput = work + batch * Swift.max(3 * hiddenSize, inputSize)
         let dBelow = dLayerOutput + bh
+        tape.pendingBackward = tape.pendingBackward.map { Swift.min($0.lowerBound, stepIndex)...Swift.max($0.upperBound, stepIndex) }
+            ?? stepIndex...stepIndex
 
         withStatePointers(&stateGradient) { dHiddenAll, dCellAll in
             dLayerOutput.update(from: outputGradient, count: bh)
             for k in stride(from: depth - 1, through: 0, by: -1) {
-                let layer = layers[k], r = layout[k]
+                let layer = layers[k]
                 // Total gradient at this layer's h: from above (or the output) plus from the future.
                 let dh = dLayerOutput
                 Kernels.axpy(bh, alpha: 1, dHiddenAll + k * bh, dh)
-                let x = record + r.input, hp = record + r.hiddenPrevious
                 let dx = k == 0 ? inputGradient : dBelow
                 switch kind {
                 case .lstm:
-                    layer.lstmBackward(store: store, input: x, hiddenPrevious: hp, cellPrevious: record + r.cellPrevious,
-                                       batch: batch, cache: record + r.cache, dHidden: dh, dCell: dCellAll! + k * bh,
-                                       dInput: dx, dHiddenPrevious: dHiddenAll + k * bh, scratch: cellScratch)
+                    layer.lstmBackward(store: store, cellPrevious: field(k, .cellPrevious), batch: batch,
+                                       cache: field(k, .cache), dHidden: dh, dCell: dCellAll! + k * bh,
+                                       dInput: dx, dHiddenPrevious: dHiddenAll + k * bh, dGates: field(k, .dGates))
                 case .gru:
-                    layer.gruBackward(store: store, input: x, hiddenPrevious: hp, batch: batch, cache: record + r.cache,
-                                      dHidden: dh, dInput: dx, dHiddenPrevious: dHiddenAll + k * bh, scratch: cellScratch)
+                    layer.gruBackward(store: store, hiddenPrevious: field(k, .hiddenPrevious), batch: batch,
+                                      cache: field(k, .cache), dHidden: dh, dInput: dx, dHiddenPrevious: dHiddenAll + k * bh,
+                                      dGatesInput: field(k, .dGates), dGatesHidden: field(k, .dGatesHidden))
                 case .rnn(let activation):
-                    layer.rnnBackward(store: store, input: x, hiddenPrevious: hp, batch: batch, activation: activation,
-                                      cache: record + r.cache, dHidden: dh, dInput: dx,
-                                      dHiddenPrevious: dHiddenAll + k * bh, scratch: cellScratch)
+                    layer.rnnBackward(store: store, batch: batch, activation: activation, cache: field(k, .cache),
+                                      dHidden: dh, dInput: dx, dHiddenPrevious: dHiddenAll + k * bh, dGates: field(k, .dGates))
                 }
                 if k > 0 {
-                    if r.mask >= 0 {
-                        let mask = record + r.mask
+                    if dropout > 0 {
+                        let mask = field(k, .mask)
                         for i in 0..<bh { dBelow[i] *= mask[i] }
                     }
                     dLayerOutput.update(from: dBelow, count: bh)
                 }
             }
+        }
+        if stepIndex == 0 { accumulatePendingWeightGradients(tape: tape) }
+    }
+
+    /// Folds the gate gradients of the steps the backward went through into the weight gradients:
+    /// per weight one product over all those steps' rows.
+    func accumulatePendingWeightGradients(tape: RecurrentTape<T>) {
+        guard let pending = tape.pendingBackward else { return }
+        tape.pendingBackward = nil
+        let rows = tape.batch * pending.count, first = pending.lowerBound
+        for (k, layer) in layers.enumerated() {
+            func field(_ f: Field) -> UnsafeMutablePointer<T> { tape.field(fieldIndex(k, f), first) }
+            layer.accumulateWeightGradients(store: store, rows: rows, inputs: field(.input), hiddenPrevious: field(.hiddenPrevious),
+                                            dGatesInput: field(.dGates), dGatesHidden: kind == .gru ? field(.dGatesHidden) : nil)
         }
     }
 
@@ -208,6 +230,8 @@ public final class RecurrentStack<T: Real>: @unchecked Sendable {
 
     /// Runs a time-major sequence `inputs` (T, B, in) from `state`; returns the top layer's
     /// outputs (T, B, H) and the final state. Records every step on `tape` (reset first) when given.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func forward(_ inputs: Tensor<T>, from state: RecurrentState<T>, tape: RecurrentTape<T>? = nil,
                         training: Bool = false, dropoutRandom: inout RandomSequence) -> (outputs: Tensor<T>, state: RecurrentState<T>) {
         precondition(inputs.rank == 3 && inputs.shape[2] == inputSize,
@@ -231,6 +255,8 @@ public final class RecurrentStack<T: Real>: @unchecked Sendable {
     /// Backpropagation through the whole recorded sequence. `outputGradients` is (T, B, H);
     /// `finalStateGradient` is the gradient reaching the final state (nil = zero). Returns the
     /// input gradients (T, B, in) and the gradient of the initial state.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func backward(tape: RecurrentTape<T>, outputGradients: Tensor<T>,
                          finalStateGradient: RecurrentState<T>? = nil) -> (inputs: Tensor<T>, initialState: RecurrentState<T>) {
         let steps = tape.steps, batch = tape.batch

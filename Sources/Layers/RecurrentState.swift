@@ -19,40 +19,59 @@ public struct RecurrentState<T: Real>: Equatable, Sendable {
     public var batch: Int { hidden.shape[1] }
 }
 
-/// What a stack's forward keeps for its backward: one record per time step, laid out by
-/// `RecurrentStack.recordLayout`, in one growing buffer (no allocation per step once warm).
+/// What a stack's forward keeps for its backward, field by field: each field (a layer's inputs,
+/// its previous h, its cell cache, its gate gradients, …) is one growing buffer holding that field
+/// for every step in order, so that the weight gradients of many steps are one matrix product over
+/// consecutive rows. No allocation per step once warm.
 public final class RecurrentTape<T: Real>: @unchecked Sendable {
     public private(set) var steps = 0
     private(set) var batch = 0
-    private(set) var recordSize = 0
+    /// Elements per step of each field.
+    private var fieldSizes: [Int] = []
+    private var buffers: [UnsafeMutablePointer<T>] = []
     private var capacity = 0
-    private var buffer: UnsafeMutablePointer<T>
+    /// Steps whose gate gradients are on the tape but not yet folded into the weight gradients.
+    var pendingBackward: ClosedRange<Int>?
 
-    public init() { buffer = .allocate(capacity: 1) }
-    deinit { buffer.deallocate() }
+    public init() {}
+    deinit { for b in buffers { b.deallocate() } }
 
-    /// Forgets every record (their memory is reused).
-    public func reset() { steps = 0 }
+    /// Forgets every step (the memory is reused).
+    public func reset() {
+        steps = 0
+        pendingBackward = nil
+    }
 
-    func appendRecord(batch: Int, recordSize: Int) -> UnsafeMutablePointer<T> {
-        if steps == 0 { self.batch = batch; self.recordSize = recordSize }
-        precondition(batch == self.batch && recordSize == self.recordSize,
+    /// Starts a new step, returning its index. The field layout is fixed by the first step after a reset.
+    func appendStep(batch: Int, fieldSizes sizes: [Int]) -> Int {
+        if steps == 0 {
+            self.batch = batch
+            if sizes != fieldSizes {
+                for b in buffers { b.deallocate() }
+                fieldSizes = sizes
+                buffers = sizes.map { _ in .allocate(capacity: 1) }
+                capacity = 0
+            }
+        }
+        precondition(batch == self.batch && sizes == fieldSizes,
                      "a tape records one batch size per sequence; call reset() between sequences")
-        let needed = (steps + 1) * recordSize
-        if needed > capacity {
-            let newCapacity = Swift.max(needed, capacity * 2)
-            let fresh = UnsafeMutablePointer<T>.allocate(capacity: newCapacity)
-            fresh.moveInitialize(from: buffer, count: steps * recordSize)
-            buffer.deallocate()
-            buffer = fresh
+        if steps == capacity {
+            let newCapacity = Swift.max(16, capacity * 2)
+            for (f, size) in fieldSizes.enumerated() {
+                let fresh = UnsafeMutablePointer<T>.allocate(capacity: Swift.max(1, newCapacity * size))
+                fresh.moveInitialize(from: buffers[f], count: steps * size)
+                buffers[f].deallocate()
+                buffers[f] = fresh
+            }
             capacity = newCapacity
         }
         steps += 1
-        return buffer + (steps - 1) * recordSize
+        return steps - 1
     }
 
-    func record(_ step: Int) -> UnsafeMutablePointer<T> {
+    /// Field `field` of step `step` (valid until the next `appendStep`).
+    func field(_ field: Int, _ step: Int) -> UnsafeMutablePointer<T> {
         precondition(step >= 0 && step < steps, "step \(step) is not on the tape (\(steps) steps)")
-        return buffer + step * recordSize
+        return buffers[field] + step * fieldSizes[field]
     }
 }

@@ -62,6 +62,8 @@ public final class DNC<T: Real>: @unchecked Sendable {
     /// A fresh state for `batch` samples: zero memory and read vectors; the controller state is
     /// zero (`.paper`) or pytorch-dnc's Xavier-uniform draw with c₀ = h₀, the same for every layer
     /// (`.pytorchCompat`, drawn anew on every call, Q5).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func freshState(batch: Int) -> DNCState<T> {
         let c = configuration
         var controller = controllers[0].zeroState(batch: batch)
@@ -111,6 +113,8 @@ public final class DNC<T: Real>: @unchecked Sendable {
     ///   per-sample free-list orders, or nil for the default stable sort.
     /// - `tape`: where to record for `backward` (default: `defaultTape`). Give each chunk of a
     ///   long stream its own tape to backpropagate through several calls (untruncated BPTT).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func forward(_ input: Tensor<T>, state initial: DNCState<T>? = nil, resetExperience: Bool = false,
                         passThroughMemory: Bool = true, lengths: [Int]? = nil, training: Bool = false,
                         recordForBackward: Bool = true, debug: Bool = false, debugBatchElement: Int = 0,
@@ -228,6 +232,8 @@ public final class DNC<T: Real>: @unchecked Sendable {
     /// Backpropagation through the `forward` recorded on `tape` (default: the last call without a
     /// tape of its own). `outputGradient` has the output's layout; `finalStateGradient`
     /// (optional) is d loss / d returned state. Parameter gradients accumulate into `store.gradients`.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func backward(outputGradient: Tensor<T>, finalStateGradient: DNCState<T>? = nil,
                          tape recordTape: DNCTape<T>? = nil) -> Gradients {
         let c = configuration
