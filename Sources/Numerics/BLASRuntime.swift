@@ -22,7 +22,18 @@ public enum BLASRuntime {
         ("Haswell", ["avx2", "fma"]),
         ("Sandybridge", ["avx"]),
         ("Nehalem", ["sse4_2"]),
-        ("Prescott", ["sse3"]),
+        ("Prescott", ["pni"]),  // Linux spells SSE3 "pni"
+    ]
+
+    /// OpenBLAS's x86-64 kernel families by the widest vector unit they use: 3 AVX-512, 2 AVX2,
+    /// 1 AVX, 0 SSE only. A core OpenBLAS picked itself is kept when it is in the best tier the
+    /// CPU supports (0.3.21 picks Cooperlake on AMD's AVX-512 EPYCs, as good as SkylakeX).
+    public static let tiers: [String: Int] = [
+        "skylakex": 3, "cooperlake": 3, "sapphirerapids": 3,
+        "haswell": 2, "zen": 2, "excavator": 2,
+        "sandybridge": 1, "bulldozer": 1, "piledriver": 1, "steamroller": 1,
+        "prescott": 0, "core2": 0, "penryn": 0, "dunnington": 0, "nehalem": 0, "atom": 0,
+        "barcelona": 0, "opteron": 0, "opteron_sse3": 0, "katmai": 0, "coppermine": 0, "northwood": 0, "banias": 0, "bobcat": 0,
     ]
 
     /// Name of the kernels OpenBLAS is using now.
@@ -94,6 +105,10 @@ public enum BLASRuntime {
         }
         if requested.lowercased() == currentCore.lowercased() {
             return .keep(reason: "best kernels for this CPU, chosen by OpenBLAS")
+        }
+        if environment["DNC_BLAS_CORE"].map({ $0.isEmpty || $0.lowercased() == "auto" }) ?? true,
+           let current = tiers[currentCore.lowercased()], let wanted = tiers[requested.lowercased()], current >= wanted {
+            return .keep(reason: "kernels of the best class for this CPU, chosen by OpenBLAS")
         }
         return .relaunch(core: requested, reason: "automatic: OpenBLAS picked \(currentCore)")
     }

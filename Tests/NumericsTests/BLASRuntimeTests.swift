@@ -3,8 +3,8 @@ import XCTest
 
 /// The kernel choice is a pure function of the environment, the CPU flags and OpenBLAS's own pick.
 final class BLASRuntimeTests: XCTestCase {
-    let avx512: Set<String> = ["sse3", "sse4_2", "avx", "avx2", "fma", "avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]
-    let avx2: Set<String> = ["sse3", "sse4_2", "avx", "avx2", "fma"]
+    let avx512: Set<String> = ["pni", "sse4_2", "avx", "avx2", "fma", "avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]
+    let avx2: Set<String> = ["pni", "sse4_2", "avx", "avx2", "fma"]
 
     func testPicksTheBestKernelsTheCPUSupports() {
         XCTAssertEqual(BLASRuntime.bestCore(flags: avx512), "SkylakeX")
@@ -13,6 +13,15 @@ final class BLASRuntimeTests: XCTestCase {
                        .relaunch(core: "SkylakeX", reason: "automatic: OpenBLAS picked Prescott"))
         XCTAssertEqual(BLASRuntime.decide(environment: [:], flags: avx2, currentCore: "Haswell"),
                        .keep(reason: "best kernels for this CPU, chosen by OpenBLAS"))
+        // OpenBLAS's own pick of the same class is kept (no needless relaunch) ...
+        XCTAssertEqual(BLASRuntime.decide(environment: [:], flags: avx512, currentCore: "Cooperlake"),
+                       .keep(reason: "kernels of the best class for this CPU, chosen by OpenBLAS"))
+        // ... a weaker one is not.
+        XCTAssertEqual(BLASRuntime.decide(environment: [:], flags: avx512, currentCore: "Haswell"),
+                       .relaunch(core: "SkylakeX", reason: "automatic: OpenBLAS picked Haswell"))
+        // AMD's Zen kernels are of the Haswell class.
+        XCTAssertEqual(BLASRuntime.decide(environment: [:], flags: avx2, currentCore: "Zen"),
+                       .keep(reason: "kernels of the best class for this CPU, chosen by OpenBLAS"))
     }
 
     func testUserOverridesWin() {
@@ -41,7 +50,7 @@ final class BLASRuntimeTests: XCTestCase {
 
     func testReadsCpuinfoFlags() {
         let text = "processor\t: 0\nflags\t\t: fpu sse3 avx2 fma\nbugs\t: none\n"
-        XCTAssertEqual(BLASRuntime.cpuFlags(cpuinfo: text), ["fpu", "sse3", "avx2", "fma"])
+        XCTAssertEqual(BLASRuntime.cpuFlags(cpuinfo: text), ["fpu", "pni", "avx2", "fma"])
         XCTAssertEqual(BLASRuntime.cpuFlags(cpuinfo: "nothing"), [])
     }
 }
