@@ -134,11 +134,15 @@ unsigned dnc_h5f_acc_excl(void) { return H5F_ACC_EXCL; }
 int64_t dnc_h5t_native_float(void) { return H5T_NATIVE_FLOAT; }
 int64_t dnc_h5t_native_double(void) { return H5T_NATIVE_DOUBLE; }
 int64_t dnc_h5t_native_int64(void) { return H5T_NATIVE_INT64; }
+int64_t dnc_h5t_native_int8(void) { return H5T_NATIVE_INT8; }
 int64_t dnc_h5t_c_s1(void) { return H5T_C_S1; }
 size_t dnc_h5t_variable(void) { return H5T_VARIABLE; }
 
 int64_t dnc_h5p_link_create(void) { return H5P_LINK_CREATE; }
 int64_t dnc_h5p_file_access(void) { return H5P_FILE_ACCESS; }
+int64_t dnc_h5p_dataset_create(void) { return H5P_DATASET_CREATE; }
+
+uint64_t dnc_h5s_unlimited(void) { return H5S_UNLIMITED; }
 
 // MARK: HDF5 errors
 

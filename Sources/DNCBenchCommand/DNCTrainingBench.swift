@@ -40,8 +40,8 @@ struct DNCBenchConfiguration: Sendable {
         let model = DNC<Float>(c, seed: 1)
         let optimiser = try Optimisers.seed("adam", learningRate: 1e-4, scalar: Float.self)
         let batchData = CopyTask(inputSize: 6, seed: 1).batch(step: 0, length: copyLength, firstSample: 0, count: batch)
-        let input = batchData.inputs.timeMajorToBatchMajor()
-        let targets = batchData.targets.timeMajorToBatchMajor()
+        let input = batchData.inputs.swappingFirstTwoAxes()
+        let targets = batchData.targets.swappingFirstTwoAxes()
         return Timing.samples(repeats: repeats) {
             model.store.zeroGradients()
             let logits = model.forward(input, training: true).output
@@ -50,18 +50,6 @@ struct DNCBenchConfiguration: Sendable {
             _ = clipGlobalNorm(model.store, maxNorm: 50)
             optimiser.step(store: model.store)
         }
-    }
-}
-
-extension Tensor {
-    /// (T, B, X) → (B, T, X).
-    func timeMajorToBatchMajor() -> Tensor {
-        let (steps, batch, width) = (shape[0], shape[1], shape[2])
-        var result = Tensor(shape: [batch, steps, width])
-        for t in 0..<steps { for b in 0..<batch { for j in 0..<width {
-            result[flat: (b * steps + t) * width + j] = self[flat: (t * batch + b) * width + j]
-        } } }
-        return result
     }
 }
 

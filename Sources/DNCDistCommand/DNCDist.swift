@@ -14,7 +14,7 @@ struct DNCDist: ParsableCommand {
         set DNC_BLAS_CORE=<name>|auto|default or OPENBLAS_CORETYPE to override, and \
         OPENBLAS_NUM_THREADS to change the default of one BLAS thread per process.
         """,
-        subcommands: [Train.self, Diagnostics.self])
+        subcommands: [Train.self, Eval.self, Inspect.self, Diagnostics.self])
 
     @Flag(name: .long, help: "Print the version and the BLAS kernels in use, then exit.")
     var version = false
@@ -51,10 +51,4 @@ struct Diagnostics: ParsableCommand {
               + "AVX-512 \(flags.contains("avx512f") ? "yes" : "no"), AVX2 \(flags.contains("avx2") ? "yes" : "no")")
         print("GPU: none (this build has the CPU back end only)")
     }
-}
-
-struct Train: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Train a model on a generated task.",
-        subcommands: [TrainCopy.self])
 }

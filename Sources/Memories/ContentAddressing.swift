@@ -16,7 +16,7 @@ enum ContentAddressing {
                                out norms: UnsafeMutablePointer<T>) {
         let shift: T = style == .deepMind ? epsilon(T.self) : 0
         for r in 0..<rows {
-            norms[r] = (Kernels.sumOfSquares(x + r * width, count: width) + shift).squareRoot()
+            norms[r] = (RowKernels.sumOfSquares(x + r * width, count: width) + shift).squareRoot()
         }
     }
 
@@ -33,10 +33,8 @@ enum ContentAddressing {
         for i in 0..<k {
             let row = cosine + i * n, z = weights + i * n
             let kappa = keyNorms[i], beta = strengths[i]
-            for m in 0..<n {
-                row[m] /= memoryNorms[m] * kappa + eps
-                z[m] = beta * row[m]
-            }
+            for m in 0..<n { row[m] /= memoryNorms[m] * kappa + eps }
+            for m in 0..<n { z[m] = beta * row[m] }
         }
         Kernels.softmaxRows(weights, weights, rows: k, columns: n)
     }
@@ -59,18 +57,16 @@ enum ContentAddressing {
         for i in 0..<k {
             let dz = dWeights + i * n, cos = cosine + i * n, ai = a + i * n
             let kappa = keyNorms[i], beta = strengths[i]
-            var dBetaI: T = 0, keyScaleI: T = 0
+            dBeta[i] += RowKernels.dot(dz, cos, count: n)
+            // ∂cos/∂M_m = k/D − (cos κ/D)·M̂_m,  ∂cos/∂k = M_m/D − (cos n_m/D)·k̂  (d/D = cos).
+            // a = dℓ/dcos / D; dz is reused for dℓ/dcos · cos / D.
             for m in 0..<n {
-                dBetaI += dz[m] * cos[m]
-                let dCos = beta * dz[m]
                 let inverseD = 1 / (memoryNorms[m] * kappa + eps)
-                // ∂cos/∂M_m = k/D − (cos κ/D)·M̂_m,  ∂cos/∂k = M_m/D − (cos n_m/D)·k̂  (d/D = cos).
-                ai[m] = dCos * inverseD
-                memoryScale[m] += dCos * cos[m] * kappa * inverseD
-                keyScaleI += dCos * cos[m] * memoryNorms[m] * inverseD
+                ai[m] = beta * dz[m] * inverseD
+                dz[m] = ai[m] * cos[m]
             }
-            dBeta[i] += dBetaI
-            keyScale[i] = keyScaleI
+            for m in 0..<n { memoryScale[m] += dz[m] * kappa }
+            keyScale[i] = RowKernels.dot(dz, memoryNorms, count: n)
         }
         // dM += Aᵀ·K (N×W), dK += A·M (K×W).
         Kernels.gemm(transA: true, m: n, n: w, k: k, a: a, b: keys, beta: 1, c: dM)

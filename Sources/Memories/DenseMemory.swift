@@ -148,7 +148,7 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
     /// Per-sample scratch of the backward (reals), see `backwardStep`.
     private var sampleScratchSize: Int {
         let n = cellCount, w = cellWidth, r = readHeads
-        return n * w + 2 * n * n + 4 * r * n + (r * n + n + r) + 5 * n + r
+        return 4 * r * n + (r * n + n + r) + 5 * n + r + w + TemporalLinkage.stepBackwardScratchSize(cells: n, readHeads: r)
     }
 
     private func realScratch(_ count: Int) -> UnsafeMutablePointer<T> {
@@ -211,14 +211,15 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
                 let wwPrev = rec + l.previousWriteWeights + b * n, uPrev = rec + l.previousUsage + b * n
                 let sM = sp.memory + b * n * w, sL = sp.link + b * n * n, sP = sp.precedence + b * n
                 let sR = sp.readWeights + b * r * n, sW = sp.writeWeights + b * n, sU = sp.usage + b * n
+                // M_{t−1} and the small vectors go onto the tape here; L_{t−1} while the link is updated.
                 mPrev.update(from: sM, count: n * w)
-                lPrev.update(from: sL, count: n * n)
                 pPrev.update(from: sP, count: n)
                 wrPrev.update(from: sR, count: r * n)
                 wwPrev.update(from: sW, count: n)
                 uPrev.update(from: sU, count: n)
                 let out = readVectors + b * r * w
                 guard ints[l.activeFlags + b] != 0 else {
+                    lPrev.update(from: sL, count: n * n)
                     Kernels.fill(out, count: r * w, with: 0)
                     continue
                 }
@@ -253,13 +254,17 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
                                          allocationGate: xi[layout.allocationGate], writeGate: xi[layout.writeGate],
                                          cells: n, out: wwNew)
                 sW.update(from: wwNew, count: n)
-                // §5.5 erase and add.
-                WriteHead.eraseAndAdd(memory: sM, writeWeights: wwNew, erase: xi + layout.eraseVector,
-                                      write: xi + layout.writeVector, cells: n, width: w)
+                // §5.5 erase and add, from the tape's M_{t−1} into its M_t, then into the state.
                 let mNew = rec + l.memory + b * n * w
-                mNew.update(from: sM, count: n * w)
-                // §5.6, §5.7 link (with the old precedence), then precedence.
-                TemporalLinkage.linkForward(link: sL, writeWeights: wwNew, precedence: sP, cells: n)
+                WriteHead.eraseAndAdd(previous: mPrev, memory: mNew, writeWeights: wwNew, erase: xi + layout.eraseVector,
+                                      write: xi + layout.writeVector, cells: n, width: w)
+                sM.update(from: mNew, count: n * w)
+                // §5.6 link (with the old precedence), recording L_{t−1}; §5.9 directional weightings
+                // from L_t and w^r_{t−1}; then §5.7 precedence.
+                let forward = rec + l.forward + b * r * n, backward = rec + l.backward + b * r * n
+                TemporalLinkage.stepForward(link: sL, previous: lPrev, writeWeights: wwNew, precedence: sP,
+                                            readWeights: wrPrev, cells: n, readHeads: r,
+                                            forward: forward, backward: backward)
                 TemporalLinkage.precedenceForward(precedence: sP, writeWeights: wwNew, cells: n)
                 // §5.8 read content weighting on M_t.
                 let readNorms = rec + l.readNorms + b * n, readKeyNorms = rec + l.readKeyNorms + b * r
@@ -271,10 +276,6 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
                                           keyNorms: readKeyNorms, strengths: xi + layout.readStrengths,
                                           cells: n, width: w, keyCount: r,
                                           cosine: rec + l.readCosine + b * r * n, weights: readContent)
-                // §5.9 directional weightings from L_t and w^r_{t−1}.
-                let forward = rec + l.forward + b * r * n, backward = rec + l.backward + b * r * n
-                TemporalLinkage.directionalForward(link: sL, readWeights: wrPrev, cells: n, readHeads: r,
-                                                   forward: forward, backward: backward)
                 // §5.10, §5.11 read weights and read vectors.
                 let wrNew = rec + l.readWeights + b * r * n
                 ReadHeads.weightsForward(modes: xi + layout.readModes, backward: backward, forward: forward,
@@ -309,11 +310,11 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
         // Per-sample scratch.
         var cursor = work + batch * s
         func take(_ count: Int) -> UnsafeMutablePointer<T> { defer { cursor += count }; return cursor }
-        let dMNew = take(n * w), dLNew = take(n * n), linkNew = take(n * n)
         let dwrNew = take(r * n), dForward = take(r * n), dBackward = take(r * n), dReadContent = take(r * n)
         let contentScratch = take(r * n + n + r)
         let dwwNew = take(n), dpNew = take(n), duNew = take(n), dWriteContent = take(n), dAllocation = take(n)
-        let headScratch = take(r)
+        let headScratch = take(r), rowScratch = take(w)
+        let linkScratch = take(TemporalLinkage.stepBackwardScratchSize(cells: n, readHeads: r))
 
         stateGradient.withPointers(placeholder: placeholder) { g in
             for b in 0..<batch where ints[l.activeFlags + b] != 0 {
@@ -327,9 +328,8 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
                 let gM = g.memory + b * n * w, gL = g.link + b * n * n, gP = g.precedence + b * n
                 let gR = g.readWeights + b * r * n, gW = g.writeWeights + b * n, gU = g.usage + b * n
                 // Take the gradients of the state after the step; the rows then collect the
-                // gradients of the state before it (gM, gL, gW, gU are overwritten below).
-                dMNew.update(from: gM, count: n * w)
-                dLNew.update(from: gL, count: n * n)
+                // gradients of the state before it. gM and gL are transformed in place (dℓ/dM_t →
+                // dℓ/dM_{t−1}, dℓ/dL_t → dℓ/dL_{t−1}); gW and gU are overwritten below.
                 dpNew.update(from: gP, count: n)
                 dwrNew.update(from: gR, count: r * n)
                 dwwNew.update(from: gW, count: n)
@@ -340,38 +340,35 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
                 // §5.11, §5.10 read vectors and read weights.
                 ReadHeads.readVectorsBackward(weights: rec + l.readWeights + b * r * n, memory: mNew, cells: n, width: w,
                                               readHeads: r, readVectorsGradient: readVectorsGradient + b * r * w,
-                                              weightsGradient: dwrNew, memoryGradient: dMNew)
+                                              weightsGradient: dwrNew, memoryGradient: gM)
                 ReadHeads.weightsBackward(modes: xi + layout.readModes, backward: rec + l.backward + b * r * n,
                                           forward: rec + l.forward + b * r * n, content: readContent, cells: n,
                                           readHeads: r, weightsGradient: dwrNew, modesGradient: dRow + layout.readModes,
                                           backwardGradient: dBackward, forwardGradient: dForward,
                                           contentGradient: dReadContent)
-                // §5.9 directional weightings (L_t recomputed).
-                TemporalLinkage.link(previous: lPrev, writeWeights: wwNew, precedence: pPrev, cells: n, out: linkNew)
-                TemporalLinkage.directionalBackward(link: linkNew, readWeights: wrPrev, cells: n, readHeads: r,
-                                                    forwardGradient: dForward, backwardGradient: dBackward,
-                                                    linkGradient: dLNew, readWeightsGradient: gR)
+                // §5.7 precedence, then §5.9 directional weightings and §5.6 link (L_t recomputed).
+                TemporalLinkage.precedenceBackward(previousPrecedence: pPrev, writeWeights: wwNew, cells: n,
+                                                   precedenceGradient: dpNew, previousPrecedenceGradient: gP,
+                                                   writeWeightsGradient: dwwNew)
+                TemporalLinkage.stepBackward(previousLink: lPrev, writeWeights: wwNew, precedence: pPrev,
+                                             readWeights: wrPrev, cells: n, readHeads: r,
+                                             forwardGradient: dForward, backwardGradient: dBackward,
+                                             linkGradient: gL, readWeightsGradient: gR,
+                                             writeWeightsGradient: dwwNew, precedenceGradient: gP, scratch: linkScratch)
                 // §5.8 read content weighting.
                 ContentAddressing.backward(memory: mNew, memoryNorms: rec + l.readNorms + b * n,
                                            keys: xi + layout.readKeys, keyNorms: rec + l.readKeyNorms + b * r,
                                            strengths: xi + layout.readStrengths,
                                            cosine: rec + l.readCosine + b * r * n, weights: readContent,
                                            cells: n, width: w, keyCount: r, weightsGradient: dReadContent,
-                                           memoryGradient: dMNew, keysGradient: dRow + layout.readKeys,
+                                           memoryGradient: gM, keysGradient: dRow + layout.readKeys,
                                            strengthsGradient: dRow + layout.readStrengths, scratch: contentScratch)
-                // §5.7, §5.6 precedence and link.
-                TemporalLinkage.precedenceBackward(previousPrecedence: pPrev, writeWeights: wwNew, cells: n,
-                                                   precedenceGradient: dpNew, previousPrecedenceGradient: gP,
-                                                   writeWeightsGradient: dwwNew)
-                TemporalLinkage.linkBackward(previousLink: lPrev, writeWeights: wwNew, precedence: pPrev, cells: n,
-                                             linkGradient: dLNew, previousLinkGradient: gL,
-                                             writeWeightsGradient: dwwNew, precedenceGradient: gP)
-                // §5.5 erase and add (overwrites gM with dℓ/dM_{t−1} through this path).
+                // §5.5 erase and add (turns gM into dℓ/dM_{t−1} through this path).
                 WriteHead.eraseAndAddBackward(previousMemory: mPrev, writeWeights: wwNew, erase: xi + layout.eraseVector,
                                               write: xi + layout.writeVector, cells: n, width: w,
-                                              memoryGradient: dMNew, previousMemoryGradient: gM,
+                                              memoryGradient: gM, previousMemoryGradient: gM,
                                               writeWeightsGradient: dwwNew, eraseGradient: dRow + layout.eraseVector,
-                                              writeVectorGradient: dRow + layout.writeVector)
+                                              writeVectorGradient: dRow + layout.writeVector, scratch: rowScratch)
                 // §5.4 write weighting.
                 let gates = WriteHead.weightsBackward(allocation: allocation, content: writeContent,
                                                       allocationGate: xi[layout.allocationGate],

@@ -25,13 +25,14 @@ enum ReadHeads {
                                          contentGradient dc: UnsafeMutablePointer<T>) {
         for i in 0..<r {
             let p0 = modes[3 * i], p1 = modes[3 * i + 1], p2 = modes[3 * i + 2]
-            var d0: T = 0, d1: T = 0, d2: T = 0
-            for k in (i * n)..<((i + 1) * n) {
+            let o = i * n
+            dModes[3 * i] = RowKernels.dot(g + o, b + o, count: n)
+            dModes[3 * i + 1] = RowKernels.dot(g + o, f + o, count: n)
+            dModes[3 * i + 2] = RowKernels.dot(g + o, c + o, count: n)
+            for k in o..<(o + n) {
                 let gk = g[k]
-                d0 += gk * b[k]; d1 += gk * f[k]; d2 += gk * c[k]
                 db[k] = p0 * gk; df[k] = p1 * gk; dc[k] = p2 * gk
             }
-            dModes[3 * i] = d0; dModes[3 * i + 1] = d1; dModes[3 * i + 2] = d2
         }
     }
 

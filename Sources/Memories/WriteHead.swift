@@ -27,37 +27,60 @@ enum WriteHead {
         return (gw * dga, dgw)
     }
 
-    /// In place: `M[n,j] ← M[n,j]·(1 − w_n e_j) + w_n v_j`. memory N×W; w N; erase, write: W.
-    static func eraseAndAdd<T: Real>(memory: UnsafeMutablePointer<T>, writeWeights w: UnsafePointer<T>,
-                                     erase e: UnsafePointer<T>, write v: UnsafePointer<T>, cells n: Int, width: Int) {
+    /// `M_t[n,j] = M_{t−1}[n,j]·(1 − w_n e_j) + w_n v_j`. previous, memory: N×W (the same
+    /// buffer for an in-place update, or disjoint); w N; erase, write: W.
+    static func eraseAndAdd<T: Real>(previous: UnsafePointer<T>, memory: UnsafeMutablePointer<T>,
+                                     writeWeights w: UnsafePointer<T>, erase e: UnsafePointer<T>,
+                                     write v: UnsafePointer<T>, cells n: Int, width: Int) {
         for i in 0..<n {
-            let row = memory + i * width, wi = w[i]
-            if wi == 0 { continue }
-            for j in 0..<width { row[j] = row[j] * (1 - wi * e[j]) + wi * v[j] }
+            let old = previous + i * width, row = memory + i * width, wi = w[i]
+            if wi == 0 {
+                if UnsafePointer(row) != old { row.update(from: old, count: width) }
+                continue
+            }
+            for j in 0..<width { row[j] = old[j] * (1 - wi * e[j]) + wi * v[j] }
         }
     }
 
+    /// In place: `M[n,j] ← M[n,j]·(1 − w_n e_j) + w_n v_j`. memory N×W; w N; erase, write: W.
+    static func eraseAndAdd<T: Real>(memory: UnsafeMutablePointer<T>, writeWeights w: UnsafePointer<T>,
+                                     erase e: UnsafePointer<T>, write v: UnsafePointer<T>, cells n: Int, width: Int) {
+        eraseAndAdd(previous: memory, memory: memory, writeWeights: w, erase: e, write: v, cells: n, width: width)
+    }
+
     /// Backward of `eraseAndAdd`. `memoryGradient` dℓ/dM_t (N×W) in; `previousMemoryGradient`
-    /// dℓ/dM_{t−1} (N×W) overwritten; accumulates into `writeWeightsGradient` (N),
-    /// `eraseGradient` (W) and `writeVectorGradient` (W). `previousMemory` is M_{t−1}.
+    /// dℓ/dM_{t−1} (N×W) overwritten (may be the same buffer); accumulates into
+    /// `writeWeightsGradient` (N), `eraseGradient` (W) and `writeVectorGradient` (W).
+    /// `previousMemory` is M_{t−1}; `scratch` holds W values.
     static func eraseAndAddBackward<T: Real>(previousMemory m: UnsafePointer<T>, writeWeights w: UnsafePointer<T>,
                                              erase e: UnsafePointer<T>, write v: UnsafePointer<T>,
                                              cells n: Int, width: Int, memoryGradient g: UnsafePointer<T>,
                                              previousMemoryGradient dM: UnsafeMutablePointer<T>,
                                              writeWeightsGradient dw: UnsafeMutablePointer<T>,
                                              eraseGradient de: UnsafeMutablePointer<T>,
-                                             writeVectorGradient dv: UnsafeMutablePointer<T>) {
+                                             writeVectorGradient dv: UnsafeMutablePointer<T>,
+                                             scratch t: UnsafeMutablePointer<T>) {
         for i in 0..<n {
             let row = m + i * width, gRow = g + i * width, dRow = dM + i * width, wi = w[i]
-            var dwi: T = 0
-            for j in 0..<width {
-                let gij = gRow[j]
-                dRow[j] = gij * (1 - wi * e[j])
-                dwi += gij * (v[j] - row[j] * e[j])
-                de[j] -= gij * row[j] * wi
-                dv[j] += gij * wi
+            // dℓ/dw_i = Σ_j g_ij (v_j − M_ij e_j).
+            for j in 0..<width { t[j] = v[j] - row[j] * e[j] }
+            dw[i] += RowKernels.dot(gRow, t, count: width)
+            if wi != 0 {
+                for j in 0..<width {
+                    let gij = gRow[j]
+                    de[j] -= gij * row[j] * wi
+                    dv[j] += gij * wi
+                }
+                // (A loop over one pointer when in place: the vectoriser's overlap check would
+                // send an exactly aliased pair to the scalar loop.)
+                if UnsafePointer(dRow) == gRow {
+                    for j in 0..<width { dRow[j] *= 1 - wi * e[j] }
+                } else {
+                    for j in 0..<width { dRow[j] = gRow[j] * (1 - wi * e[j]) }
+                }
+            } else if UnsafePointer(dRow) != gRow {
+                dRow.update(from: gRow, count: width)
             }
-            dw[i] += dwi
         }
     }
 }

@@ -60,6 +60,24 @@ public struct Tensor<T: Real>: Equatable, Sendable {
         return Tensor(shape: inner, storage: Array(storage[index * size ..< (index + 1) * size]))
     }
 
+    /// The tensor with its first two axes exchanged: (T, B, …) ↔ (B, T, …), a copy.
+    public func swappingFirstTwoAxes() -> Tensor {
+        precondition(rank >= 2, "swapping axes needs rank ≥ 2, shape is \(shape)")
+        let (a, b) = (shape[0], shape[1])
+        let inner = shape.dropFirst(2).reduce(1, *)
+        var result = Tensor(shape: [b, a] + shape.dropFirst(2))
+        storage.withUnsafeBufferPointer { source in
+            result.storage.withUnsafeMutableBufferPointer { target in
+                for i in 0..<a {
+                    for j in 0..<b {
+                        (target.baseAddress! + (j * a + i) * inner).update(from: source.baseAddress! + (i * b + j) * inner, count: inner)
+                    }
+                }
+            }
+        }
+        return result
+    }
+
     public func converted<U: Real>(to _: U.Type = U.self) -> Tensor<U> {
         Tensor<U>(shape: shape, storage: storage.map { U($0) })
     }

@@ -9,6 +9,9 @@ public enum HDF5ElementType: Equatable, Hashable, Sendable, CustomStringConverti
     case float64
     case integer(bytes: Int, signed: Bool)
     case string
+    /// h5py's boolean: an enum over a one-byte integer with exactly the members FALSE = 0 and
+    /// TRUE = 1 (numpy `bool` round-trips through it; MATLAB sees the enum).
+    case boolean
     /// Anything else (other float widths, compound, enum, array, reference...), by its class name.
     case other(String)
 
@@ -20,6 +23,7 @@ public enum HDF5ElementType: Equatable, Hashable, Sendable, CustomStringConverti
         case .float64: return "float64"
         case .integer(let bytes, let signed): return "\(signed ? "int" : "uint")\(bytes * 8)"
         case .string: return "string"
+        case .boolean: return "bool"
         case .other(let name): return name
         }
     }
@@ -38,7 +42,7 @@ public enum HDF5ElementType: Equatable, Hashable, Sendable, CustomStringConverti
             self = .integer(bytes: size, signed: H5Tget_sign(typeID) != H5T_SGN_NONE)
         case H5T_STRING: self = .string
         case H5T_COMPOUND: self = .other("compound")
-        case H5T_ENUM: self = .other("enum")
+        case H5T_ENUM: self = Self.isBooleanEnum(typeID) ? .boolean : .other("enum")
         case H5T_ARRAY: self = .other("array")
         case H5T_VLEN: self = .other("variable-length sequence")
         case H5T_OPAQUE: self = .other("opaque")
@@ -47,5 +51,17 @@ public enum HDF5ElementType: Equatable, Hashable, Sendable, CustomStringConverti
         case H5T_TIME: self = .other("time")
         default: self = .other("unknown type")
         }
+    }
+
+    /// Whether an enum type is h5py's boolean: one-byte base, members FALSE = 0 and TRUE = 1.
+    static func isBooleanEnum(_ typeID: hid_t) -> Bool {
+        guard H5Tget_size(typeID) == 1, H5Tget_nmembers(typeID) == 2 else { return false }
+        func name(of value: Int8) -> String? {
+            var value = value
+            var buffer = [CChar](repeating: 0, count: 8)
+            guard H5Tenum_nameof(typeID, &value, &buffer, buffer.count) >= 0 else { return nil }
+            return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        return name(of: 0) == "FALSE" && name(of: 1) == "TRUE"
     }
 }

@@ -30,6 +30,17 @@ extension HDF5File {
         try withObject(path) { object, _ in H5Aexists(object, name) > 0 }
     }
 
+    /// The stored element type of an attribute, so a reader of self-describing attributes (a
+    /// checkpoint's configuration) can pick the matching `readAttribute`.
+    public func attributeElementType(_ name: String, at path: String = "/") throws -> HDF5ElementType {
+        try withAttribute(name, at: path) { _, _, stored, _ in stored }
+    }
+
+    /// The number of elements of an attribute: 1 for a scalar.
+    public func attributeElementCount(_ name: String, at path: String = "/") throws -> Int {
+        try withAttribute(name, at: path) { _, _, _, count in count }
+    }
+
     // MARK: Reading
 
     public func readAttribute(_ name: String, at path: String = "/", as _: String.Type) throws -> String {
@@ -132,7 +143,7 @@ extension HDF5File {
 
     /// Creates (replacing any old one) the attribute with the given shape and file type `type`
     /// and writes `data`, which is in the same type.
-    private func writeAttributeData(_ name: String, at path: String, shape: [Int], type: hid_t, data: UnsafeRawPointer?) throws {
+    func writeAttributeData(_ name: String, at path: String, shape: [Int], type: hid_t, data: UnsafeRawPointer?) throws {
         try requireWritable(Self.displayName(path))
         try withObject(path) { object, _ in
             let fail = { HDF5Error.writeFailed(file: self.path, object: "\(Self.displayName(path))@\(name)",
@@ -152,7 +163,7 @@ extension HDF5File {
 
     /// Opens attribute `name` of the object at `path` and passes it with its file type, stored
     /// element type and element count (1 for a scalar).
-    private func withAttribute<R>(_ name: String, at path: String,
+    func withAttribute<R>(_ name: String, at path: String,
                                   _ body: (hid_t, hid_t, HDF5ElementType, Int) throws -> R) throws -> R {
         try withObject(path) { object, _ in
             guard H5Aexists(object, name) > 0 else {
@@ -174,7 +185,7 @@ extension HDF5File {
         }
     }
 
-    private func attributeTypeError(_ name: String, _ path: String, expected: String,
+    func attributeTypeError(_ name: String, _ path: String, expected: String,
                                     stored: HDF5ElementType, count: Int) -> HDF5Error {
         .attributeWrongType(file: self.path, object: Self.displayName(path), name: name, expected: expected,
                             found: count == 1 ? stored.description : "\(stored) with \(count) elements")

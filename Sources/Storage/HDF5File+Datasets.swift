@@ -8,47 +8,66 @@ extension HDF5File {
     // MARK: Writing
 
     /// Writes `tensor` as a float32 (`Float`) or float64 (`Double`) dataset of shape
-    /// `tensor.shape`, creating missing parent groups.
+    /// `tensor.shape`, creating missing parent groups. With `filters`, the dataset is chunked
+    /// (chunks of at most 1 MiB) and filtered; see `HDF5Filters`.
     ///
     /// An existing dataset at `path` is unlinked and written anew, so shape and type may change
     /// between checkpoints; HDF5 does not reclaim the old bytes until the file is repacked.
-    public func write<T: Real>(_ tensor: Tensor<T>, to path: String) throws {
+    public func write<T: Real>(_ tensor: Tensor<T>, to path: String, filters: HDF5Filters = .none) throws {
         guard let type = HDF5Library.nativeType(of: T.self) else {
             throw HDF5Error.invalidArgument(file: self.path, object: Self.displayName(path),
                                             reason: "element type \(T.self) has no HDF5 mapping")
         }
         try tensor.withUnsafeBufferPointer { buffer in
-            try writeDataset(path, shape: tensor.shape, type: type, data: UnsafeRawPointer(buffer.baseAddress))
+            try writeDataset(path, shape: tensor.shape, type: type, filters: filters, data: UnsafeRawPointer(buffer.baseAddress))
         }
     }
 
     /// Writes `ints` as an int64 dataset of `shape` (row-major; `[]` for a scalar, which needs
     /// exactly one value).
-    public func write(ints: [Int64], shape: [Int], to path: String) throws {
+    public func write(ints: [Int64], shape: [Int], to path: String, filters: HDF5Filters = .none) throws {
         guard let count = HDF5Library.elementCount(shape), count == ints.count else {
             throw HDF5Error.invalidArgument(file: self.path, object: Self.displayName(path),
                                             reason: "shape \(shape) does not hold \(ints.count) values")
         }
         try ints.withUnsafeBufferPointer { buffer in
-            try writeDataset(path, shape: shape, type: dnc_h5t_native_int64(), data: UnsafeRawPointer(buffer.baseAddress))
+            try writeDataset(path, shape: shape, type: dnc_h5t_native_int64(), filters: filters,
+                             data: UnsafeRawPointer(buffer.baseAddress))
         }
     }
 
     /// `write(ints:shape:to:)` for `Int` values, stored as int64.
-    public func write(ints: [Int], shape: [Int], to path: String) throws {
-        try write(ints: ints.map { Int64($0) }, shape: shape, to: path)
+    public func write(ints: [Int], shape: [Int], to path: String, filters: HDF5Filters = .none) throws {
+        try write(ints: ints.map { Int64($0) }, shape: shape, to: path, filters: filters)
     }
 
     /// Creates (or recreates) the dataset and writes `data`, `shape`'s element count of `type`.
-    private func writeDataset(_ path: String, shape: [Int], type: hid_t, data: UnsafeRawPointer?) throws {
+    private func writeDataset(_ path: String, shape: [Int], type: hid_t, filters: HDF5Filters, data: UnsafeRawPointer?) throws {
+        let name = Self.displayName(path)
+        guard let count = HDF5Library.elementCount(shape) else {
+            throw HDF5Error.invalidArgument(file: self.path, object: name, reason: "invalid shape \(shape)")
+        }
+        // Chunking needs a positive extent on every axis; scalars and empty datasets stay contiguous.
+        let chunk = filters.isEmpty || shape.isEmpty || count == 0 ? nil
+            : HDF5Library.chunkShape(shape, elementSize: H5Tget_size(type), targetBytes: HDF5Library.fixedChunkBytes)
+        let dataset = try createDataset(path, shape: shape, maxShape: shape, type: type, chunk: chunk, filters: filters)
+        defer { H5Dclose(dataset) }
+        if count > 0, H5Dwrite(dataset, type, HDF5Library.allSelection, HDF5Library.allSelection, HDF5Library.defaultList, data) < 0 {
+            throw HDF5Error.writeFailed(file: self.path, object: name, reason: HDF5Library.lastError())
+        }
+    }
+
+    /// Creates the dataset at `path` (unlinking any existing dataset there, refusing to replace
+    /// a group) with parent groups, and returns its open id, which the caller closes.
+    /// `maxShape` entries of nil are unlimited; `chunk` nil means contiguous storage, in which
+    /// case `filters` must be empty.
+    func createDataset(_ path: String, shape: [Int], maxShape: [Int?], type: hid_t,
+                       chunk: [Int]?, filters: HDF5Filters) throws -> hid_t {
         let file = try openFileID()
         let name = Self.displayName(path)
         try requireWritable(name)
         guard !Self.components(path).isEmpty else {
             throw HDF5Error.invalidArgument(file: self.path, object: name, reason: "the root group cannot be a dataset")
-        }
-        guard let count = HDF5Library.elementCount(shape) else {
-            throw HDF5Error.invalidArgument(file: self.path, object: name, reason: "invalid shape \(shape)")
         }
         if try exists(path) {
             try withObject(path) { _, kind in
@@ -60,17 +79,30 @@ extension HDF5File {
                 throw HDF5Error.writeFailed(file: self.path, object: name, reason: HDF5Library.lastError())
             }
         }
+        let fail = { HDF5Error.writeFailed(file: self.path, object: name, reason: HDF5Library.lastError()) }
         let lcpl = try makeIntermediateGroupLCPL(for: path)
         defer { H5Pclose(lcpl) }
-        let space = HDF5Library.makeSpace(shape)
-        guard space >= 0 else { throw HDF5Error.writeFailed(file: self.path, object: name, reason: HDF5Library.lastError()) }
-        defer { H5Sclose(space) }
-        let dataset = H5Dcreate2(file, Self.absolute(path), type, space, lcpl, HDF5Library.defaultList, HDF5Library.defaultList)
-        guard dataset >= 0 else { throw HDF5Error.writeFailed(file: self.path, object: name, reason: HDF5Library.lastError()) }
-        defer { H5Dclose(dataset) }
-        if count > 0, H5Dwrite(dataset, type, HDF5Library.allSelection, HDF5Library.allSelection, HDF5Library.defaultList, data) < 0 {
-            throw HDF5Error.writeFailed(file: self.path, object: name, reason: HDF5Library.lastError())
+        let dcpl = H5Pcreate(dnc_h5p_dataset_create())
+        guard dcpl >= 0 else { throw fail() }
+        defer { H5Pclose(dcpl) }
+        if let chunk {
+            let dims = chunk.map { hsize_t($0) }
+            guard H5Pset_chunk(dcpl, Int32(dims.count), dims) >= 0 else { throw fail() }
+            try filters.apply(to: dcpl, file: self.path, object: name)
         }
+        let space: hid_t
+        if shape.isEmpty {
+            space = H5Screate(H5S_SCALAR)
+        } else {
+            let dims = shape.map { hsize_t($0) }
+            let maxDims = maxShape.map { $0.map { hsize_t($0) } ?? dnc_h5s_unlimited() }
+            space = H5Screate_simple(Int32(dims.count), dims, maxDims)
+        }
+        guard space >= 0 else { throw fail() }
+        defer { H5Sclose(space) }
+        let dataset = H5Dcreate2(file, Self.absolute(path), type, space, lcpl, dcpl, HDF5Library.defaultList)
+        guard dataset >= 0 else { throw fail() }
+        return dataset
     }
 
     // MARK: Inspecting
@@ -85,7 +117,7 @@ extension HDF5File {
         try withDataset(path) { dataset in try datasetType(dataset, path) }
     }
 
-    private func datasetShape(_ dataset: hid_t, _ path: String) throws -> [Int] {
+    func datasetShape(_ dataset: hid_t, _ path: String) throws -> [Int] {
         let space = H5Dget_space(dataset)
         guard space >= 0 else {
             throw HDF5Error.readFailed(file: self.path, object: Self.displayName(path), reason: HDF5Library.lastError())
@@ -98,7 +130,7 @@ extension HDF5File {
         return shape
     }
 
-    private func datasetType(_ dataset: hid_t, _ path: String) throws -> HDF5ElementType {
+    func datasetType(_ dataset: hid_t, _ path: String) throws -> HDF5ElementType {
         let type = H5Dget_type(dataset)
         guard type >= 0 else {
             throw HDF5Error.readFailed(file: self.path, object: Self.displayName(path), reason: HDF5Library.lastError())

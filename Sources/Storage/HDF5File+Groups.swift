@@ -52,6 +52,21 @@ extension HDF5File {
         H5Gclose(group)
     }
 
+    /// Unlinks the group or dataset at `path` (a group with everything below it). HDF5 does
+    /// not reclaim the space until the file is repacked; tools and tests use it to edit files.
+    public func remove(_ path: String) throws {
+        let file = try openFileID()
+        let name = Self.displayName(path)
+        try requireWritable(name)
+        guard !Self.components(path).isEmpty else {
+            throw HDF5Error.invalidArgument(file: self.path, object: name, reason: "the root group cannot be removed")
+        }
+        guard try exists(path) else { throw HDF5Error.missingObject(file: self.path, object: name) }
+        guard H5Ldelete(file, Self.absolute(path), HDF5Library.defaultList) >= 0 else {
+            throw HDF5Error.writeFailed(file: self.path, object: name, reason: HDF5Library.lastError())
+        }
+    }
+
     /// Names (not paths) of the links directly inside the group at `path`, sorted, so that
     /// callers see the same order whatever order the file was written in.
     public func children(of path: String = "/") throws -> [String] {

@@ -12,6 +12,10 @@ public final class ControllerModel: @unchecked Sendable {
     private let tape = RecurrentTape<Float>()
     private var lastOutputs = Tensor<Float>(shape: [0, 0, 0])
     private var dropoutRandom: RandomSequence
+    public var dropoutPosition: UInt64 {
+        get { dropoutRandom.position }
+        set { dropoutRandom = RandomSequence(source: dropoutRandom.source, stream: dropoutRandom.stream, position: newValue) }
+    }
 
     public init(kind: RecurrentCellKind, inputSize: Int, hiddenSize: Int, depth: Int, outputSize: Int,
                 bias: Bool = true, dropout: Double = 0, seed: UInt64) {

@@ -70,7 +70,7 @@ public struct CopyTrainer {
             let length = task.length(step: step, maxLength: c.maxLength)
             let batch = task.batch(step: step, length: length, firstSample: 0, count: c.batchSize)
             model.parameters.zeroGradients()
-            let logits = model.forwardSequence(batch.inputs, training: true)
+            let logits = model.forwardSequence(batch.inputs, lengths: nil, training: true, debug: false).logits
             let (loss, gradient) = Losses.binaryCrossEntropyWithLogits(logits, targets: batch.targets)
             model.backwardSequence(logitGradients: gradient)
             _ = clipGlobalNorm(model.parameters, maxNorm: c.clip)

@@ -2,37 +2,62 @@ import DNCNumerics
 import DNCLayers
 import DNCModels
 
-/// What a training loop needs from a model: time-major logits for time-major inputs, and the
-/// backward of the last forward into the model's parameter store.
+/// What a training loop needs from a model: time-major logits for time-major inputs, the
+/// backward of the last forward into the model's parameter store, inference without BPTT
+/// storage, and the position of its dropout random numbers (checkpointed, so that a resumed run
+/// draws the same masks).
 public protocol SequenceModel: AnyObject {
     var parameters: ParameterStore<Float> { get }
-    /// inputs (T, B, X) → logits (T, B, Y). Records what `backwardSequence` needs.
-    func forwardSequence(_ inputs: Tensor<Float>, training: Bool) -> Tensor<Float>
+    /// inputs (T, B, X) → logits (T, B, Y), from a fresh state. Records what
+    /// `backwardSequence` needs. `lengths`: per-sample valid steps (padding after).
+    func forwardSequence(_ inputs: Tensor<Float>, lengths: [Int]?, training: Bool, debug: Bool)
+        -> (logits: Tensor<Float>, trace: DNCTrace<Float>?)
     /// Accumulates parameter gradients for d loss / d logits of the last forward.
     func backwardSequence(logitGradients: Tensor<Float>)
+    /// Evaluation mode, nothing kept for a backward: memory does not grow with the length
+    /// beyond the model state.
+    func infer(_ inputs: Tensor<Float>, lengths: [Int]?) -> Tensor<Float>
+    var dropoutPosition: UInt64 { get set }
 }
 
 extension ControllerModel: SequenceModel {
     public var parameters: ParameterStore<Float> { store }
 
-    public func forwardSequence(_ inputs: Tensor<Float>, training: Bool) -> Tensor<Float> {
-        forward(inputs, training: training)
+    public func forwardSequence(_ inputs: Tensor<Float>, lengths: [Int]?, training: Bool, debug: Bool)
+        -> (logits: Tensor<Float>, trace: DNCTrace<Float>?) {
+        // Padding comes after each sample's steps, so it cannot change the valid outputs.
+        (forward(inputs, training: training), nil)
     }
 
     public func backwardSequence(logitGradients: Tensor<Float>) { backward(logitGradients: logitGradients) }
+
+    public func infer(_ inputs: Tensor<Float>, lengths: [Int]?) -> Tensor<Float> { forward(inputs, training: false) }
 }
 
-/// A DNC built with `batchFirst = false` and the `.paper` preset reads and writes time-major
-/// sequences; each training sequence starts from a fresh state (the seed's `reset_experience`).
+/// Each training sequence starts from a fresh state (the seed's `reset_experience`). Inputs and
+/// outputs are converted from and to time-major when the configuration's layouts differ.
 extension DNC: SequenceModel where T == Float {
     public var parameters: ParameterStore<Float> { store }
 
-    public func forwardSequence(_ inputs: Tensor<Float>, training: Bool) -> Tensor<Float> {
-        precondition(outputIsTimeMajor && !configuration.batchFirst, "the training loop feeds time-major sequences")
-        return forward(inputs, training: training).output
+    public func forwardSequence(_ inputs: Tensor<Float>, lengths: [Int]?, training: Bool, debug: Bool)
+        -> (logits: Tensor<Float>, trace: DNCTrace<Float>?) {
+        let result = forward(configuration.batchFirst ? inputs.swappingFirstTwoAxes() : inputs, lengths: lengths,
+                             training: training, debug: debug)
+        return (outputIsTimeMajor ? result.output : result.output.swappingFirstTwoAxes(), result.trace)
     }
 
     public func backwardSequence(logitGradients: Tensor<Float>) {
-        _ = backward(outputGradient: logitGradients)
+        _ = backward(outputGradient: outputIsTimeMajor ? logitGradients : logitGradients.swappingFirstTwoAxes())
+    }
+
+    public func infer(_ inputs: Tensor<Float>, lengths: [Int]?) -> Tensor<Float> {
+        let output = forward(configuration.batchFirst ? inputs.swappingFirstTwoAxes() : inputs, lengths: lengths,
+                             recordForBackward: false).output
+        return outputIsTimeMajor ? output : output.swappingFirstTwoAxes()
+    }
+
+    public var dropoutPosition: UInt64 {
+        get { dropoutRandom.position }
+        set { dropoutRandom = RandomSequence(source: dropoutRandom.source, stream: dropoutRandom.stream, position: newValue) }
     }
 }

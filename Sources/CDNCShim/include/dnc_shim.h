@@ -60,6 +60,8 @@ unsigned dnc_h5f_acc_excl(void);
 int64_t dnc_h5t_native_float(void);
 int64_t dnc_h5t_native_double(void);
 int64_t dnc_h5t_native_int64(void);
+/// H5T_NATIVE_INT8: the base type of h5py's boolean enum ({FALSE = 0, TRUE = 1}).
+int64_t dnc_h5t_native_int8(void);
 /// H5T_C_S1: the one-byte C string type to copy and resize for string attributes.
 int64_t dnc_h5t_c_s1(void);
 /// H5T_VARIABLE: the size that makes a string type variable-length.
@@ -68,6 +70,10 @@ size_t dnc_h5t_variable(void);
 /// Property list classes for H5Pcreate.
 int64_t dnc_h5p_link_create(void);
 int64_t dnc_h5p_file_access(void);
+int64_t dnc_h5p_dataset_create(void);
+
+/// H5S_UNLIMITED: the maximum size of an extendible dimension.
+uint64_t dnc_h5s_unlimited(void);
 
 // MARK: HDF5 errors
 

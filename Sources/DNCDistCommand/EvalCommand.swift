@@ -1,0 +1,77 @@
+import ArgumentParser
+import DNCTraining
+import Foundation
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Evaluate a checkpoint at sequence lengths far beyond training.",
+        discussion: """
+        Inference mode: nothing is kept for a backward pass, so memory does not grow with the \
+        length beyond the model state and the sequence. Prints a table and writes <output>.csv \
+        and <output>.h5 (datasets length, loss, metrics/<name>, sequences).
+        """)
+
+    @Option(help: "Checkpoint file (checkpoints/checkpoint-<step>.h5 in a run directory).")
+    var checkpoint: String
+    @Option(help: "Comma-separated sequence lengths, e.g. 10,20,50,100,200,500,1000.")
+    var lengths: String
+    @Option(help: "Batches per length.")
+    var batches = 4
+    @Option(name: [.customLong("batch-size"), .customLong("batch_size")], help: "Sequences per batch (default: the run's).")
+    var batchSize: Int?
+    @Option(help: "Output prefix (default: eval-<step> beside the checkpoints folder).")
+    var output: String?
+
+    func validate() throws {
+        guard batches >= 1 else { throw ValidationError("--batches must be at least 1, got \(batches)") }
+        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        _ = try TrainingOptions.lengths(lengths, flag: "lengths")
+    }
+
+    func run() throws {
+        let lengthList = try TrainingOptions.lengths(lengths, flag: "lengths")
+        let loaded = try CheckpointedModel(path: checkpoint)
+        let batch = batchSize ?? loaded.configuration.batch_size
+        let results = Evaluation.run(model: loaded.setup.model, task: loaded.setup.task, lengths: lengthList,
+                                     batches: batches, batchSize: batch)
+        print("\(loaded.configuration.task) checkpoint \(checkpoint) (step \(loaded.step)), \(batches) batches of \(batch) per length")
+        print(Evaluation.table(results, primary: loaded.setup.task.primaryMetric.key))
+        let prefix = output.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: checkpoint)
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("eval-\(loaded.step)")
+        try Evaluation.write(results, to: prefix, attributes: ["task": loaded.configuration.task, "checkpoint": checkpoint,
+                                                               "step": String(loaded.step)])
+        print("wrote \(prefix.path).csv and \(prefix.path).h5")
+    }
+}
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print a checkpoint's configuration, step and parameters.")
+
+    @Argument(help: "Checkpoint file.")
+    var checkpoint: String
+
+    func run() throws {
+        let loaded = try CheckpointedModel(path: checkpoint)
+        let c = loaded.checkpoint
+        print("checkpoint \(checkpoint)")
+        print("format: \(Checkpoint<Float>.formatName) version \(Checkpoint<Float>.formatVersion), step \(c.step)")
+        print("\nconfiguration:")
+        for (key, value) in loaded.configuration.keyValues { print("  \(key.padding(toLength: 22, withPad: " ", startingAt: 0)) \(value)") }
+        print("\ncounters:")
+        for key in c.counters.keys.sorted() { print("  \(key.padding(toLength: 22, withPad: " ", startingAt: 0)) \(c.counters[key]!)") }
+        if let optimiser = c.optimiser {
+            print("\noptimiser: \(optimiser.algorithm), step \(optimiser.step), buffers \(optimiser.buffers.keys.sorted().joined(separator: ", "))")
+        }
+        print("\nparameters (\(c.parameterCount) in all):")
+        print("  " + ["name", "shape", "mean", "std", "min", "max"].enumerated()
+            .map { $1.padding(toLength: $0 == 0 ? 52 : 12, withPad: " ", startingAt: 0) }.joined())
+        for p in c.parameters {
+            let values = p.value.storage.map(Double.init)
+            let mean = values.reduce(0, +) / Double(max(values.count, 1))
+            let std = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(values.count, 1))).squareRoot()
+            let cells = [p.name, "\(p.value.shape)", String(format: "%.4g", mean), String(format: "%.4g", std),
+                         String(format: "%.4g", values.min() ?? 0), String(format: "%.4g", values.max() ?? 0)]
+            print("  " + cells.enumerated().map { $1.padding(toLength: $0 == 0 ? 52 : 12, withPad: " ", startingAt: 0) }.joined())
+        }
+    }
+}

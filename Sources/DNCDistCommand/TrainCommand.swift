@@ -1,0 +1,86 @@
+import ArgumentParser
+import DNCTraining
+import Foundation
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a model on a generated task.",
+        discussion: """
+        The seed's command lines run unchanged with `dnc-dist train copy` (adding, argmax) in place of \
+        `python ./tasks/copy_task.py`: single-dash (-mem_slot 32) and double-dash (--mem_slot 32) flags, \
+        the seed's defaults. Everything a run writes goes under --run-dir: checkpoints, metrics.jsonl, \
+        debug dumps, evaluation results. SIGTERM, SIGINT or SIGUSR1 checkpoint and exit with code \
+        \(StopSignals.requeueExitCode); --resume continues bit-identically.
+        """,
+        subcommands: [TrainCopy.self, TrainAdding.self, TrainArgmax.self, TrainRepeatCopy.self, TrainAssociativeRecall.self])
+}
+
+/// Options of every `train` subcommand besides the training configuration.
+struct RunOptions: ParsableArguments {
+    @Option(name: [.customLong("run-dir"), .customLong("run_dir"), .customLong("run_dir", withSingleDash: true),
+                   .customLong("checkpoint_dir"), .customLong("checkpoint_dir", withSingleDash: true)],
+            help: "Directory for everything the run writes (default: runs/<task>-<date>).")
+    var runDirectory: String?
+
+    @Flag(help: "Continue from the latest checkpoint in --run-dir.")
+    var resume = false
+}
+
+protocol TaskTrainCommand: ParsableCommand {
+    static var task: String { get }
+    var options: TrainingOptions { get }
+    var run: RunOptions { get }
+}
+
+extension TaskTrainCommand {
+    func run() throws {
+        var base: TrainingConfiguration?
+        if run.resume {
+            guard let directory = run.runDirectory else { throw ValidationError("--resume needs --run-dir") }
+            base = try TrainingRun.latestCheckpoint(in: URL(fileURLWithPath: directory)).configuration
+        }
+        var configuration = try options.resolve(task: Self.task, base: base)
+        if configuration.cuda >= 0 {
+            FileHandle.standardError.write(Data("warning: -cuda \(configuration.cuda): this build has no GPU back end; running on the CPU\n".utf8))
+            configuration.cuda = -1
+        }
+        let code = try TrainingRun.execute(configuration: configuration, runDirectory: run.runDirectory, resume: run.resume)
+        if code != 0 { throw ExitCode(code) }
+    }
+}
+
+struct TrainCopy: TaskTrainCommand {
+    static let task = "copy"
+    static let configuration = CommandConfiguration(commandName: "copy", abstract: "Copy a random binary sequence (tasks.md §2).")
+    @OptionGroup var options: TrainingOptions
+    @OptionGroup var run: RunOptions
+}
+
+struct TrainAdding: TaskTrainCommand {
+    static let task = "adding"
+    static let configuration = CommandConfiguration(commandName: "adding", abstract: "Sum one-hot digits (tasks.md §3).")
+    @OptionGroup var options: TrainingOptions
+    @OptionGroup var run: RunOptions
+}
+
+struct TrainArgmax: TaskTrainCommand {
+    static let task = "argmax"
+    static let configuration = CommandConfiguration(commandName: "argmax", abstract: "Index of the largest digit (tasks.md §4).")
+    @OptionGroup var options: TrainingOptions
+    @OptionGroup var run: RunOptions
+}
+
+struct TrainRepeatCopy: TaskTrainCommand {
+    static let task = "repeat-copy"
+    static let configuration = CommandConfiguration(commandName: "repeat-copy", abstract: "DeepMind's repeat-copy (tasks.md §5).")
+    @OptionGroup var options: TrainingOptions
+    @OptionGroup var run: RunOptions
+}
+
+struct TrainAssociativeRecall: TaskTrainCommand {
+    static let task = "associative-recall"
+    static let configuration = CommandConfiguration(commandName: "associative-recall",
+                                                    abstract: "Recall the item that followed a query item (SAM paper).")
+    @OptionGroup var options: TrainingOptions
+    @OptionGroup var run: RunOptions
+}

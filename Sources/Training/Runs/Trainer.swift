@@ -1,0 +1,205 @@
+import Foundation
+import DNCLayers
+import DNCModels
+import DNCNumerics
+
+/// A training run (tasks.md §1.3, with the upstream bugs fixed): per step, this process's share
+/// of the global batch (drawn by global sample index), forward, the task's loss, backward, one
+/// sum of the flat gradient buffer over processes, a finiteness check (non-finite steps are
+/// skipped and counted), the learning-rate schedule, global-norm clipping and the optimiser
+/// step; the curriculum, summaries, metrics, debug dumps and checkpoints around it.
+public final class Trainer {
+    public let configuration: TrainingConfiguration
+    public let setup: TrainingSetup
+    public let communicator: Communicator
+    public let runDirectory: URL?
+    public let progress: ProgressReporter
+    public var state: TrainingState
+    let schedule: LearningRateSchedule
+    let metricsLog: MetricsLog?
+
+    /// How a run ended.
+    public enum Outcome: Equatable, Sendable {
+        case finished
+        /// A stop signal arrived; a checkpoint was written.
+        case stopped(signal: Int32)
+    }
+
+    /// Called at each checkpoint step and at the end (or stop); returns the file written, if any.
+    public var checkpointWriter: ((Trainer) throws -> URL?)?
+    /// Called every summarize_freq steps with the debug trace of that step's batch element 0.
+    public var debugWriter: ((Trainer, DNCTrace<Float>) throws -> Void)?
+
+    public init(configuration: TrainingConfiguration, runDirectory: URL?, communicator: Communicator = SingleProcess(),
+                progress: ProgressReporter? = nil) throws {
+        self.configuration = configuration
+        setup = try TrainingSetup(configuration)
+        self.communicator = communicator
+        self.runDirectory = runDirectory
+        self.progress = progress ?? ProgressReporter(enabled: communicator.rank == 0)
+        state = TrainingState(maxLength: configuration.sequence_max_length)
+        schedule = LearningRateSchedule(configuration)
+        metricsLog = communicator.rank == 0 ? try MetricsLog(url: runDirectory?.appendingPathComponent("metrics.jsonl")) : nil
+    }
+
+    public var model: any SequenceModel { setup.model }
+    public var task: any SequenceTask { setup.task }
+
+    /// Runs from `state.step` to `iterations`. `summary` receives each summary window.
+    @discardableResult
+    public func run(summary: ((TrainingSummary) -> Void)? = nil) throws -> Outcome {
+        let c = configuration
+        let store = model.parameters
+        var window = SummaryWindow()
+        let share = communicator.share(ofGlobalBatch: c.batch_size)
+        let started = Date()
+        let firstStep = state.step
+        while state.step < c.iterations {
+            if let signal = StopSignals.pending {
+                progress.log("\(StopSignals.name(signal)) received: checkpointing at step \(state.step) and stopping")
+                try writeCheckpoint()
+                return .stopped(signal: signal)
+            }
+            let step = state.step
+            let lengths = TrainingSetup.trainingLengths(task: c.task, maxLength: state.maxLength)
+            let batch = task.batch(step: step, firstSample: share.lowerBound, count: share.count, lengths: lengths)
+            let debugStep = c.debug && debugWriter != nil && (step + 1) % c.summarize_freq == 0 && share.lowerBound == 0
+
+            store.zeroGradients()
+            let (logits, trace) = model.forwardSequence(batch.inputs, lengths: batch.lengths, training: true, debug: debugStep)
+            let evaluation = task.evaluate(logits: logits, batch: batch, globalBatchSize: c.batch_size)
+            model.backwardSequence(logitGradients: evaluation.gradient)
+
+            // One sum of the flat gradient buffer, and one of the loss and metrics, over processes.
+            communicator.sumInPlace(store.gradients, count: store.count)
+            var reduced = MetricVector(loss: evaluation.loss, metrics: evaluation.metrics)
+            reduced.sum(over: communicator)
+
+            let norm = clipGlobalNorm(store, maxNorm: c.clip)
+            if !reduced.loss.isFinite || !norm.isFinite {
+                state.badStepsInARow += 1
+                state.skippedSteps += 1
+                progress.log("step \(step + 1): non-finite \(reduced.loss.isFinite ? "gradient" : "loss"); update skipped "
+                             + "(\(state.badStepsInARow) in a row, \(state.skippedSteps) in all)")
+                if state.badStepsInARow >= c.max_bad_steps {
+                    throw ConfigurationError("stopping: \(state.badStepsInARow) consecutive steps with a non-finite loss or gradient "
+                                             + "(max_bad_steps \(c.max_bad_steps)); the last checkpoint holds the last finite parameters")
+                }
+            } else {
+                state.badStepsInARow = 0
+                setup.optimiser.learningRate = schedule.rate(at: step)
+                setup.optimiser.step(store: store)
+                window.add(loss: reduced.loss, metrics: reduced.metrics, sequences: c.batch_size, gradientNorm: norm)
+            }
+            state.step += 1
+            // The seed's curriculum: after the update of iteration `step` (≠ 0) with step % freq == 0.
+            if c.curriculum_increment > 0 && step != 0 && step % c.curriculum_freq == 0 {
+                state.maxLength += c.curriculum_increment
+            }
+            if debugStep, let trace, let debugWriter { try debugWriter(self, trace) }
+
+            if state.step % c.summarize_freq == 0 || state.step == c.iterations {
+                let elapsed = Date().timeIntervalSince(started)
+                let done = Double(state.step - firstStep)
+                let eta = done > 0 ? elapsed / done * Double(c.iterations - state.step) : .nan
+                let s = window.summary(step: state.step, learningRate: schedule.rate(at: step), maxLength: state.maxLength,
+                                       skipped: state.skippedSteps, eta: eta, primary: task.primaryMetric.key)
+                report(s)
+                summary?(s)
+                window = SummaryWindow()
+            } else {
+                progress.update(String(format: "step %d/%d  loss %.4f", state.step, c.iterations, reduced.loss))
+            }
+            if state.step % c.check_freq == 0 && state.step < c.iterations { try writeCheckpoint() }
+        }
+        try writeCheckpoint()
+        return .finished
+    }
+
+    @discardableResult
+    func writeCheckpoint() throws -> URL? {
+        guard let checkpointWriter else { return nil }
+        let url = try checkpointWriter(self)
+        communicator.barrier()
+        return url
+    }
+
+    func report(_ s: TrainingSummary) {
+        var line = String(format: "step %6d  loss %.4f", s.step, s.loss)
+        for key in s.metrics.keys.sorted() where key == MetricKey.bitErrors || key == task.primaryMetric.key {
+            line += String(format: "  %@ %.4f", key.replacingOccurrences(of: "_", with: " "), s.metrics[key]!)
+        }
+        line += String(format: "  %.0f seq/s  L≤%d  ETA %@", s.sequencesPerSecond, s.maxLength, ProgressReporter.duration(s.eta))
+        if s.skippedSteps > 0 { line += "  skipped \(s.skippedSteps)" }
+        progress.log(line)
+        metricsLog?.append(s.record)
+    }
+}
+
+/// What a checkpoint must restore besides parameters and optimiser state for a resumed run to
+/// continue bit-identically: the step (data are keyed by it), the curriculum, the skip counters.
+public struct TrainingState: Equatable, Sendable {
+    public var step = 0
+    public var maxLength: Int
+    public var badStepsInARow = 0
+    public var skippedSteps = 0
+    public init(maxLength: Int) { self.maxLength = maxLength }
+}
+
+/// The means over one summary window.
+public struct TrainingSummary: Sendable {
+    public let step: Int
+    public let loss: Double
+    public let metrics: [String: Double]
+    public let sequencesPerSecond: Double
+    public let learningRate: Double
+    public let maxLength: Int
+    public let skippedSteps: Int
+    public let gradientNorm: Double
+    public let eta: Double
+
+    var record: [String: Any] {
+        var r: [String: Any] = ["step": step, "loss": loss, "sequences_per_second": sequencesPerSecond, "lr": learningRate,
+                                "max_length": maxLength, "skipped_steps": skippedSteps, "gradient_norm": gradientNorm,
+                                "time": Date().timeIntervalSince1970]
+        for (k, v) in metrics { r[k] = v }
+        return r
+    }
+}
+
+struct SummaryWindow {
+    var loss = 0.0, steps = 0, sequences = 0, gradientNorm = 0.0
+    var metrics: [String: MetricSum] = [:]
+    let started = Date()
+
+    mutating func add(loss: Double, metrics: [String: MetricSum], sequences: Int, gradientNorm: Double) {
+        self.loss += loss
+        self.metrics.accumulate(metrics)
+        self.sequences += sequences
+        self.gradientNorm += gradientNorm
+        steps += 1
+    }
+
+    func summary(step: Int, learningRate: Double, maxLength: Int, skipped: Int, eta: Double, primary: String) -> TrainingSummary {
+        let n = Double(Swift.max(steps, 1))
+        return TrainingSummary(step: step, loss: steps == 0 ? .nan : loss / n, metrics: metrics.mapValues(\.mean),
+                               sequencesPerSecond: Double(sequences) / Swift.max(Date().timeIntervalSince(started), 1e-9),
+                               learningRate: learningRate, maxLength: maxLength, skippedSteps: skipped,
+                               gradientNorm: gradientNorm / n, eta: eta)
+    }
+}
+
+/// The loss and metric pairs of one step as one vector, summed over processes in one call.
+struct MetricVector {
+    var loss: Double
+    var metrics: [String: MetricSum]
+
+    mutating func sum(over communicator: Communicator) {
+        guard communicator.size > 1 else { return }
+        let keys = metrics.keys.sorted()
+        var values = [loss] + keys.flatMap { [metrics[$0]!.sum, metrics[$0]!.count] }
+        values.withUnsafeMutableBufferPointer { communicator.sumInPlace($0.baseAddress!, count: $0.count) }
+        loss = values[0]
+        for (i, key) in keys.enumerated() { metrics[key] = MetricSum(sum: values[1 + 2 * i], count: values[2 + 2 * i]) }
+    }
+}

@@ -1,0 +1,147 @@
+import Foundation
+import DNCLayers
+import DNCModels
+import DNCNumerics
+
+/// A whole `dnc-dist train` run in its run directory:
+///
+///     <run-dir>/configuration.json      the resolved configuration
+///     <run-dir>/metrics.jsonl           one JSON object per summary
+///     <run-dir>/checkpoints/checkpoint-<step>.h5   the last keep_checkpoints checkpoints
+///     <run-dir>/debug-rank<r>.h5        debug tensors (with --debug / -visdom)
+///     <run-dir>/eval.csv, eval.h5       generalisation at the end
+public enum TrainingRun {
+    /// Configuration fields that may change when a run is resumed; all others define the
+    /// experiment and must match the checkpoint's.
+    public static let resumableFields: Set<String> = [
+        "iterations", "summarize_freq", "check_freq", "keep_checkpoints", "debug", "eval_lengths", "eval_batches",
+        "max_bad_steps", "cuda",
+    ]
+
+    public static func checkpointDirectory(_ run: URL, keep: Int) -> CheckpointDirectory {
+        CheckpointDirectory(path: run.appendingPathComponent("checkpoints").path, keepLast: keep)
+    }
+
+    /// The newest loadable checkpoint of a run directory, and the configuration it was written with.
+    public static func latestCheckpoint(in run: URL) throws -> (checkpoint: Checkpoint<Float>, path: String, configuration: TrainingConfiguration) {
+        let search: CheckpointDirectory.Search<Float> = checkpointDirectory(run, keep: 1).latest(as: Float.self)
+        guard let checkpoint = search.checkpoint, let path = search.path else {
+            let reasons = search.rejected.map(\.description).joined(separator: "; ")
+            throw ConfigurationError("no loadable checkpoint in '\(run.appendingPathComponent("checkpoints").path)'"
+                                     + (reasons.isEmpty ? "" : " (\(reasons))"))
+        }
+        guard case .string(let json)? = checkpoint.configuration["configuration_json"],
+              let configuration = try? JSONDecoder().decode(TrainingConfiguration.self, from: Data(json.utf8)) else {
+            throw ConfigurationError("checkpoint '\(path)' has no readable training configuration")
+        }
+        return (checkpoint, path, configuration)
+    }
+
+    /// Why `configuration` cannot continue a run made with `original`, naming the first field
+    /// that differs; nil when it can.
+    public static func resumeConflict(_ configuration: TrainingConfiguration, original: TrainingConfiguration) -> String? {
+        let new = Dictionary(uniqueKeysWithValues: configuration.keyValues.map { ($0.key, $0.value) })
+        for (key, value) in original.keyValues where !resumableFields.contains(key) && new[key] != value {
+            return "cannot resume: \(key) is \(new[key] ?? "?") but the run was made with \(value)"
+        }
+        return nil
+    }
+
+    /// The checkpoint of the trainer's current state.
+    static func checkpoint(of trainer: Trainer) -> Checkpoint<Float> {
+        let c = trainer.configuration
+        var configuration: [String: CheckpointValue] = [:]
+        for (key, value) in c.keyValues { configuration[key] = .string(value) }
+        if let json = try? JSONEncoder().encode(c) { configuration["configuration_json"] = .string(String(decoding: json, as: UTF8.self)) }
+        return Checkpoint(step: Int64(trainer.state.step), store: trainer.model.parameters,
+                          optimiser: trainer.setup.optimiser.exportState(), configuration: configuration,
+                          counters: ["max_length": Int64(trainer.state.maxLength),
+                                     "bad_steps_in_a_row": Int64(trainer.state.badStepsInARow),
+                                     "skipped_steps": Int64(trainer.state.skippedSteps),
+                                     "dropout_position": Int64(bitPattern: trainer.model.dropoutPosition),
+                                     "seed": Int64(bitPattern: c.seed)])
+    }
+
+    /// Puts a checkpoint's parameters, optimiser state and counters into a fresh trainer.
+    static func restore(_ checkpoint: Checkpoint<Float>, path: String, into trainer: Trainer) throws {
+        try checkpoint.restore(into: trainer.model.parameters, expectingOptimiser: trainer.setup.optimiser.name, file: path)
+        if let optimiser = checkpoint.optimiser { try trainer.setup.optimiser.importState(optimiser) }
+        func counter(_ name: String) throws -> Int64 {
+            guard let value = checkpoint.counters[name] else { throw ConfigurationError("checkpoint '\(path)' lacks the counter '\(name)'") }
+            return value
+        }
+        trainer.state.step = Int(checkpoint.step)
+        trainer.state.maxLength = Int(try counter("max_length"))
+        trainer.state.badStepsInARow = Int(try counter("bad_steps_in_a_row"))
+        trainer.state.skippedSteps = Int(try counter("skipped_steps"))
+        trainer.model.dropoutPosition = UInt64(bitPattern: try counter("dropout_position"))
+    }
+
+    /// Runs training (fresh or resumed), then the generalisation evaluation. Returns the exit
+    /// code: 0, or `StopSignals.requeueExitCode` after a signal-requested stop.
+    public static func execute(configuration: TrainingConfiguration, runDirectory path: String?, resume: Bool,
+                               communicator: Communicator = SingleProcess()) throws -> Int32 {
+        let run = URL(fileURLWithPath: path ?? defaultRunDirectory(task: configuration.task))
+        let manager = FileManager.default
+        if communicator.rank == 0 {
+            try manager.createDirectory(at: run, withIntermediateDirectories: true)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(configuration).write(to: run.appendingPathComponent("configuration.json"))
+        }
+        communicator.barrier()
+        let trainer = try Trainer(configuration: configuration, runDirectory: run, communicator: communicator)
+        let progress = trainer.progress
+        if resume {
+            let (checkpoint, checkpointPath, original) = try latestCheckpoint(in: run)
+            if let conflict = resumeConflict(configuration, original: original) { throw ConfigurationError(conflict) }
+            try restore(checkpoint, path: checkpointPath, into: trainer)
+            progress.log("resumed from \(checkpointPath) at step \(trainer.state.step)")
+        }
+        let directory = checkpointDirectory(run, keep: configuration.keep_checkpoints)
+        trainer.checkpointWriter = { trainer in
+            guard trainer.communicator.rank == 0 else { return nil }
+            let report = try directory.save(checkpoint(of: trainer))
+            for problem in report.notRemoved { progress.log("warning: \(problem)") }
+            return URL(fileURLWithPath: report.path)
+        }
+        if configuration.debug {
+            let writer = try DebugDumpWriter(runDirectory: run.path, rank: communicator.rank)
+            trainer.debugWriter = { trainer, trace in try writer.write(step: trainer.state.step, trace: trace) }
+        }
+        StopSignals.install()
+        progress.log("\(configuration.task): \(describe(configuration)), \(trainer.model.parameters.count) parameters, "
+                     + "run directory \(run.path)")
+        let outcome = try trainer.run()
+        if case .stopped(let signal) = outcome {
+            progress.log("stopped by \(StopSignals.name(signal)) at step \(trainer.state.step); resume with --resume "
+                         + "(exit code \(StopSignals.requeueExitCode))")
+            return StopSignals.requeueExitCode
+        }
+        let lengths = configuration.eval_lengths.isEmpty ? Evaluation.defaultLengths(maxLength: trainer.state.maxLength)
+                                                         : configuration.eval_lengths
+        let results = Evaluation.run(model: trainer.model, task: trainer.task, lengths: lengths, batches: configuration.eval_batches,
+                                     batchSize: configuration.batch_size, communicator: communicator)
+        if communicator.rank == 0 {
+            progress.log("generalisation (\(configuration.eval_batches) batches of \(configuration.batch_size) per length):\n"
+                         + Evaluation.table(results, primary: trainer.task.primaryMetric.key))
+            try Evaluation.write(results, to: run.appendingPathComponent("eval"),
+                                 attributes: ["task": configuration.task, "step": String(trainer.state.step)])
+        }
+        return 0
+    }
+
+    static func describe(_ c: TrainingConfiguration) -> String {
+        let controller = "\(c.rnn_type) \(c.nhlayer)×\(c.nhid)"
+        let model = c.memory_type == "none" ? "\(controller) controller, no memory"
+            : "\(c.memory_type.uppercased()) (\(controller), \(c.nlayer) layer\(c.nlayer == 1 ? "" : "s"), memory \(c.mem_slot)×\(c.mem_size), \(c.read_heads) read heads, \(c.preset) preset)"
+        return "\(model), batch \(c.batch_size), L ≤ \(c.sequence_max_length), \(c.optim) lr \(c.lr), \(c.iterations) steps"
+    }
+
+    static func defaultRunDirectory(task: String) -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return "runs/\(task)-\(formatter.string(from: Date()))"
+    }
+}
