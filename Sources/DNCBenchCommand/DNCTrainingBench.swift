@@ -39,7 +39,8 @@ struct DNCBenchConfiguration: Sendable {
         c.batchFirst = true
         let model = DNC<Float>(c, seed: 1)
         let optimiser = try Optimisers.seed("adam", learningRate: 1e-4, scalar: Float.self)
-        let batchData = CopyTask(inputSize: 6, seed: 1).batch(step: 0, length: copyLength, firstSample: 0, count: batch)
+        let batchData = try CopyTask(inputSize: 6, seed: 1, objective: .allElements)
+            .batch(step: 0, firstSample: 0, count: batch, lengths: .fixed(copyLength))
         let input = batchData.inputs.swappingFirstTwoAxes()
         let targets = batchData.targets.swappingFirstTwoAxes()
         return Timing.samples(repeats: repeats) {

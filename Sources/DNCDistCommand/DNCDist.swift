@@ -1,5 +1,7 @@
 import ArgumentParser
 import DNCNumerics
+import DNCTraining
+import Foundation
 
 /// `dnc-dist`: trains memory-augmented networks, alone or data-parallel under MPI.
 @main
@@ -35,8 +37,18 @@ struct DNCDist: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch {
-            exit(withError: error)
+            exit(withDocumentedCode: error)
         }
+    }
+
+    /// Help, version and explicit exit codes (the requeue code) pass through; a run that
+    /// failed while training exits 1; everything else is bad input: one line on stderr, exit 2.
+    static func exit(withDocumentedCode error: Error) -> Never {
+        if error is ExitCode || exitCode(for: error) == .success { exit(withError: error) }
+        var message = fullMessage(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+        if message.hasPrefix("Error: ") { message.removeFirst("Error: ".count) }
+        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+        Foundation.exit(error is TrainingFailure ? 1 : 2)
     }
 }
 

@@ -190,24 +190,18 @@ final class TaskTests: XCTestCase {
         XCTAssertEqual(ones, 0.5, accuracy: 0.05)
     }
 
-    func testCopyLengthsAndLegacyInterface() {
-        let task = CopyTask(inputSize: 5, seed: 2)
+    func testCopyLengths() {
+        let task = try! CopyTask(inputSize: 5, seed: 2, objective: .allElements)
         var seen = Set<Int>()
         for step in 0..<300 {
             let l = task.length(step: step, lengths: .uniform(min: 2, max: 6))
             XCTAssertTrue((2...6).contains(l))
             seen.insert(l)
-            XCTAssertEqual(task.length(step: step, maxLength: 4), task.length(step: step, lengths: .uniform(min: 1, max: 4)))
             // Every rank agrees on L whatever its share.
             XCTAssertEqual(task.batch(step: step, firstSample: 9, count: 1, lengths: .uniform(min: 2, max: 6)).drawnLength, l)
         }
         XCTAssertEqual(seen, Set(2...6))
         XCTAssertEqual(task.length(step: 4, lengths: .fixed(9)), 9)
-        let legacy = task.batch(step: 2, length: 3, firstSample: 1, count: 2)
-        let batch = task.batch(step: 2, firstSample: 1, count: 2, lengths: .fixed(3))
-        XCTAssertEqual(legacy.inputs, batch.inputs)
-        XCTAssertEqual(legacy.targets, batch.targets)
-        XCTAssertEqual(legacy.outputMask.storage.reduce(0, +), Float(2 * 3 * 4))
     }
 
     func testCopyLossAndMetrics() {

@@ -82,7 +82,7 @@ public final class Trainer {
                 progress.log("step \(step + 1): non-finite \(reduced.loss.isFinite ? "gradient" : "loss"); update skipped "
                              + "(\(state.badStepsInARow) in a row, \(state.skippedSteps) in all)")
                 if state.badStepsInARow >= c.max_bad_steps {
-                    throw ConfigurationError("stopping: \(state.badStepsInARow) consecutive steps with a non-finite loss or gradient "
+                    throw TrainingFailure("stopping: \(state.badStepsInARow) consecutive steps with a non-finite loss or gradient "
                                              + "(max_bad_steps \(c.max_bad_steps)); the last checkpoint holds the last finite parameters")
                 }
             } else {
@@ -202,4 +202,10 @@ struct MetricVector {
         loss = values[0]
         for (i, key) in keys.enumerated() { metrics[key] = MetricSum(sum: values[1 + 2 * i], count: values[2 + 2 * i]) }
     }
+}
+
+/// A run that started and could not go on (as opposed to bad input, `ConfigurationError`).
+public struct TrainingFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }

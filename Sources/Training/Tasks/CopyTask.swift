@@ -52,19 +52,10 @@ public struct CopyTask: SequenceTask {
         self.objective = objective
     }
 
-    /// The LIB objective; traps on an invalid size (for callers that checked it already).
-    public init(inputSize: Int, seed: UInt64) {
-        precondition(inputSize >= 2, "copy task input size must be at least 2 (one data bit and the marker), got \(inputSize)")
-        self.inputSize = inputSize
-        self.seed = seed
-        self.objective = .allElements
-    }
-
     private static let lengthStream: UInt64 = 0x4C45_4E00_0000_0000  // "LEN"
     private static let bitsStream: UInt64 = 0x4249_5400_0000_0000    // "BIT"
 
-    /// L of step `step`: depends only on (seed, step). For `.uniform(min: 1, max: M)` it is the
-    /// draw `length(step:maxLength: M)` has always made.
+    /// L of step `step`: depends only on (seed, step).
     public func length(step: Int, lengths: LengthSpec) -> Int {
         lengths.check(minimum: 1, task: name)
         return lengths.draw(CounterRandom(seed: seed), stream: Self.lengthStream, index: UInt64(step))
@@ -124,36 +115,5 @@ public struct CopyTask: SequenceTask {
             MetricKey.maskedBitAccuracy: MetricSum(sum: bits - errors, count: bits),
             MetricKey.unmaskedBitAccuracy: MetricSum(sum: allCorrect, count: Double(logits.count)),
         ])
-    }
-
-    // MARK: The interface CopyTrainer and dnc-bench use
-
-    /// One batch with its output mask. Shapes: `inputs`, `targets` and `outputMask` are
-    /// (2L+1, B, X). `outputMask` is 1 on the data channels of the output phase (where the copy
-    /// is judged).
-    public struct Batch: Sendable {
-        public let length: Int
-        public var inputs: Tensor<Float>
-        public var targets: Tensor<Float>
-        public var outputMask: Tensor<Float>
-    }
-
-    /// L ~ Uniform{1 … maxLength} for training step `step`.
-    public func length(step: Int, maxLength: Int) -> Int {
-        self.length(step: step, lengths: .uniform(min: 1, max: maxLength))
-    }
-
-    /// The batch of step `step` made of global samples `firstSample ..< firstSample + count`,
-    /// with a given length (the same data as `batch(step:firstSample:count:lengths: .fixed(length))`).
-    public func batch(step: Int, length: Int, firstSample: Int, count: Int) -> Batch {
-        let data = self.batch(step: step, firstSample: firstSample, count: count, lengths: .fixed(length))
-        let x = inputSize
-        var mask = Tensor<Float>(shape: data.targets.shape)
-        for t in (length + 1)..<(2 * length + 1) {
-            for b in 0..<count {
-                for j in 0..<(x - 1) { mask[flat: (t * count + b) * x + j] = 1 }
-            }
-        }
-        return Batch(length: length, inputs: data.inputs, targets: data.targets, outputMask: mask)
     }
 }
