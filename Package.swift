@@ -54,6 +54,7 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["DNCStorage", "DNCNumerics"]),
         .testTarget(name: "LayersTests", dependencies: ["TestSupport", "DNCLayers", "DNCNumerics", "DNCStorage"]),
         .testTarget(name: "MemoriesTests", dependencies: ["TestSupport", "DNCMemories", "DNCLayers", "DNCNumerics", "DNCStorage"]),
+        .testTarget(name: "CommandLineTests", dependencies: ["TestSupport", "DNCTraining", "DNCNumerics"]),
         .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "DNCModels", "DNCMemories", "DNCLayers", "DNCNumerics", "DNCStorage", "DNCTraining"]),
     ]
 )
