@@ -221,3 +221,32 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertTrue(inspect.output.contains("step 4") && inspect.output.contains("output.weight"), inspect.output)
     }
 }
+
+/// Every configuration in experiments/ loads and is valid (the sparse ones name what they wait for).
+final class ExperimentConfigurationTests: XCTestCase {
+    func testEveryExperimentConfigurationLoads() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("experiments")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }
+        XCTAssertGreaterThanOrEqual(files.count, 8)
+        for file in files {
+            let configuration = try TrainingConfiguration.load(from: folder.appendingPathComponent(file).path)
+            if ["sam", "sdnc"].contains(configuration.memory_type) {
+                XCTAssertEqual(configuration.validationError(), "memory_type \(configuration.memory_type) is not available in this build yet (dense dnc and none are)")
+            } else {
+                XCTAssertNil(configuration.validationError(), file)
+                XCTAssertNoThrow(try TrainingSetup(configuration), file)
+            }
+        }
+    }
+
+    func testUnknownKeysAndWrongTypesAreRefused() throws {
+        let folder = Executables.temporaryDirectory("config")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let typo = folder.appendingPathComponent("typo.json"), wrong = folder.appendingPathComponent("wrong.json")
+        try Data(#"{"task": "copy", "mem_slots": 4}"#.utf8).write(to: typo)
+        try Data(#"{"task": "copy", "mem_slot": "many"}"#.utf8).write(to: wrong)
+        XCTAssertThrowsError(try TrainingConfiguration.load(from: typo.path)) { XCTAssertTrue("\($0)".contains("unknown key 'mem_slots'"), "\($0)") }
+        XCTAssertThrowsError(try TrainingConfiguration.load(from: wrong.path)) { XCTAssertTrue("\($0)".contains("'mem_slot' has the wrong type"), "\($0)") }
+    }
+}

@@ -77,8 +77,8 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
             c.nhid = 100
             c.iterations = 2000
         case "repeat-copy":
-            // DeepMind's train.py defaults (tasks.md §5.3).
-            c.input_size = 4
+            // DeepMind's train.py defaults (tasks.md §5.3): 4 bits plus the two flag channels.
+            c.input_size = 6
             c.sequence_max_length = 2
             c.mem_slot = 16
             c.mem_size = 16
