@@ -6,7 +6,7 @@ import PackageDescription
 let package = Package(
     name: "dnc-swift",
     products: [
-        .library(name: "DNCKit", targets: ["DNCNumerics", "DNCStorage", "DNCLayers", "DNCMemories", "DNCModels", "DNCTraining"]),
+        .library(name: "DNCKit", targets: ["DNCNumerics", "DNCStorage", "DNCLayers", "DNCMemories", "DNCModels", "DNCTraining", "DNCDistribution", "DNCReports"]),
         .executable(name: "dnc-dist", targets: ["DNCDistCommand"]),
         .executable(name: "dnc-bench", targets: ["DNCBenchCommand"]),
     ],
@@ -35,12 +35,16 @@ let package = Package(
         .target(name: "DNCMemories", dependencies: ["DNCNumerics", "DNCLayers"], path: "Sources/Memories"),
         // Whole models: controller + memory + output layer over sequences.
         .target(name: "DNCModels", dependencies: ["DNCNumerics", "DNCLayers", "DNCMemories"], path: "Sources/Models"),
+        // Data parallelism over MPI: the communicator behind the trainer's collectives.
+        .target(name: "DNCDistribution", dependencies: ["CDNCShim", "DNCTraining"], path: "Sources/Distribution"),
+        // Run reports: HTML pages and PNG figures from a run directory.
+        .target(name: "DNCReports", dependencies: ["DNCNumerics", "DNCStorage"], path: "Sources/Reports"),
         // Tasks and training loops.
         .target(name: "DNCTraining", dependencies: ["DNCNumerics", "DNCLayers", "DNCModels", "DNCStorage"],
                 path: "Sources/Training"),
 
         .executableTarget(name: "DNCDistCommand",
-                          dependencies: ["DNCNumerics", "DNCLayers", "DNCStorage", "DNCModels", "DNCTraining",
+                          dependencies: ["DNCNumerics", "DNCLayers", "DNCStorage", "DNCModels", "DNCTraining", "DNCReports", "DNCDistribution",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/DNCDistCommand"),
         .executableTarget(name: "DNCBenchCommand",
@@ -54,6 +58,7 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["DNCStorage", "DNCNumerics"]),
         .testTarget(name: "LayersTests", dependencies: ["TestSupport", "DNCLayers", "DNCNumerics", "DNCStorage"]),
         .testTarget(name: "MemoriesTests", dependencies: ["TestSupport", "DNCMemories", "DNCLayers", "DNCNumerics", "DNCStorage"]),
+        .testTarget(name: "ReportTests", dependencies: ["TestSupport", "DNCReports", "DNCStorage", "DNCNumerics"]),
         .testTarget(name: "CommandLineTests", dependencies: ["TestSupport", "DNCTraining", "DNCNumerics"]),
         .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "DNCModels", "DNCMemories", "DNCLayers", "DNCNumerics", "DNCStorage", "DNCTraining"]),
     ]

@@ -9,6 +9,10 @@ packages=(
   libopenmpi-dev openmpi-bin  # MPI (pkg-config: ompi-c) and mpirun
   libhdf5-dev hdf5-tools   # HDF5 (pkg-config: hdf5-serial) and h5dump
 )
+# What the test suite needs besides: a one-node Slurm (scripts/slurm-up.sh) and Python's venv.
+if [ "${1:-}" = "--for-tests" ]; then
+  packages+=(slurmctld slurmd slurm-client munge python3-venv)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -3,19 +3,22 @@
 # environment with h5py (the external reader the file-format tests use), then `swift test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --for-tests
 
 venv=.build/h5py-venv
 if ! "$venv/bin/python" -c "import h5py" 2>/dev/null; then
   rm -rf "$venv"
-  if ! python3 -m venv "$venv" 2>/dev/null; then
-    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-venv >/dev/null
-    python3 -m venv "$venv"
-  fi
+  python3 -m venv "$venv"
   "$venv/bin/pip" install -q h5py
 fi
 export DNC_TEST_PYTHON="$PWD/$venv/bin/python"
+
+# A one-node Slurm cluster for the batch-script tests, stopped when the tests end.
+slurm_state="$PWD/.build/slurm-state"
+scripts/slurm-down.sh "$slurm_state" >/dev/null 2>&1 || true
+SLURM_CONF=$(scripts/slurm-up.sh "$slurm_state" 8 | tail -1)
+export SLURM_CONF
+trap 'scripts/slurm-down.sh "$slurm_state"' EXIT
 
 swift build --build-tests
 swift test --skip-build --disable-swift-testing

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DNCNumerics
 import DNCTraining
+import DNCDistribution
 import Foundation
 
 /// `dnc-dist`: trains memory-augmented networks, alone or data-parallel under MPI.
@@ -44,11 +45,21 @@ struct DNCDist: ParsableCommand {
     /// Help, version and explicit exit codes (the requeue code) pass through; a run that
     /// failed while training exits 1; everything else is bad input: one line on stderr, exit 2.
     static func exit(withDocumentedCode error: Error) -> Never {
+        if let code = error as? ExitCode, code != .success, MPIState.isMultiProcess {
+            // The requeue code after a consistent stop: every rank exits with it on its own.
+            (MPIState.communicator as? MPICommunicator)?.finalize()
+            exit(withError: error)
+        }
         if error is ExitCode || exitCode(for: error) == .success { exit(withError: error) }
         var message = fullMessage(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
         if message.hasPrefix("Error: ") { message.removeFirst("Error: ".count) }
+        let code: Int32 = error is TrainingFailure ? 1 : 2
+        if MPIState.isMultiProcess {
+            // One rank's error ends the whole job promptly, never a hang in a collective.
+            MPICommunicator.abort(message: "rank \(MPIState.communicator!.rank): \(message)", code: code)
+        }
         FileHandle.standardError.write(Data("error: \(message)\n".utf8))
-        Foundation.exit(error is TrainingFailure ? 1 : 2)
+        Foundation.exit(code)
     }
 }
 

@@ -40,7 +40,8 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: seedFlag("lr_decay"), help: "step schedule: factor per decay.") var lr_decay: Double?
     @Option(name: seedFlag("lr_min"), help: "cosine schedule: final rate.") var lr_min: Double?
     @Option(name: seedFlag("clip"), help: "Global gradient-norm clip.") var clip: Double?
-    @Option(name: seedFlag("batch_size"), help: "Global batch size.") var batch_size: Int?
+    @Option(name: seedFlag("batch_size"), help: "Global batch size (split across MPI processes).") var batch_size: Int?
+    @Option(name: seedFlag("per_rank_batch_size"), help: "Batch per MPI process instead (global = this × processes).") var per_rank_batch_size: Int?
     @Option(name: seedFlag("iterations"), help: "Training steps.") var iterations: Int?
     @Option(name: seedFlag("seed"), help: "Random seed (data, weights, dropout).") var seed: UInt64?
     @Option(name: seedFlag("summarize_freq"), help: "Steps between summaries (and debug dumps).") var summarize_freq: Int?
@@ -76,7 +77,7 @@ struct TrainingOptions: ParsableArguments {
         set(independent_linears, \.independent_linears); set(share_memory, \.share_memory)
         set(controller_clip, \.controller_clip); set(preset, \.preset)
         set(optim, \.optim); set(lr, \.lr); set(lr_schedule, \.lr_schedule); set(lr_step, \.lr_step)
-        set(lr_decay, \.lr_decay); set(lr_min, \.lr_min); set(clip, \.clip); set(batch_size, \.batch_size)
+        set(lr_decay, \.lr_decay); set(lr_min, \.lr_min); set(clip, \.clip); set(batch_size, \.batch_size); set(per_rank_batch_size, \.per_rank_batch_size)
         set(iterations, \.iterations); set(seed, \.seed); set(summarize_freq, \.summarize_freq)
         set(check_freq, \.check_freq); set(keep_checkpoints, \.keep_checkpoints); set(eval_batches, \.eval_batches)
         set(max_bad_steps, \.max_bad_steps); set(cuda, \.cuda)

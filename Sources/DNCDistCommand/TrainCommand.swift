@@ -1,5 +1,6 @@
 import ArgumentParser
 import DNCTraining
+import DNCDistribution
 import Foundation
 
 struct Train: ParsableCommand {
@@ -44,7 +45,10 @@ extension TaskTrainCommand {
             FileHandle.standardError.write(Data("warning: -cuda \(configuration.cuda): this build has no GPU back end; running on the CPU\n".utf8))
             configuration.cuda = -1
         }
-        let code = try TrainingRun.execute(configuration: configuration, runDirectory: run.runDirectory, resume: run.resume)
+        let communicator = try Launcher.communicator()
+        let code = try TrainingRun.execute(configuration: configuration, runDirectory: run.runDirectory, resume: run.resume,
+                                           communicator: communicator)
+        (communicator as? MPICommunicator)?.finalize()
         if code != 0 { throw ExitCode(code) }
     }
 }

@@ -12,12 +12,25 @@ public enum Executables {
         public let output: String
         public let error: String
         public let timedOut: Bool
+
+        public init(status: Int32, output: String, error: String, timedOut: Bool) {
+            self.status = status
+            self.output = output
+            self.error = error
+            self.timedOut = timedOut
+        }
     }
 
     /// Runs `name` with `arguments`, killing it after `timeout` seconds.
     public static func run(_ name: String, _ arguments: [String], timeout: TimeInterval = 120,
                            environment: [String: String] = [:]) throws -> Result {
-        let process = try start(name, arguments, environment: environment)
+        try run(executable: url(name), arguments, timeout: timeout, environment: environment)
+    }
+
+    /// Runs any program, killing it after `timeout` seconds.
+    public static func run(executable: URL, _ arguments: [String], timeout: TimeInterval = 120,
+                           environment: [String: String] = [:]) throws -> Result {
+        let process = try start(executable: executable, arguments, environment: environment)
         let deadline = Date().addingTimeInterval(timeout)
         while process.process.isRunning && Date() < deadline { usleep(20_000) }
         let timedOut = process.process.isRunning
@@ -48,8 +61,12 @@ public enum Executables {
 
     /// Starts `name` in the background; its output goes to temporary files (no pipe to fill up).
     public static func start(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Running {
+        try start(executable: url(name), arguments, environment: environment)
+    }
+
+    public static func start(executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws -> Running {
         let process = Process()
-        process.executableURL = url(name)
+        process.executableURL = executable
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("exec-\(UUID().uuidString)")

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The collective operations data-parallel training needs. One process is a world of one; the
 /// MPI implementation sums over ranks. Everything the trainer reduces goes through here, so a
 /// run means the same experiment at any process count.
@@ -31,4 +33,13 @@ public final class SingleProcess: Communicator {
     public func sumInPlace(_ buffer: UnsafeMutablePointer<Double>, count: Int) {}
     public func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int) {}
     public func barrier() {}
+}
+
+/// How this process was started.
+public enum LaunchEnvironment {
+    /// Started by an MPI launcher (mpirun/mpiexec, or srun with PMIx).
+    public static var isUnderMPILauncher: Bool {
+        let environment = ProcessInfo.processInfo.environment
+        return ["OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK"].contains { environment[$0] != nil }
+    }
 }

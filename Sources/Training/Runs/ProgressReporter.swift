@@ -7,8 +7,10 @@ public final class ProgressReporter {
     private let enabled: Bool
     private var painted = false
 
-    /// `enabled` is false on ranks other than 0.
-    public init(enabled: Bool = true, isTerminal: Bool = isatty(STDOUT_FILENO) == 1) {
+    /// `enabled` is false on ranks other than 0. Under an MPI launcher output is plain lines:
+    /// mpirun hands ranks a pseudo-terminal even when its own output goes to a batch log.
+    public init(enabled: Bool = true,
+                isTerminal: Bool = isatty(STDOUT_FILENO) == 1 && !LaunchEnvironment.isUnderMPILauncher) {
         self.enabled = enabled
         self.isTerminal = isTerminal
     }

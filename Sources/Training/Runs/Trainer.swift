@@ -55,15 +55,21 @@ public final class Trainer {
         let started = Date()
         let firstStep = state.step
         while state.step < c.iterations {
-            if let signal = StopSignals.pending {
+            // Every process stops at the same step: a signal seen by any of them counts for all.
+            var stop = [Double(StopSignals.pending ?? 0)]
+            if communicator.size > 1 { stop.withUnsafeMutableBufferPointer { communicator.sumInPlace($0.baseAddress!, count: 1) } }
+            if stop[0] != 0 {
+                let signal = StopSignals.pending ?? SIGTERM
                 progress.log("\(StopSignals.name(signal)) received: checkpointing at step \(state.step) and stopping")
                 try writeCheckpoint()
                 return .stopped(signal: signal)
             }
             let step = state.step
+            try injectedFailure(step: step)
             let lengths = TrainingSetup.trainingLengths(task: c.task, maxLength: state.maxLength)
             let batch = task.batch(step: step, firstSample: share.lowerBound, count: share.count, lengths: lengths)
-            let debugStep = c.debug && debugWriter != nil && (step + 1) % c.summarize_freq == 0 && share.lowerBound == 0
+            // Each process records its own first sample into its own debug file.
+            let debugStep = c.debug && debugWriter != nil && (step + 1) % c.summarize_freq == 0 && share.count > 0
 
             store.zeroGradients()
             let (logits, trace) = model.forwardSequence(batch.inputs, lengths: batch.lengths, training: true, debug: debugStep)
@@ -99,6 +105,7 @@ public final class Trainer {
             if debugStep, let trace, let debugWriter { try debugWriter(self, trace) }
 
             if state.step % c.summarize_freq == 0 || state.step == c.iterations {
+                try checkReplicas()
                 let elapsed = Date().timeIntervalSince(started)
                 let done = Double(state.step - firstStep)
                 let eta = done > 0 ? elapsed / done * Double(c.iterations - state.step) : .nan
@@ -114,6 +121,32 @@ public final class Trainer {
         }
         try writeCheckpoint()
         return .finished
+    }
+
+    /// Fails the run when the processes' parameters are no longer identical: the sum over
+    /// processes of a position-weighted checksum and of its square give its spread.
+    func checkReplicas() throws {
+        guard communicator.size > 1 else { return }
+        let store = model.parameters
+        var checksum = 0.0
+        for i in 0..<store.count { checksum += Double(store.values[i]) * (1 + Double(i % 7) / 7) }
+        var sums = [checksum, checksum * checksum]
+        sums.withUnsafeMutableBufferPointer { communicator.sumInPlace($0.baseAddress!, count: 2) }
+        let n = Double(communicator.size), mean = sums[0] / n
+        let spread = Swift.max(0, sums[1] / n - mean * mean).squareRoot()
+        if spread > 1e-9 * Swift.max(1, abs(mean)) {
+            throw TrainingFailure("replicas diverged at step \(state.step): parameter checksums differ between processes "
+                                  + "(mean \(mean), spread \(spread)); this process has \(checksum)")
+        }
+    }
+
+    /// Test hook for the failure tests: `DNC_TEST_FAIL_STEP=s` (and optionally `DNC_TEST_FAIL_RANK=r`)
+    /// makes that process fail at step s as a real error would.
+    func injectedFailure(step: Int) throws {
+        let environment = ProcessInfo.processInfo.environment
+        guard let failStep = environment["DNC_TEST_FAIL_STEP"].flatMap(Int.init), failStep == step,
+              environment["DNC_TEST_FAIL_RANK"].flatMap(Int.init).map({ $0 == communicator.rank }) ?? true else { return }
+        throw TrainingFailure("injected failure at step \(step) (DNC_TEST_FAIL_STEP)")
     }
 
     @discardableResult

@@ -44,8 +44,11 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
     public var lr_min = 0.0
     /// Global gradient-norm clip.
     public var clip = 50.0
-    /// The global batch (split across processes).
+    /// The global batch (split across processes, uneven shares allowed).
     public var batch_size = 100
+    /// If > 0: the batch per process, the global batch being this × the number of processes
+    /// (resolved when the run starts; checkpoints store the global batch).
+    public var per_rank_batch_size = 0
     public var iterations = 100_000
 
     // Run
@@ -115,6 +118,7 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
                                          ("keep_checkpoints", keep_checkpoints), ("curriculum_freq", curriculum_freq),
                                          ("lr_step", lr_step), ("eval_batches", eval_batches), ("max_bad_steps", max_bad_steps)]
         for (name, value) in positive where value < 1 { return "\(name) must be at least 1, got \(value)" }
+        if per_rank_batch_size < 0 { return "per_rank_batch_size must be ≥ 0, got \(per_rank_batch_size)" }
         if curriculum_increment < 0 { return "curriculum_increment must be ≥ 0, got \(curriculum_increment)" }
         if ["sam", "sdnc"].contains(memory_type) && sparse_reads > mem_slot {
             return "sparse_reads \(sparse_reads) exceeds mem_slot \(mem_slot)"

@@ -79,9 +79,18 @@ public enum TrainingRun {
 
     /// Runs training (fresh or resumed), then the generalisation evaluation. Returns the exit
     /// code: 0, or `StopSignals.requeueExitCode` after a signal-requested stop.
-    public static func execute(configuration: TrainingConfiguration, runDirectory path: String?, resume: Bool,
+    public static func execute(configuration given: TrainingConfiguration, runDirectory path: String?, resume: Bool,
                                communicator: Communicator = SingleProcess()) throws -> Int32 {
-        let run = URL(fileURLWithPath: path ?? defaultRunDirectory(task: configuration.task))
+        var configuration = given
+        if configuration.per_rank_batch_size > 0 {
+            configuration.batch_size = configuration.per_rank_batch_size * communicator.size
+            configuration.per_rank_batch_size = 0
+        }
+        if configuration.batch_size < communicator.size {
+            throw ConfigurationError("batch_size \(configuration.batch_size) is smaller than the \(communicator.size) processes")
+        }
+        // Every process must write to the same run directory: rank 0's default name is broadcast.
+        let run = URL(fileURLWithPath: path ?? defaultRunDirectory(task: configuration.task, communicator: communicator))
         let manager = FileManager.default
         if communicator.rank == 0 {
             try manager.createDirectory(at: run, withIntermediateDirectories: true)
@@ -98,6 +107,8 @@ public enum TrainingRun {
             try restore(checkpoint, path: checkpointPath, into: trainer)
             progress.log("resumed from \(checkpointPath) at step \(trainer.state.step)")
         }
+        // Identical replicas: every process starts from rank 0's parameters.
+        communicator.broadcast(trainer.model.parameters.values, count: trainer.model.parameters.count)
         let directory = checkpointDirectory(run, keep: configuration.keep_checkpoints)
         trainer.checkpointWriter = { trainer in
             guard trainer.communicator.rank == 0 else { return nil }
@@ -138,10 +149,15 @@ public enum TrainingRun {
         return "\(model), batch \(c.batch_size), L ≤ \(c.sequence_max_length), \(c.optim) lr \(c.lr), \(c.iterations) steps"
     }
 
-    static func defaultRunDirectory(task: String) -> String {
+    static func defaultRunDirectory(task: String, communicator: Communicator) -> String {
+        var time = [Double(Date().timeIntervalSince1970.rounded(.down))]
+        if communicator.size > 1 {
+            if communicator.rank != 0 { time[0] = 0 }
+            time.withUnsafeMutableBufferPointer { communicator.sumInPlace($0.baseAddress!, count: 1) }
+        }
         let formatter = DateFormatter()
         formatter.dateFormat = "yyyyMMdd-HHmmss"
         formatter.timeZone = TimeZone(identifier: "UTC")
-        return "runs/\(task)-\(formatter.string(from: Date()))"
+        return "runs/\(task)-\(formatter.string(from: Date(timeIntervalSince1970: time[0])))"
     }
 }

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# mpirun across the hosts of a hostfile (one line per host: `node1 slots=8`), without Slurm.
+# Usage: cluster/mpirun-hostfile.sh HOSTFILE RANKS [dnc-dist train arguments...]
+#   e.g. cluster/mpirun-hostfile.sh hosts.txt 16 copy --config experiments/copy-L10.json --run-dir /shared/runs/a
+# -x passes the BLAS settings to remote ranks (local ranks inherit them anyway).
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+hostfile=${1:?hostfile}; ranks=${2:?number of ranks}; shift 2
+exec mpirun --hostfile "$hostfile" -n "$ranks" \
+  -x OPENBLAS_NUM_THREADS -x DNC_BLAS_CORE -x OPENBLAS_CORETYPE \
+  "$DNC_DIST" train "$@"
