@@ -21,20 +21,25 @@ struct Eval: ParsableCommand {
     var batchSize: Int?
     @Option(help: "Output prefix (default: eval-<step> beside the checkpoints folder).")
     var output: String?
+    @Option(name: [.customLong("mem_slot"), .customLong("mem_slot", withSingleDash: true)],
+            help: "Memory cells for the evaluation (default: as trained). The DNC's weights do not depend on it, so a model can be tested on sequences longer than its training memory.")
+    var memSlot: Int?
 
     func validate() throws {
         guard batches >= 1 else { throw ValidationError("--batches must be at least 1, got \(batches)") }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        if let memSlot, memSlot < 1 { throw ValidationError("--mem_slot must be at least 1, got \(memSlot)") }
         _ = try TrainingOptions.lengths(lengths, flag: "lengths")
     }
 
     func run() throws {
         let lengthList = try TrainingOptions.lengths(lengths, flag: "lengths")
-        let loaded = try CheckpointedModel(path: checkpoint)
+        let loaded = try CheckpointedModel(path: checkpoint, cellCount: memSlot)
         let batch = batchSize ?? loaded.configuration.batch_size
         let results = Evaluation.run(model: loaded.setup.model, task: loaded.setup.task, lengths: lengthList,
                                      batches: batches, batchSize: batch)
-        print("\(loaded.configuration.task) checkpoint \(checkpoint) (step \(loaded.step)), \(batches) batches of \(batch) per length")
+        print("\(loaded.configuration.task) checkpoint \(checkpoint) (step \(loaded.step)), \(batches) batches of \(batch) per length, "
+              + "\(loaded.configuration.mem_slot) memory cells")
         print(Evaluation.table(results, primary: loaded.setup.task.primaryMetric.key))
         let prefix = output.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: checkpoint)
             .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("eval-\(loaded.step)")

@@ -8,11 +8,18 @@ public struct CheckpointedModel {
     public let setup: TrainingSetup
     public var step: Int64 { checkpoint.step }
 
-    public init(path: String) throws {
+    /// `cellCount` replaces the memory size the model was trained with: the DNC's parameters do
+    /// not depend on it, so a model trained with N cells can be evaluated with more, on
+    /// sequences longer than N.
+    public init(path: String, cellCount: Int? = nil) throws {
         let checkpoint = try CheckpointFile.read(path, as: Float.self)
         guard case .string(let json)? = checkpoint.configuration["configuration_json"],
-              let configuration = try? JSONDecoder().decode(TrainingConfiguration.self, from: Data(json.utf8)) else {
+              var configuration = TrainingConfiguration.decode(json: json) else {
             throw ConfigurationError("checkpoint '\(path)' has no readable training configuration")
+        }
+        if let cellCount {
+            guard cellCount >= 1 else { throw ConfigurationError("mem_slot must be at least 1, got \(cellCount)") }
+            configuration.mem_slot = cellCount
         }
         let setup = try TrainingSetup(configuration)
         try checkpoint.restore(into: setup.model.parameters, file: path)

@@ -168,16 +168,27 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) && !$0.hasPrefix("_") }) {
             throw ConfigurationError("configuration file '\(path)': unknown key '\(unknown)'")
         }
-        // Start from the task's defaults, then apply the file's keys.
-        let task = object["task"] as? String ?? "copy"
-        var merged = try JSONSerialization.jsonObject(with: JSONEncoder().encode(defaults(task: task))) as! [String: Any]
-        for (key, value) in object where !key.hasPrefix("_") { merged[key] = value }
         do {
-            return try JSONDecoder().decode(TrainingConfiguration.self, from: JSONSerialization.data(withJSONObject: merged))
+            return try merged(object)
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
             let key = context.codingPath.map(\.stringValue).joined(separator: ".")
             throw ConfigurationError("configuration file '\(path)': '\(key)' has the wrong type")
         }
+    }
+
+    /// The task's defaults with `object`'s keys applied: keys added to the configuration since
+    /// a file or checkpoint was written take their defaults.
+    static func merged(_ object: [String: Any]) throws -> TrainingConfiguration {
+        let task = object["task"] as? String ?? "copy"
+        var merged = try JSONSerialization.jsonObject(with: JSONEncoder().encode(defaults(task: task))) as! [String: Any]
+        for (key, value) in object where !key.hasPrefix("_") { merged[key] = value }
+        return try JSONDecoder().decode(TrainingConfiguration.self, from: JSONSerialization.data(withJSONObject: merged))
+    }
+
+    /// A configuration stored as JSON by an earlier run (checkpoints keep it), or nil.
+    public static func decode(json: String) -> TrainingConfiguration? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else { return nil }
+        return try? merged(object)
     }
 
     /// The configuration as flat key/value pairs (checkpoint attributes, logs).

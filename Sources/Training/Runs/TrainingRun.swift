@@ -31,7 +31,7 @@ public enum TrainingRun {
                                      + (reasons.isEmpty ? "" : " (\(reasons))"))
         }
         guard case .string(let json)? = checkpoint.configuration["configuration_json"],
-              let configuration = try? JSONDecoder().decode(TrainingConfiguration.self, from: Data(json.utf8)) else {
+              let configuration = TrainingConfiguration.decode(json: json) else {
             throw ConfigurationError("checkpoint '\(path)' has no readable training configuration")
         }
         return (checkpoint, path, configuration)
