@@ -48,7 +48,7 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/DNCDistCommand"),
         .executableTarget(name: "DNCBenchCommand",
-                          dependencies: ["DNCNumerics", "DNCLayers", "DNCModels", "DNCTraining",
+                          dependencies: ["DNCNumerics", "DNCLayers", "DNCModels", "DNCTraining", "DNCDistribution",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/DNCBenchCommand"),
 

@@ -17,7 +17,7 @@ struct DNCBench: ParsableCommand {
         its peak memory is its own. --json prints one JSON object per line.
         """)
 
-    @Option(help: "Run only this benchmark (controller, \(DNCBenchConfiguration.all.map(\.name).joined(separator: ", "))).")
+    @Option(help: "Run only this benchmark (controller, \(DNCBenchConfiguration.all.map(\.name).joined(separator: ", ")), scaling).")
     var only: String?
 
     @Option(help: "Controller cell: lstm, gru or rnn.") var cell = "lstm"
@@ -35,7 +35,7 @@ struct DNCBench: ParsableCommand {
             guard value >= 1 else { throw ValidationError("--\(name) must be positive, got \(value)") }
         }
         if let input, input < 1 { throw ValidationError("--input must be positive, got \(input)") }
-        if let only, only != "controller", !DNCBenchConfiguration.all.contains(where: { $0.name == only }) {
+        if let only, !["controller", "scaling", "scaling-rank"].contains(only), !DNCBenchConfiguration.all.contains(where: { $0.name == only }) {
             throw ValidationError("--only '\(only)' is not a benchmark (controller, \(DNCBenchConfiguration.all.map(\.name).joined(separator: ", ")))")
         }
     }
@@ -52,6 +52,23 @@ struct DNCBench: ParsableCommand {
 
     func run() throws {
         guard let only else { return try runEachInItsOwnProcess() }
+        if only == "scaling-rank" {
+            if let result = try ScalingBench.measureRank(repeats: repeats) {
+                print(String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
+            }
+            return
+        }
+        if only == "scaling" {
+            guard let results = try ScalingBench.run(executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path, repeats: repeats) else {
+                throw ValidationError("the scaling benchmark needs mpirun (openmpi-bin)")
+            }
+            if json {
+                for r in results { print(String(decoding: try JSONSerialization.data(withJSONObject: r, options: [.sortedKeys]), as: UTF8.self)) }
+            } else {
+                printTable(results)
+            }
+            return
+        }
         let result = only == "controller" ? controllerResult() : try dncResult(named: only)
         if json {
             let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
@@ -82,6 +99,12 @@ struct DNCBench: ParsableCommand {
             if json { print(String(decoding: data, as: UTF8.self), terminator: "") }
             results.append(object)
         }
+        if let scaling = try ScalingBench.run(executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path, repeats: repeats) {
+            if json {
+                for r in scaling { print(String(decoding: try JSONSerialization.data(withJSONObject: r, options: [.sortedKeys]), as: UTF8.self)) }
+            }
+            results += scaling
+        }
         if !json { printTable(results) }
     }
 
@@ -105,7 +128,16 @@ struct DNCBench: ParsableCommand {
                 }
             }
         }
-        let dnc = results.filter { ($0["name"] as? String) != "controller" }
+        let scaling = results.filter { ($0["name"] as? String) == "scaling" }
+        if !scaling.isEmpty {
+            print("\nData-parallel dnc-paper step (global batch 16; ranks time-sliced on this machine), slowest rank, median")
+            print("ranks  compute ms  allreduce ms  bytes reduced/step")
+            for r in scaling {
+                print(String(format: "%5d %11.2f %13.3f %19d", r["ranks"] as! Int, r["compute_ms"] as! Double,
+                             r["allreduce_ms"] as! Double, r["bytes_reduced_per_step"] as! Int))
+            }
+        }
+        let dnc = results.filter { !["controller", "scaling"].contains($0["name"] as? String ?? "") }
         if !dnc.isEmpty {
             print("\nDNC training step (forward + BCE + backward + Adam), copy task, batch-first, median")
             print("config          ms/step  steps/s   seq/s  peak RSS MiB  PyTorch ms  speed-up")
