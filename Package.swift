@@ -55,7 +55,7 @@ let package = Package(
         // Shared by the test targets: finite-difference checks, fixture discovery.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "NumericsTests", dependencies: ["DNCNumerics"]),
-        .testTarget(name: "StorageTests", dependencies: ["DNCStorage", "DNCNumerics"]),
+        .testTarget(name: "StorageTests", dependencies: ["TestSupport", "DNCStorage", "DNCNumerics"]),
         .testTarget(name: "LayersTests", dependencies: ["TestSupport", "DNCLayers", "DNCNumerics", "DNCStorage"]),
         .testTarget(name: "MemoriesTests", dependencies: ["TestSupport", "DNCMemories", "DNCLayers", "DNCNumerics", "DNCStorage"]),
         .testTarget(name: "ReportTests", dependencies: ["TestSupport", "DNCReports", "DNCStorage", "DNCNumerics"]),

@@ -5,6 +5,7 @@ import DNCStorage
 import DNCTraining
 import Foundation
 import XCTest
+import TestSupport
 
 /// Checkpoints: exact round trips, every way a file can be wrong (each a one-line
 /// `CheckpointError`, never a crash), atomic saves, pruning, and the debug dump's layout.
@@ -395,13 +396,13 @@ final class CheckpointTests: XCTestCase {
         let tool = "/usr/bin/h5dump"
         guard FileManager.default.isExecutableFile(atPath: tool) else { throw XCTSkip("h5dump is not installed") }
         let file = try writtenSample("dump.h5")
-        let output = try run(tool, ["-p", "-A", file])
+        let output = try runTool(tool, ["-p", "-A", file])
         for fragment in ["\"dnc-swift checkpoint\"", "format_version", "GROUP \"params\"", "GROUP \"optimizer\"",
                          "exp_avg_sq", "GROUP \"state\"", "curriculum_level", "H5T_IEEE_F32LE", "CHECKSUM FLETCHER32",
                          "\"adam\"", "H5T_ENUM"] {
             XCTAssertTrue(output.contains(fragment), "h5dump output lacks \(fragment):\n\(output.prefix(4000))")
         }
-        XCTAssertEqual(try run(tool, [file]).isEmpty, false)
+        XCTAssertEqual(try runTool(tool, [file]).isEmpty, false)
     }
 
     // MARK: Debug dump
@@ -479,37 +480,11 @@ final class CheckpointTests: XCTestCase {
         try body(h5)
         try h5.close()
     }
-
-    private func run(_ tool: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, output)
-        return output
-    }
 }
 
 /// Asserts that `body` throws a `CheckpointError` accepted by `matches`, described in one line
-/// that mentions every fragment (the file, the object, the shapes...).
+/// that mentions every fragment.
 private func assertCheckpointError<R>(_ body: () throws -> R, mentions: [String], file: StaticString = #filePath,
                                       line: UInt = #line, _ matches: (CheckpointError) -> Bool) {
-    do {
-        _ = try body()
-        XCTFail("expected a CheckpointError, nothing was thrown", file: file, line: line)
-    } catch let error as CheckpointError {
-        XCTAssertTrue(matches(error), "unexpected error case: \(error)", file: file, line: line)
-        let text = error.description
-        XCTAssertFalse(text.contains("\n"), "description is not one line: \(text)", file: file, line: line)
-        for fragment in mentions {
-            XCTAssertTrue(text.contains(fragment), "'\(text)' does not mention '\(fragment)'", file: file, line: line)
-        }
-    } catch {
-        XCTFail("expected a CheckpointError, got \(error)", file: file, line: line)
-    }
+    assertOneLineError(CheckpointError.self, body, mentions: mentions, file: file, line: line, matches)
 }

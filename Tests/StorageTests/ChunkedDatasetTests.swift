@@ -2,6 +2,7 @@ import DNCNumerics
 import DNCStorage
 import Foundation
 import XCTest
+import TestSupport
 
 /// Chunked, filtered and extendible datasets, string-array and boolean attributes.
 final class ChunkedDatasetTests: TemporaryDirectoryTestCase {
@@ -177,19 +178,5 @@ final class ChunkedDatasetTests: TemporaryDirectoryTestCase {
                          "12", "H5T_ENUM", "TRUE"] {
             XCTAssertTrue(output.contains(fragment), "h5dump output lacks \(fragment):\n\(output)")
         }
-    }
-
-    private func runTool(_ tool: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, output)
-        return output
     }
 }

@@ -2,6 +2,7 @@ import DNCNumerics
 import DNCStorage
 import Foundation
 import XCTest
+import TestSupport
 
 /// Files written here must be plain HDF5 that the reference tools read.
 final class InteropTests: TemporaryDirectoryTestCase {
@@ -18,16 +19,7 @@ final class InteropTests: TemporaryDirectoryTestCase {
             try h5.writeAttribute("dims", [Int64(2), 3], at: "weights/interop_matrix")
             try h5.close()
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = [file]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, output)
+        let output = try runTool(tool, [file])
         for fragment in ["interop_matrix", "H5T_IEEE_F32LE", "( 2, 3 )", "step_counter", "H5T_STD_I64LE",
                          "\"dnc checkpoint v1\"", "\"fixed text\""] {
             XCTAssertTrue(output.contains(fragment), "h5dump output lacks \(fragment):\n\(output)")

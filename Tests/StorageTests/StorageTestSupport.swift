@@ -2,6 +2,7 @@ import DNCNumerics
 import DNCStorage
 import Foundation
 import XCTest
+import TestSupport
 
 /// A fresh temporary directory per test, removed afterwards.
 class TemporaryDirectoryTestCase: XCTestCase {
@@ -24,21 +25,8 @@ class TemporaryDirectoryTestCase: XCTestCase {
 /// contains every string in `mentions` (file and object names).
 func assertHDF5Error<R>(_ body: () throws -> R, mentions: [String], file: StaticString = #filePath, line: UInt = #line,
                         _ matches: (HDF5Error) -> Bool) {
-    do {
-        _ = try body()
-        XCTFail("expected an HDF5Error, nothing was thrown", file: file, line: line)
-    } catch let error as HDF5Error {
-        XCTAssertTrue(matches(error), "unexpected error case: \(error)", file: file, line: line)
-        let text = error.description
-        XCTAssertFalse(text.contains("\n"), "description is not one line: \(text)", file: file, line: line)
-        for fragment in mentions {
-            XCTAssertTrue(text.contains(fragment), "'\(text)' does not mention '\(fragment)'", file: file, line: line)
-        }
-    } catch {
-        XCTFail("expected an HDF5Error, got \(error)", file: file, line: line)
-    }
+    assertOneLineError(HDF5Error.self, body, mentions: mentions, file: file, line: line, matches)
 }
-
 /// A tensor of `shape` with distinct, exactly representable values.
 func sampleTensor<T: Real>(_ shape: [Int], as _: T.Type = T.self) -> Tensor<T> {
     let count = shape.reduce(1, *)
