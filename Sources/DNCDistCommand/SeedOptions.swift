@@ -49,6 +49,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: seedFlag("keep_checkpoints"), help: "Checkpoints kept.") var keep_checkpoints: Int?
     @Option(name: seedFlag("eval_lengths"), help: "Comma-separated generalisation lengths evaluated at the end.") var eval_lengths: String?
     @Option(name: seedFlag("eval_batches"), help: "Batches per evaluated length.") var eval_batches: Int?
+    @Option(name: seedFlag("eval_freq"), help: "Also evaluate every this many steps (0: only at the end).") var eval_freq: Int?
     @Option(name: seedFlag("max_bad_steps"), help: "Consecutive non-finite steps tolerated.") var max_bad_steps: Int?
     @Option(name: seedFlag("cuda"), help: "GPU id of the seed; this build runs on the CPU.") var cuda: Int?
     @Flag(name: seedFlag("visdom"), help: "The seed's live plots: here, debug tensors to HDF5 (same as --debug).") var visdom = false
@@ -79,7 +80,7 @@ struct TrainingOptions: ParsableArguments {
         set(optim, \.optim); set(lr, \.lr); set(lr_schedule, \.lr_schedule); set(lr_step, \.lr_step)
         set(lr_decay, \.lr_decay); set(lr_min, \.lr_min); set(clip, \.clip); set(batch_size, \.batch_size); set(per_rank_batch_size, \.per_rank_batch_size)
         set(iterations, \.iterations); set(seed, \.seed); set(summarize_freq, \.summarize_freq)
-        set(check_freq, \.check_freq); set(keep_checkpoints, \.keep_checkpoints); set(eval_batches, \.eval_batches)
+        set(check_freq, \.check_freq); set(keep_checkpoints, \.keep_checkpoints); set(eval_batches, \.eval_batches); set(eval_freq, \.eval_freq)
         set(max_bad_steps, \.max_bad_steps); set(cuda, \.cuda)
         if let eval_lengths { c.eval_lengths = try Self.lengths(eval_lengths, flag: "eval_lengths") }
         if visdom || debug { c.debug = true }

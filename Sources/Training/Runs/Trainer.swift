@@ -27,6 +27,8 @@ public final class Trainer {
 
     /// Called at each checkpoint step and at the end (or stop); returns the file written, if any.
     public var checkpointWriter: ((Trainer) throws -> URL?)?
+    /// Called every eval_freq steps (generalisation during training).
+    public var periodicEvaluation: ((Trainer) throws -> Void)?
     /// Called every summarize_freq steps with the debug trace of that step's batch element 0.
     public var debugWriter: ((Trainer, DNCTrace<Float>) throws -> Void)?
 
@@ -118,6 +120,7 @@ public final class Trainer {
                 progress.update(String(format: "step %d/%d  loss %.4f", state.step, c.iterations, reduced.loss))
             }
             if state.step % c.check_freq == 0 && state.step < c.iterations { try writeCheckpoint() }
+            if c.eval_freq > 0 && state.step % c.eval_freq == 0 && state.step < c.iterations { try periodicEvaluation?(self) }
         }
         try writeCheckpoint()
         return .finished

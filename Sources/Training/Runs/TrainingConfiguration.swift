@@ -61,6 +61,8 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
     /// Generalisation lengths evaluated at the end of training (empty: the task's default set).
     public var eval_lengths: [Int] = []
     public var eval_batches = 4
+    /// Also evaluate every this many steps (0: only at the end), into eval-<step>.csv/.h5.
+    public var eval_freq = 0
     /// Stop after this many consecutive steps with a non-finite loss or gradient (each is skipped).
     public var max_bad_steps = 10
     /// GPU id of the seed; this build runs on the CPU and says so.
@@ -118,6 +120,7 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
                                          ("keep_checkpoints", keep_checkpoints), ("curriculum_freq", curriculum_freq),
                                          ("lr_step", lr_step), ("eval_batches", eval_batches), ("max_bad_steps", max_bad_steps)]
         for (name, value) in positive where value < 1 { return "\(name) must be at least 1, got \(value)" }
+        if eval_freq < 0 { return "eval_freq must be ≥ 0, got \(eval_freq)" }
         if per_rank_batch_size < 0 { return "per_rank_batch_size must be ≥ 0, got \(per_rank_batch_size)" }
         if curriculum_increment < 0 { return "curriculum_increment must be ≥ 0, got \(curriculum_increment)" }
         if ["sam", "sdnc"].contains(memory_type) && sparse_reads > mem_slot {

@@ -14,7 +14,7 @@ public enum TrainingRun {
     /// Configuration fields that may change when a run is resumed; all others define the
     /// experiment and must match the checkpoint's.
     public static let resumableFields: Set<String> = [
-        "iterations", "summarize_freq", "check_freq", "keep_checkpoints", "debug", "eval_lengths", "eval_batches",
+        "iterations", "summarize_freq", "check_freq", "keep_checkpoints", "debug", "eval_lengths", "eval_batches", "eval_freq",
         "max_bad_steps", "cuda",
     ]
 
@@ -120,6 +120,9 @@ public enum TrainingRun {
             let writer = try DebugDumpWriter(runDirectory: run.path, rank: communicator.rank)
             trainer.debugWriter = { trainer, trace in try writer.write(step: trainer.state.step, trace: trace) }
         }
+        trainer.periodicEvaluation = { trainer in
+            try evaluate(trainer, into: run.appendingPathComponent("eval-\(trainer.state.step)"))
+        }
         StopSignals.install()
         progress.log("\(configuration.task): \(describe(configuration)), \(trainer.model.parameters.count) parameters, "
                      + "run directory \(run.path)")
@@ -129,17 +132,24 @@ public enum TrainingRun {
                          + "(exit code \(StopSignals.requeueExitCode))")
             return StopSignals.requeueExitCode
         }
-        let lengths = configuration.eval_lengths.isEmpty ? Evaluation.defaultLengths(maxLength: trainer.state.maxLength)
-                                                         : configuration.eval_lengths
-        let results = Evaluation.run(model: trainer.model, task: trainer.task, lengths: lengths, batches: configuration.eval_batches,
-                                     batchSize: configuration.batch_size, communicator: communicator)
-        if communicator.rank == 0 {
-            progress.log("generalisation (\(configuration.eval_batches) batches of \(configuration.batch_size) per length):\n"
-                         + Evaluation.table(results, primary: trainer.task.primaryMetric.key))
-            try Evaluation.write(results, to: run.appendingPathComponent("eval"),
-                                 attributes: ["task": configuration.task, "step": String(trainer.state.step)])
-        }
+        try evaluate(trainer, into: run.appendingPathComponent("eval"))
         return 0
+    }
+
+    /// Generalisation at the configured lengths (default 1, 2, 5, 10 × the training length):
+    /// a table on rank 0, `<prefix>.csv` and `<prefix>.h5`, and a line in metrics.jsonl.
+    static func evaluate(_ trainer: Trainer, into prefix: URL) throws {
+        let c = trainer.configuration
+        let lengths = c.eval_lengths.isEmpty ? Evaluation.defaultLengths(maxLength: trainer.state.maxLength) : c.eval_lengths
+        let results = Evaluation.run(model: trainer.model, task: trainer.task, lengths: lengths, batches: c.eval_batches,
+                                     batchSize: c.batch_size, communicator: trainer.communicator)
+        guard trainer.communicator.rank == 0 else { return }
+        trainer.progress.log("generalisation at step \(trainer.state.step) (\(c.eval_batches) batches of \(c.batch_size) per length):\n"
+                             + Evaluation.table(results, primary: trainer.task.primaryMetric.key))
+        try Evaluation.write(results, to: prefix, attributes: ["task": c.task, "step": String(trainer.state.step)])
+        trainer.metricsLog?.append(["step": trainer.state.step, "evaluation": results.map { r -> [String: Any] in
+            ["length": r.length, "loss": r.loss, "metrics": r.metrics]
+        }])
     }
 
     static func describe(_ c: TrainingConfiguration) -> String {
