@@ -1,0 +1,306 @@
+import DNCNumerics
+
+/// Settings of `ApproximateNeighbourIndex`.
+public struct ApproximateIndexOptions: Hashable, Sendable {
+    /// Number of inverted lists (coarse cells); nil = ⌈√N⌉.
+    public var lists: Int?
+    /// Lists probed per query (the nearest centroids to the query).
+    public var probes: Int
+    /// Spherical k-means iterations per rebuild (on a sample of at most 32 rows per list).
+    public var kMeansIterations: Int
+    /// Below this many stored rows the index is one flat list (an exact scan).
+    public var minimumBuildSize: Int
+
+    public init(lists: Int? = nil, probes: Int = 12, kMeansIterations: Int = 6, minimumBuildSize: Int = 512) {
+        self.lists = lists
+        self.probes = probes
+        self.kMeansIterations = kMeansIterations
+        self.minimumBuildSize = minimumBuildSize
+    }
+}
+
+/// Approximate cosine k-NN: an inverted-file index (IVF) over unit-scaled rows, with centroids
+/// learnt from the memory's own rows (spherical k-means), not from random data (quirk Q25).
+///
+/// * Insert/replace/remove: O(L·W) to find the nearest of the L centroids, O(1) list update.
+/// * Query: score the L centroids, scan the `probes` nearest lists: O((L + P·N/L)·W), i.e.
+///   O(√N·W) with the default L = √N.
+/// * Rebuild (`rebuildIfNeeded`): when the stored rows first reach `minimumBuildSize`, then
+///   whenever the insertions since the last build reach the row count at that build (doubling
+///   while the memory fills, then every ~N insertions): k-means on a sample, then every row is
+///   reassigned — O(N·L·W), amortised O(L·W) per insertion. A rebuild is a deterministic
+///   function of the stored content, so a redo reproduces it bit for bit.
+/// * Reset: O(L).
+public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @unchecked Sendable {
+    public typealias Scalar = T
+    public let width: Int
+    public let capacity: Int
+    public let options: ApproximateIndexOptions
+    public let listCount: Int
+    public private(set) var entriesVisited = 0
+    /// Work of all rebuilds (vector·centroid products), for the cost accounting.
+    public private(set) var rebuildWork = 0
+    public private(set) var rebuilds = 0
+    /// Stored ids as a sparse set (O(1) reset).
+    private let memberSlot: UnsafeMutablePointer<Int>
+    private let members: UnsafeMutablePointer<Int>
+    public private(set) var count = 0
+    private let unit: UnsafeMutablePointer<T>
+    private let raw: UnsafeMutablePointer<T>
+    private let listOf: UnsafeMutablePointer<Int>
+    private let positionInList: UnsafeMutablePointer<Int>
+    /// Number of centroids in use: 0 before the first build (one flat list, index 0).
+    public private(set) var built = 0
+    private var centroids: [T]
+    private var lists: [[Int]]
+    private var insertionsSinceBuild = 0
+    private var countAtBuild = 0
+    private var scores: [T] = []
+    private var topScores: [T] = [], topIds: [Int] = []
+
+    public init(capacity: Int, width: Int, options: ApproximateIndexOptions = ApproximateIndexOptions()) {
+        self.capacity = capacity
+        self.width = width
+        self.options = options
+        listCount = Swift.max(1, Swift.min(options.lists ?? Int(Double(capacity).squareRoot().rounded(.up)), capacity))
+        let n = Swift.max(capacity, 1)
+        memberSlot = .allocate(capacity: n); memberSlot.initialize(repeating: Int.max, count: n)
+        members = .allocate(capacity: n)
+        unit = .allocate(capacity: n * width)
+        raw = .allocate(capacity: n * width)
+        listOf = .allocate(capacity: n)
+        positionInList = .allocate(capacity: n)
+        centroids = Array(repeating: 0, count: listCount * width)
+        lists = [[]]
+    }
+
+    deinit {
+        memberSlot.deallocate(); members.deallocate(); unit.deallocate(); raw.deallocate()
+        listOf.deallocate(); positionInList.deallocate()
+    }
+
+    public func reset() {
+        count = 0
+        built = 0
+        insertionsSinceBuild = 0
+        countAtBuild = 0
+        for i in 0..<lists.count { lists[i].removeAll(keepingCapacity: true) }
+    }
+
+    public func contains(_ id: Int) -> Bool {
+        let s = memberSlot[id]
+        return s < count && members[s] == id
+    }
+
+    /// Nearest list of a unit vector (0 before the first build).
+    private func nearestList(_ v: UnsafePointer<T>) -> Int {
+        guard built > 0 else { return 0 }
+        var best = 0, bestScore = -T.infinity
+        centroids.withUnsafeBufferPointer { c in
+            for l in 0..<built {
+                var s: T = 0
+                for j in 0..<width { s += c[l * width + j] * v[j] }
+                if s > bestScore { bestScore = s; best = l }
+            }
+        }
+        return best
+    }
+
+    private func detach(_ id: Int) {
+        let l = listOf[id], p = positionInList[id]
+        let last = lists[l].count - 1
+        if p != last {
+            let moved = lists[l][last]
+            lists[l][p] = moved
+            positionInList[moved] = p
+        }
+        lists[l].removeLast()
+    }
+
+    private func attach(_ id: Int) {
+        let l = nearestList(unit + id * width)
+        listOf[id] = l
+        positionInList[id] = lists[l].count
+        lists[l].append(id)
+    }
+
+    public func insert(id: Int, vector: UnsafePointer<T>) {
+        precondition(id >= 0 && id < capacity, "row \(id) out of range 0..<\(capacity)")
+        if contains(id) { detach(id) } else {
+            memberSlot[id] = count; members[count] = id; count += 1
+        }
+        (raw + id * width).update(from: vector, count: width)
+        normalise(vector, into: unit + id * width, width: width)
+        attach(id)
+        insertionsSinceBuild += 1
+    }
+
+    public func remove(id: Int) {
+        guard contains(id) else { return }
+        detach(id)
+        let s = memberSlot[id], last = count - 1
+        if s != last { let moved = members[last]; members[s] = moved; memberSlot[moved] = s }
+        count -= 1
+    }
+
+    public func undoInsert(id: Int, previous: UnsafePointer<T>?) {
+        if let previous { insert(id: id, vector: previous); insertionsSinceBuild -= 1 } else { remove(id: id) }
+        insertionsSinceBuild -= 1
+    }
+
+    /// Whether `rebuildIfNeeded` would rebuild now.
+    public var needsRebuild: Bool {
+        count >= options.minimumBuildSize && count >= listCount
+            && (built == 0 || insertionsSinceBuild >= Swift.max(countAtBuild, options.minimumBuildSize))
+    }
+
+    /// Rebuilds when due; returns whether it did.
+    @discardableResult
+    public func rebuildIfNeeded() -> Bool {
+        guard needsRebuild else { return false }
+        rebuild()
+        return true
+    }
+
+    /// Spherical k-means on a deterministic sample (stored ids in increasing order, evenly
+    /// strided), then reassignment of every stored row.
+    public func rebuild() {
+        let w = width, lc = listCount
+        rebuilds += 1
+        var ids: [Int] = []
+        ids.reserveCapacity(count)
+        for s in 0..<count { ids.append(members[s]) }
+        ids.sort()
+        let sampleCount = Swift.min(ids.count, 32 * lc)
+        let sample = (0..<sampleCount).map { ids[$0 * ids.count / sampleCount] }
+        var c = [T](repeating: 0, count: lc * w)
+        for l in 0..<lc {
+            let id = sample[l * sampleCount / lc]
+            for j in 0..<w { c[l * w + j] = unit[id * w + j] }
+        }
+        var points = [T](repeating: 0, count: sampleCount * w)
+        for (i, id) in sample.enumerated() { for j in 0..<w { points[i * w + j] = unit[id * w + j] } }
+        var dots = [T](repeating: 0, count: sampleCount * lc)
+        var assignment = [Int](repeating: 0, count: sampleCount)
+        for iteration in 0...options.kMeansIterations {
+            Kernels.gemm(transB: true, m: sampleCount, n: lc, k: w, a: points, b: c, beta: 0, c: &dots)
+            rebuildWork += sampleCount * lc
+            for i in 0..<sampleCount {
+                var best = 0
+                for l in 1..<lc where dots[i * lc + l] > dots[i * lc + best] { best = l }
+                assignment[i] = best
+            }
+            if iteration == options.kMeansIterations { break }
+            var sums = [T](repeating: 0, count: lc * w)
+            for i in 0..<sampleCount { for j in 0..<w { sums[assignment[i] * w + j] += points[i * w + j] } }
+            for l in 0..<lc {
+                var norm: T = 0
+                for j in 0..<w { norm += sums[l * w + j] * sums[l * w + j] }
+                guard norm > 0 else { continue }  // empty cluster keeps its centroid
+                let inverse = 1 / norm.squareRoot()
+                for j in 0..<w { c[l * w + j] = sums[l * w + j] * inverse }
+            }
+        }
+        centroids = c
+        built = lc
+        if lists.count < lc { lists += Array(repeating: [], count: lc - lists.count) }
+        for l in 0..<lists.count { lists[l].removeAll(keepingCapacity: true) }
+        // Reassign every stored row, in chunks, in increasing id order (deterministic lists).
+        let chunk = 1024
+        var block = [T](repeating: 0, count: chunk * w), blockDots = [T](repeating: 0, count: chunk * lc)
+        var start = 0
+        while start < ids.count {
+            let n = Swift.min(chunk, ids.count - start)
+            for i in 0..<n { for j in 0..<w { block[i * w + j] = unit[ids[start + i] * w + j] } }
+            Kernels.gemm(transB: true, m: n, n: lc, k: w, a: block, b: centroids, beta: 0, c: &blockDots)
+            rebuildWork += n * lc
+            for i in 0..<n {
+                var best = 0
+                for l in 1..<lc where blockDots[i * lc + l] > blockDots[i * lc + best] { best = l }
+                let id = ids[start + i]
+                listOf[id] = best; positionInList[id] = lists[best].count; lists[best].append(id)
+            }
+            start += n
+        }
+        insertionsSinceBuild = 0
+        countAtBuild = count
+    }
+
+    public func search(query: UnsafePointer<T>, k: Int, results: UnsafeMutablePointer<Int>) -> Int {
+        guard count > 0, k > 0 else { return 0 }
+        let w = width
+        if topScores.count < k { topScores = Array(repeating: 0, count: k); topIds = Array(repeating: 0, count: k) }
+        let probes = Swift.min(options.probes, Swift.max(built, 1))
+        if scores.count < Swift.max(probes, listCount) { scores = Array(repeating: 0, count: Swift.max(probes, listCount)) }
+        var probeLists = [Int](repeating: 0, count: probes)
+        if built > 0 {
+            centroids.withUnsafeBufferPointer { c in
+                scores.withUnsafeMutableBufferPointer { sc in
+                    Kernels.gemm(transB: true, m: 1, n: built, k: w, a: query, b: c.baseAddress!, beta: 0, c: sc.baseAddress!)
+                    var best = [T](repeating: 0, count: probes)
+                    best.withUnsafeMutableBufferPointer { bs in
+                        probeLists.withUnsafeMutableBufferPointer { pl in
+                            var top = TopK(k: probes, scores: bs.baseAddress!, ids: pl.baseAddress!)
+                            for l in 0..<built { top.offer(sc[l], l) }
+                        }
+                    }
+                }
+            }
+            entriesVisited += built
+        }
+        return topScores.withUnsafeMutableBufferPointer { ts in
+            topIds.withUnsafeMutableBufferPointer { ti in
+                var top = TopK(k: k, scores: ts.baseAddress!, ids: ti.baseAddress!)
+                for l in probeLists {
+                    lists[l].withUnsafeBufferPointer { members in
+                        for id in members {
+                            let v = unit + id * w
+                            var s: T = 0
+                            for j in 0..<w { s += v[j] * query[j] }
+                            top.offer(s, id)
+                        }
+                        entriesVisited += members.count
+                    }
+                }
+                results.update(from: ti.baseAddress!, count: top.count)
+                return top.count
+            }
+        }
+    }
+
+    public func storedVector(_ id: Int) -> [T]? {
+        guard contains(id) else { return nil }
+        return Array(UnsafeBufferPointer(start: raw + id * width, count: width))
+    }
+
+    public func copy() -> any NearestNeighbourIndex<T> {
+        let c = ApproximateNeighbourIndex(capacity: capacity, width: width, options: options)
+        c.count = count
+        c.members.update(from: members, count: count)
+        for s in 0..<count {
+            let id = members[s]
+            c.memberSlot[id] = s
+            (c.raw + id * width).update(from: raw + id * width, count: width)
+            (c.unit + id * width).update(from: unit + id * width, count: width)
+            c.listOf[id] = listOf[id]; c.positionInList[id] = positionInList[id]
+        }
+        c.built = built; c.centroids = centroids; c.lists = lists
+        c.insertionsSinceBuild = insertionsSinceBuild; c.countAtBuild = countAtBuild
+        c.entriesVisited = entriesVisited; c.rebuildWork = rebuildWork; c.rebuilds = rebuilds
+        return c
+    }
+
+    /// Same ids, bit-identical vectors, same centroids and the same list for every id (the order
+    /// inside a list does not matter: searches break ties by id).
+    public func contentsEqual(_ other: any NearestNeighbourIndex<T>) -> Bool {
+        guard let o = other as? ApproximateNeighbourIndex<T>, o.count == count, o.width == width, o.built == built,
+              o.insertionsSinceBuild == insertionsSinceBuild, o.countAtBuild == countAtBuild else { return false }
+        for i in 0..<(built * width) where !bitIdentical(centroids[i], o.centroids[i]) { return false }
+        for s in 0..<count {
+            let id = members[s]
+            guard o.contains(id), o.listOf[id] == listOf[id] else { return false }
+            for j in 0..<width where !bitIdentical(raw[id * width + j], o.raw[id * width + j]) { return false }
+        }
+        return true
+    }
+}

@@ -1,0 +1,557 @@
+import DNCNumerics
+import DNCLayers
+
+/// Sparse Access Memory (SAM, Rae et al. 2016), paper mode (sam.md Part B/C), at sparse cost.
+///
+/// Per sample and step (t = the sample's own step counter + 1), in this order:
+/// 1. **Write** (paper eqs. 3, 5, 8): the write set is the previous read's cells (deduplicated,
+///    ρ(u) = sum of the previous read weights on cell u over heads and slots — the head
+///    aggregation of sam.md C) plus the least recently accessed cell ℓ (O(1), from the LRU list).
+///    `w(u) = α(γ ρ(u) + (1−γ) I(u))` with `I(u) = [u = ℓ]`; `M(ℓ) ← 0` (erased at every step,
+///    whatever α and γ), then `M(u) += w(u)·a` for every u. The index is told about each row.
+/// 2. **Read** (eq. 4): per head i, the K stored rows nearest to q_i by cosine (from the index;
+///    fewer while fewer rows are stored), `ω_i = softmax_K(cos(q_i, M(s)))`, `r_i = Σ ω M(s)`.
+/// 3. **Usage** (U^(2)): every written or read cell whose write weight plus head-summed read
+///    weight exceeds δ is accessed at time t and moves to the back of the LRU list; ℓ always
+///    does (popping the LRA word makes it the most recent, Supp. A.3).
+/// 4. The read positions and weights become the state's previous read.
+///
+/// **In place, logged, rolled back** (B.2): `step` changes at most R·K+1 rows and 2R·K+1 list
+/// entries per sample and logs their old and new values on the tape. `backwardStep` (steps in
+/// reverse) computes the sparse gradients and then reverts its step, so after the backward of
+/// step 0 the state is bit-identical to the state before the sequence. `restoreFinalState(tape:)`
+/// re-applies the logged updates (O(T·R·K·W)), leaving the state bit-identical to the end of
+/// the forward pass, which is what the next truncated-BPTT segment expects. Nothing in a step,
+/// its backward, its undo or its redo is O(N), except the exact index's scan.
+///
+/// **State gradient** (`SparseMemoryStateGradient`): dℓ/dM only for the rows that received
+/// gradient (sparse rows), plus dℓ/d(previous read weights). `backwardStep` maps dℓ/d(state
+/// after step t) to dℓ/d(state before step t). Positions, times, the LRU order and the index
+/// carry no gradient.
+///
+/// Not reentrant (scratch per instance); one step or backward step at a time.
+public final class SparseMemory<T: Real>: @unchecked Sendable {
+    public let inputSize: Int, cellCount: Int, cellWidth: Int, readHeads: Int
+    /// K (`sparseReads`, reduced to N if larger).
+    public let sparseReads: Int
+    public let independentLinears: Bool
+    public let indexKind: SparseIndexKind
+    public let options: SparseMemoryOptions
+    public let store: ParameterStore<T>
+    let layout: SparseInterfaceLayout
+    let linears: [Linear<T>]
+    let blockOffsets: [Int]
+    private let inferenceTape = SparseMemoryTape<T>()
+    private var lastTape: SparseMemoryTape<T>?
+    private var lastStepIndex = -1
+    private var scratch: [T] = []
+    /// Test hook: record the neighbour lists of every search, or replay them (holds the index
+    /// results fixed for finite differences).
+    var neighbourScript: NeighbourScript?
+
+    /// S = R·W + W + 2.
+    public var interfaceSize: Int { layout.size }
+    /// R·K.
+    public var readSlots: Int { readHeads * sparseReads }
+
+    public init(store: ParameterStore<T>, prefix: String, inputSize: Int, cellCount: Int, cellWidth: Int,
+                readHeads: Int, sparseReads: Int = 4, independentLinears: Bool = false,
+                index: SparseIndexKind = .exact, options: SparseMemoryOptions = .paper) {
+        precondition(inputSize >= 1 && cellCount >= 1 && cellWidth >= 1 && readHeads >= 1 && sparseReads >= 1,
+                     "sparse memory sizes must be positive: in \(inputSize), N \(cellCount), W \(cellWidth), R \(readHeads), K \(sparseReads)")
+        self.inputSize = inputSize
+        self.cellCount = cellCount
+        self.cellWidth = cellWidth
+        self.readHeads = readHeads
+        self.sparseReads = Swift.min(sparseReads, cellCount)
+        self.independentLinears = independentLinears
+        self.indexKind = index
+        self.options = options
+        self.store = store
+        layout = SparseInterfaceLayout(cellWidth: cellWidth, readHeads: readHeads)
+        if independentLinears {
+            let names = ["read_query_transform", "write_vector_transform", "interpolation_gate_transform",
+                         "write_gate_transform"]
+            linears = zip(names, layout.fieldBlocks).map { name, block in
+                Linear(store: store, name: prefix + name, inputSize: inputSize, outputSize: block.length)
+            }
+        } else {
+            linears = [Linear(store: store, name: prefix + "interface_weights", inputSize: inputSize,
+                              outputSize: layout.size)]
+        }
+        blockOffsets = independentLinears ? layout.fieldBlocks.map(\.offset) : [0]
+    }
+
+    /// LIB's initialisation (dnc.md §9): weights U(±√(6/in)), biases U(±1/√in).
+    public func initializeDefault(random: CounterRandom, stream: UInt64) {
+        let fanIn = T(inputSize)
+        for linear in linears {
+            store.initializeUniform(linear.weight, bound: (6 / fanIn).squareRoot(), random: random, stream: stream)
+            if let bias = linear.bias {
+                store.initializeUniform(bias, bound: 1 / fanIn.squareRoot(), random: random, stream: stream)
+            }
+        }
+    }
+
+    /// A new index for one sample.
+    public func makeIndex() -> any NearestNeighbourIndex<T> {
+        switch indexKind {
+        case .exact: return ExactNeighbourIndex<T>(capacity: cellCount, width: cellWidth)
+        case .approximate(let o): return ApproximateNeighbourIndex<T>(capacity: cellCount, width: cellWidth, options: o)
+        }
+    }
+
+    /// The empty memory for `batch` samples. Allocates the O(N·W) per-sample storage (once);
+    /// reuse a state across sequences with `state.reset()` (lazy, O(1) per sample).
+    public func zeroState(batch: Int) -> SparseMemoryState<T> {
+        SparseMemoryState(samples: (0..<batch).map { _ in
+            SparseSampleMemory(cells: cellCount, width: cellWidth, readSlots: readSlots, index: makeIndex())
+        })
+    }
+
+    /// An all-zero state gradient for `batch` samples.
+    public func zeroStateGradient(batch: Int) -> SparseMemoryStateGradient<T> {
+        SparseMemoryStateGradient(batch: batch, width: cellWidth, readSlots: readSlots)
+    }
+
+    func recordLayout(batch: Int) -> SparseRecordLayout {
+        SparseRecordLayout(batch: batch, inputSize: inputSize, interfaceSize: layout.size, width: cellWidth,
+                           readHeads: readHeads, neighbours: sparseReads)
+    }
+
+    // MARK: Interface layer
+
+    func interfaceForward(input x: UnsafePointer<T>, batch: Int, raw z: UnsafeMutablePointer<T>) {
+        let s = layout.size
+        for k in 0..<linears.count {
+            let linear = linears[k], offset = blockOffsets[k], width = linear.outputSize
+            Kernels.gemm(transB: true, m: batch, n: width, k: inputSize, a: x, b: store.values(linear.weight),
+                         beta: 0, c: z + offset, ldc: s)
+            if let bias = linear.bias {
+                let bv = store.values(bias)
+                for row in 0..<batch { for j in 0..<width { z[row * s + offset + j] += bv[j] } }
+            }
+        }
+    }
+
+    func interfaceBackward(input x: UnsafePointer<T>, rawGradient dz: UnsafePointer<T>, batch: Int,
+                           inputGradient dx: UnsafeMutablePointer<T>) {
+        let s = layout.size
+        for k in 0..<linears.count {
+            let linear = linears[k], offset = blockOffsets[k], width = linear.outputSize
+            Kernels.gemm(transA: true, m: width, n: inputSize, k: batch, a: dz + offset, lda: s, b: x,
+                         beta: 1, c: store.gradients(linear.weight))
+            if let bias = linear.bias {
+                let gb = store.gradients(bias)
+                for row in 0..<batch { for j in 0..<width { gb[j] += dz[row * s + offset + j] } }
+            }
+            Kernels.gemm(m: batch, n: inputSize, k: width, a: dz + offset, lda: s, b: store.values(linear.weight),
+                         beta: k == 0 ? 0 : 1, c: dx)
+        }
+    }
+
+    // MARK: Step
+
+    /// One write-then-read step for the batch. `input` (B×inputSize) → interface → memory step;
+    /// writes the read vectors (B×R×W, head-major) and modifies `state` in place. With a tape,
+    /// logs the step for `backwardStep`/`restoreFinalState`; without, uses an internal one-step
+    /// record. `active` (B flags): inactive samples are left untouched and read zeros.
+    public func step(input: UnsafePointer<T>, batch: Int, state: SparseMemoryState<T>, tape: SparseMemoryTape<T>?,
+                     active: [Bool]? = nil, readVectors: UnsafeMutablePointer<T>) {
+        precondition(state.batch == batch, "state has batch \(state.batch), expected \(batch)")
+        precondition(state.samples.allSatisfy { $0.cells == cellCount && $0.width == cellWidth && $0.readSlots == readSlots },
+                     "state does not match this memory's N, W, R·K")
+        precondition(active == nil || active!.count == batch, "need one active flag per sample")
+        guard batch > 0 else { return }
+        let l = recordLayout(batch: batch), s = layout.size
+        let recording = tape ?? inferenceTape
+        if tape == nil { inferenceTape.reset() }
+        let (rec, ints) = recording.appendRecord(owner: self, state: state, batch: batch, recordSize: l.size,
+                                                 integerRecordSize: l.integerSize)
+        lastTape = recording
+        lastStepIndex = recording.steps - 1
+        let x = rec + l.input
+        x.update(from: input, count: batch * inputSize)
+        for b in 0..<batch where !(active?[b] ?? true) { Kernels.fill(x + b * inputSize, count: inputSize, with: 0) }
+        interfaceForward(input: x, batch: batch, raw: rec + l.raw)
+        for b in 0..<batch {
+            let isActive = active?[b] ?? true
+            let sr = rec + l.samples + b * l.sampleSize, si = ints + b * l.sampleIntegers
+            si[l.active] = isActive ? 1 : 0
+            let out = readVectors + b * readHeads * cellWidth
+            guard isActive else { Kernels.fill(out, count: readHeads * cellWidth, with: 0); continue }
+            let xi = rec + l.interface + b * s
+            layout.activate(raw: rec + l.raw + b * s, out: xi)
+            let m = state.samples[b]
+            si[l.rebuilt] = 0
+            if m.index.needsRebuild {
+                if tape != nil { recording.indexSnapshots[(recording.steps - 1) * batch + b] = m.index.copy() }
+                m.index.rebuild()
+                si[l.rebuilt] = 1
+            }
+            sampleForward(m, xi: xi, rec: sr, ints: si, layout: l, readVectors: out)
+        }
+    }
+
+    private func sampleForward(_ m: SparseSampleMemory<T>, xi: UnsafePointer<T>, rec: UnsafeMutablePointer<T>,
+                               ints: UnsafeMutablePointer<Int>, layout l: SparseRecordLayout,
+                               readVectors out: UnsafeMutablePointer<T>) {
+        let w = cellWidth, r = readHeads, k = sparseReads, rk = readSlots
+        let a = xi + layout.writeVector, gamma = xi[layout.interpolationGate], alpha = xi[layout.writeGate]
+        let time = m.step + 1
+        ints[l.oldStep] = m.step
+        // Log the previous read.
+        for p in 0..<rk {
+            ints[l.previousReadPositions + p] = m.previousReadPositions[p]
+            rec[l.previousReadWeights + p] = m.previousReadWeights[p]
+        }
+        // 1. Write set: previous read cells (deduplicated, ρ summed) plus the LRA cell.
+        let cells = ints + l.writeCells, isLRA = ints + l.isLRA, wasFresh = ints + l.wasFresh
+        let rho = rec + l.cellRho, ww = rec + l.writeWeights
+        var count = 0
+        func find(_ c: Int) -> Int? {
+            for j in 0..<count where cells[j] == c { return j }
+            return nil
+        }
+        for p in 0..<rk {
+            let c = ints[l.previousReadPositions + p]
+            guard c >= 0 else { continue }
+            if let j = find(c) { rho[j] += rec[l.previousReadWeights + p]; continue }
+            cells[count] = c; rho[count] = rec[l.previousReadWeights + p]; isLRA[count] = 0; wasFresh[count] = 0
+            count += 1
+        }
+        let lra = m.leastRecentlyAccessed
+        let lraIsFresh = lra >= m.fresh
+        if let j = find(lra) { isLRA[j] = 1 } else {
+            cells[count] = lra; rho[count] = 0; isLRA[count] = 1; wasFresh[count] = lraIsFresh ? 1 : 0
+            count += 1
+        }
+        ints[l.writeCount] = count
+        for j in 0..<count {
+            let c = cells[j], row = m.memory + c * w
+            let weight = alpha * (gamma * rho[j] + (1 - gamma) * T(isLRA[j]))
+            ww[j] = weight
+            let old = rec + l.oldRows + j * w, new = rec + l.newRows + j * w
+            old.update(from: row, count: w)
+            if isLRA[j] != 0 {
+                for e in 0..<w { row[e] = weight * a[e] }
+            } else {
+                for e in 0..<w { row[e] += weight * a[e] }
+            }
+            new.update(from: row, count: w)
+            m.index.insert(id: c, vector: row)
+            m.rowsWritten += 1
+        }
+        // 2. Read.
+        let eps = T(1e-6)
+        let positions = ints + l.readPositions, weights = rec + l.readWeights
+        let cosine = rec + l.readCosine, norms = rec + l.readNorms
+        for i in 0..<r {
+            let q = xi + layout.readQueries + i * w
+            let pos = positions + i * k
+            let found: Int
+            if let script = neighbourScript {
+                found = script.next(search: { m.index.search(query: q, k: k, results: pos) }, into: pos)
+            } else {
+                found = m.index.search(query: q, k: k, results: pos)
+            }
+            for j in found..<k { pos[j] = -1 }
+            ints[l.readCounts + i] = found
+            var qs: T = 0
+            for e in 0..<w { qs += q[e] * q[e] }
+            let nq = (qs + eps).squareRoot()
+            rec[l.queryNorms + i] = nq
+            let wi = weights + i * k, ci = cosine + i * k, ni = norms + i * k
+            for j in 0..<k { wi[j] = 0; ci[j] = 0; ni[j] = 0 }
+            for j in 0..<found {
+                let row = m.memory + pos[j] * w
+                var d: T = 0, ms: T = 0
+                for e in 0..<w { d += q[e] * row[e]; ms += row[e] * row[e] }
+                let nm = (ms + eps).squareRoot()
+                ni[j] = nm
+                ci[j] = d / (nq * nm + eps)
+            }
+            if found > 0 { Kernels.softmaxRows(ci, wi, rows: 1, columns: found) }
+            let o = out + i * w
+            for e in 0..<w { o[e] = 0 }
+            for j in 0..<found {
+                let row = m.memory + pos[j] * w, weight = wi[j]
+                for e in 0..<w { o[e] += weight * row[e] }
+            }
+        }
+        // 3. Usage: accesses, in order (write set, then newly read cells), each cell once.
+        let delta = T(options.accessThreshold)
+        var moves = 0
+        let log = ints + l.moves
+        func readSum(_ c: Int) -> T {
+            var s: T = 0
+            for p in 0..<rk where positions[p] == c { s += weights[p] }
+            return s
+        }
+        func access(_ c: Int) {
+            let oldTime = c < m.fresh ? m.lastAccess[c] : 0
+            let old = m.access(c, time: time)
+            log[4 * moves] = c; log[4 * moves + 1] = old.0; log[4 * moves + 2] = old.1; log[4 * moves + 3] = oldTime
+            moves += 1
+        }
+        for j in 0..<count where isLRA[j] != 0 || ww[j] + readSum(cells[j]) > delta { access(cells[j]) }
+        for p in 0..<rk {
+            let c = positions[p]
+            guard c >= 0, find(c) == nil else { continue }
+            var seen = false
+            for q in 0..<p where positions[q] == c { seen = true; break }
+            if !seen && readSum(c) > delta { access(c) }
+        }
+        ints[l.moveCount] = moves
+        // 4. The read becomes the previous read.
+        for p in 0..<rk {
+            m.previousReadPositions[p] = positions[p]
+            m.previousReadWeights[p] = weights[p]
+        }
+        m.step = time
+    }
+
+    // MARK: Backward and rollback
+
+    /// Backward of step `stepIndex` (in reverse order of recording), then its rollback: the
+    /// tape's state must be exactly the state after that step (all later steps rolled back) and
+    /// is returned to the state before it. `readVectorsGradient` (B×R×W); `stateGradient` holds
+    /// dℓ/d(state after the step) and is replaced by dℓ/d(state before it); `inputGradient`
+    /// (B×inputSize) is overwritten; parameter gradients accumulate into the store.
+    public func backwardStep(tape: SparseMemoryTape<T>, stepIndex: Int, readVectorsGradient: UnsafePointer<T>,
+                             stateGradient: inout SparseMemoryStateGradient<T>, inputGradient: UnsafeMutablePointer<T>) {
+        precondition(tape.owner === self, "this tape was recorded by another memory")
+        guard let state = tape.state else { preconditionFailure("the tape holds no state") }
+        let batch = tape.batch, s = layout.size
+        precondition(stateGradient.samples.count == batch, "state gradient has the wrong batch size")
+        let l = recordLayout(batch: batch)
+        let (rec, ints) = tape.record(stepIndex)
+        if scratch.count < batch * s { scratch = Array(repeating: 0, count: batch * s) }
+        scratch.withUnsafeMutableBufferPointer { buffer in
+            let dz = buffer.baseAddress!
+            Kernels.fill(dz, count: batch * s, with: 0)
+            for b in 0..<batch {
+                let sr = rec + l.samples + b * l.sampleSize, si = ints + b * l.sampleIntegers
+                guard si[l.active] != 0 else { continue }
+                let m = state.samples[b]
+                precondition(m.step == si[l.oldStep] + 1,
+                             "sample \(b) is at step \(m.step), but the backward of its step \(si[l.oldStep] + 1) needs the state right after it")
+                sampleBackward(m, xi: rec + l.interface + b * s, rec: sr, ints: si, layout: l,
+                               readGradient: readVectorsGradient + b * readHeads * cellWidth,
+                               gradient: &stateGradient.samples[b], dxi: dz + b * s)
+                undo(m, rec: sr, ints: si, layout: l)
+                if si[l.rebuilt] != 0 {
+                    guard let snapshot = tape.indexSnapshots[stepIndex * batch + b] else {
+                        preconditionFailure("no index snapshot for the rebuild at step \(stepIndex)")
+                    }
+                    m.index = snapshot.copy()
+                }
+                layout.activationBackward(activated: rec + l.interface + b * s, gradient: dz + b * s)
+            }
+            interfaceBackward(input: rec + l.input, rawGradient: dz, batch: batch, inputGradient: inputGradient)
+        }
+    }
+
+    private func sampleBackward(_ m: SparseSampleMemory<T>, xi: UnsafePointer<T>, rec: UnsafePointer<T>,
+                                ints: UnsafePointer<Int>, layout l: SparseRecordLayout, readGradient dr: UnsafePointer<T>,
+                                gradient g: inout SparseSampleGradient<T>, dxi: UnsafeMutablePointer<T>) {
+        let w = cellWidth, r = readHeads, k = sparseReads, rk = readSlots, eps = T(1e-6)
+        let positions = ints + l.readPositions, count = ints[l.writeCount]
+        // Slots for every row that gets gradient (before taking pointers).
+        var readSlot = [Int](repeating: -1, count: rk), writeSlot = [Int](repeating: -1, count: count)
+        for p in 0..<rk where positions[p] >= 0 { readSlot[p] = g.slot(positions[p]) }
+        for j in 0..<count { writeSlot[j] = g.slot(ints[l.writeCells + j]) }
+        let dRho = g.readWeights  // dℓ/dω_t from later steps
+        var dPrevious = [T](repeating: 0, count: rk)
+        g.values.withUnsafeMutableBufferPointer { vb in
+            let gm = vb.baseAddress!
+            // Read (on M_t, which is the live memory now).
+            var dOmega = [T](repeating: 0, count: k)
+            for i in 0..<r {
+                let found = ints[l.readCounts + i]
+                guard found > 0 else { continue }
+                let q = xi + layout.readQueries + i * w, dq = dxi + layout.readQueries + i * w
+                let dri = dr + i * w, nq = rec[l.queryNorms + i]
+                let wi = rec + l.readWeights + i * k, ci = rec + l.readCosine + i * k, ni = rec + l.readNorms + i * k
+                var inner: T = 0
+                for j in 0..<found {
+                    let row = m.memory + positions[i * k + j] * w, gr = gm + readSlot[i * k + j] * w
+                    var d: T = 0
+                    for e in 0..<w { d += dri[e] * row[e]; gr[e] += wi[j] * dri[e] }
+                    dOmega[j] = d + dRho[i * k + j]
+                    inner += wi[j] * dOmega[j]
+                }
+                for j in 0..<found {
+                    let dc = wi[j] * (dOmega[j] - inner)
+                    let row = m.memory + positions[i * k + j] * w, gr = gm + readSlot[i * k + j] * w
+                    let nm = ni[j], c = ci[j], dd = nq * nm + eps
+                    let qScale = dc / dd, qNorm = dc * c * nm / (dd * nq)
+                    let mNorm = dc * c * nq / (dd * nm)
+                    for e in 0..<w {
+                        dq[e] += qScale * row[e] - qNorm * q[e]
+                        gr[e] += qScale * q[e] - mNorm * row[e]
+                    }
+                }
+            }
+            // Write: dℓ/dM_t(u) → dℓ/dw(u), dℓ/da; then dℓ/dM_{t−1}(u).
+            let a = xi + layout.writeVector, da = dxi + layout.writeVector
+            let gamma = xi[layout.interpolationGate], alpha = xi[layout.writeGate]
+            var dGamma: T = 0, dAlpha: T = 0
+            for j in 0..<count {
+                let gr = gm + writeSlot[j] * w, weight = rec[l.writeWeights + j]
+                let rho = rec[l.cellRho + j], erase = T(ints[l.isLRA + j])
+                var dw: T = 0
+                for e in 0..<w { dw += a[e] * gr[e]; da[e] += weight * gr[e] }
+                if ints[l.isLRA + j] != 0 { for e in 0..<w { gr[e] = 0 } }
+                dAlpha += (gamma * rho + (1 - gamma) * erase) * dw
+                dGamma += alpha * (rho - erase) * dw
+                let dRhoCell = alpha * gamma * dw
+                for p in 0..<rk where ints[l.previousReadPositions + p] == ints[l.writeCells + j] {
+                    dPrevious[p] = dRhoCell
+                }
+            }
+            dxi[layout.interpolationGate] += dGamma
+            dxi[layout.writeGate] += dAlpha
+        }
+        g.readWeights = dPrevious
+    }
+
+    /// Reverts one sample's step: previous read and step counter, LRU accesses (reverse order),
+    /// rows and index entries. O(R·K·W).
+    private func undo(_ m: SparseSampleMemory<T>, rec: UnsafePointer<T>, ints: UnsafePointer<Int>,
+                      layout l: SparseRecordLayout) {
+        let w = cellWidth
+        for p in 0..<readSlots {
+            m.previousReadPositions[p] = ints[l.previousReadPositions + p]
+            m.previousReadWeights[p] = rec[l.previousReadWeights + p]
+        }
+        m.step = ints[l.oldStep]
+        let log = ints + l.moves
+        for v in stride(from: ints[l.moveCount] - 1, through: 0, by: -1) {
+            m.undoAccess(log[4 * v], old: (log[4 * v + 1], log[4 * v + 2]), oldTime: log[4 * v + 3])
+        }
+        for j in stride(from: ints[l.writeCount] - 1, through: 0, by: -1) {
+            let c = ints[l.writeCells + j], row = m.memory + c * w
+            for e in 0..<w {
+                precondition(bitIdentical(row[e], rec[l.newRows + j * w + e]),
+                             "row \(c) differs from what step \(m.step + 1) wrote: the state was changed between forward and backward")
+            }
+            row.update(from: rec + l.oldRows + j * w, count: w)
+            m.index.undoInsert(id: c, previous: ints[l.wasFresh + j] != 0 ? nil : UnsafePointer(row))
+            m.rowsRestored += 1
+        }
+    }
+
+    /// Re-applies every logged step of `tape` (after the backward has rolled the state back to the
+    /// start of the sequence), leaving the state bit-identical to the end of the forward pass.
+    /// O(T·R·K·W); no search, no arithmetic beyond copying.
+    public func restoreFinalState(tape: SparseMemoryTape<T>) {
+        guard let state = tape.state, tape.steps > 0 else { return }
+        let l = recordLayout(batch: tape.batch), w = cellWidth
+        for t in 0..<tape.steps {
+            let (rec, ints) = tape.record(t)
+            for b in 0..<tape.batch {
+                let sr = rec + l.samples + b * l.sampleSize, si = ints + b * l.sampleIntegers
+                guard si[l.active] != 0 else { continue }
+                let m = state.samples[b]
+                precondition(m.step == si[l.oldStep], "sample \(b) is not at the start of logged step \(t)")
+                if si[l.rebuilt] != 0 { m.index.rebuild() }
+                for j in 0..<si[l.writeCount] {
+                    let c = si[l.writeCells + j], row = m.memory + c * w
+                    row.update(from: sr + l.newRows + j * w, count: w)
+                    m.index.insert(id: c, vector: row)
+                    m.rowsWritten += 1
+                }
+                for v in 0..<si[l.moveCount] { _ = m.access(si[l.moves + 4 * v], time: si[l.oldStep] + 1) }
+                for p in 0..<readSlots {
+                    m.previousReadPositions[p] = si[l.readPositions + p]
+                    m.previousReadWeights[p] = sr[l.readWeights + p]
+                }
+                m.step = si[l.oldStep] + 1
+            }
+        }
+    }
+
+    // MARK: Debug
+
+    /// Debug record of the most recent step for one batch element (see `SparseMemoryDebugRecord`).
+    public func lastStepDebugRecord(batchElement b: Int) -> SparseMemoryDebugRecord<T> {
+        guard let tape = lastTape, tape.owner === self, lastStepIndex < tape.steps, let state = tape.state else {
+            preconditionFailure("no step recorded yet (or its tape was reset)")
+        }
+        precondition(b >= 0 && b < tape.batch, "batch element \(b) out of range 0..<\(tape.batch)")
+        let l = recordLayout(batch: tape.batch), w = cellWidth, r = readHeads, k = sparseReads
+        let (rec, ints) = tape.record(lastStepIndex)
+        let sr = rec + l.samples + b * l.sampleSize, si = ints + b * l.sampleIntegers
+        let active = si[l.active] != 0
+        let count = active ? si[l.writeCount] : 0
+        let m = state.samples[b]
+        var visible = Tensor<T>(shape: [r * k, w]), usage = Tensor<T>(shape: [r, k])
+        var positions = Tensor<T>(shape: [r, k], repeating: -1), weights = Tensor<T>(shape: [r, k])
+        if active {
+            for p in 0..<(r * k) {
+                let c = si[l.readPositions + p]
+                positions[flat: p] = T(c)
+                weights[flat: p] = sr[l.readWeights + p]
+                guard c >= 0 else { continue }
+                for e in 0..<w { visible[flat: p * w + e] = m.memory[c * w + e] }
+                usage[flat: p] = T(m.lastAccessTime(c))
+            }
+        }
+        return SparseMemoryDebugRecord(
+            memory: Tensor(shape: [count, w], storage: Array(UnsafeBufferPointer(start: sr + l.newRows, count: count * w))),
+            writePositions: Tensor(shape: [1, count], storage: (0..<count).map { T(si[l.writeCells + $0]) }),
+            writeWeights: Tensor(shape: [1, count], storage: Array(UnsafeBufferPointer(start: sr + l.writeWeights, count: count))),
+            visibleMemory: visible, readPositions: positions, readWeights: weights, usage: usage,
+            leastUsedMemory: Tensor(shape: [1, 1], storage: [T(m.leastRecentlyAccessed)]))
+    }
+}
+
+/// One sparse memory step as users see it, for one batch element. Shapes (m = cells written
+/// this step ≤ R·K+1; unused read slots hold position −1, weight 0, a zero row):
+public struct SparseMemoryDebugRecord<T: Real>: Sendable {
+    /// The written rows after the write, (m, W) — the window of memory this step changed.
+    public var memory: Tensor<T>
+    /// Their cells, (1, m).
+    public var writePositions: Tensor<T>
+    /// w per written cell, (1, m).
+    public var writeWeights: Tensor<T>
+    /// The rows read, (R·K, W), head-major.
+    public var visibleMemory: Tensor<T>
+    /// Cells read, (R, K).
+    public var readPositions: Tensor<T>
+    /// ω, (R, K); each row sums to 1 over its found neighbours.
+    public var readWeights: Tensor<T>
+    /// Last-access time of the cells read (the paper's usage is step − this), (R, K).
+    public var usage: Tensor<T>
+    /// The LRA cell after the step (next write's erase target), (1, 1).
+    public var leastUsedMemory: Tensor<T>
+
+    /// (key, value): memory, write_positions, write_weights, visible_memory, read_positions,
+    /// read_weights, usage, least_used_mem.
+    public var fields: [(key: String, value: Tensor<T>)] {
+        [("memory", memory), ("write_positions", writePositions), ("write_weights", writeWeights),
+         ("visible_memory", visibleMemory), ("read_positions", readPositions), ("read_weights", readWeights),
+         ("usage", usage), ("least_used_mem", leastUsedMemory)]
+    }
+}
+
+/// Records the results of every index search, or replays them (tests: hold the index results
+/// fixed while finite differences perturb the inputs).
+final class NeighbourScript: @unchecked Sendable {
+    var recorded: [[Int]] = []
+    var replaying = false
+    var cursor = 0
+
+    func next(search: () -> Int, into results: UnsafeMutablePointer<Int>) -> Int {
+        if replaying {
+            let ids = recorded[cursor]
+            cursor += 1
+            for (j, id) in ids.enumerated() { results[j] = id }
+            return ids.count
+        }
+        let n = search()
+        recorded.append(Array(UnsafeBufferPointer(start: results, count: n)))
+        return n
+    }
+}

@@ -1,0 +1,243 @@
+import DNCNumerics
+
+/// One sample's sparse memory, modified in place (sam.md B.2, C.1).
+///
+/// Storage, allocated once per sample, O(N): the memory rows M (N×W), the last-access time of
+/// every cell (N), the LRU list links (2·(N+1)) and the nearest-neighbour index (O(N·W)).
+/// Per step everything below is touched in O(R·K) rows/cells; nothing is ever scanned.
+///
+/// * **Fill pointer and LRU list.** Cells `fresh ..< N` have never been accessed since the last
+///   reset; they are the least recently accessed of all, in index order, so the memory fills
+///   0, 1, 2, … (sam.md B.1). Cells `0 ..< fresh` sit in a doubly linked list in order of last
+///   access (head = least recent, tail = most recent). The LRA cell is `fresh` while
+///   `fresh < N`, else the list head: O(1). An access moves a cell to the tail: O(1).
+/// * **Lazy reset.** `reset()` sets `fresh = 0`, `step = 0`, empties the list and the index and
+///   forgets the previous read: O(1). Rows, times and links of cells ≥ `fresh` are stale and
+///   never read (a fresh cell enters through the write's erase, which overwrites its row).
+/// * **Step counter** `step`: the time of this sample's memory (per sample, never global).
+/// * **Previous read**: the R·K positions (−1 = none) and weights of the last read, which the
+///   next write interpolates with (O(R·K)).
+/// * **Work counters** (cumulative, for the cost tests): rows written or restored, LRU
+///   operations.
+public final class SparseSampleMemory<T: Real>: @unchecked Sendable {
+    public let cells: Int, width: Int, readSlots: Int
+    public internal(set) var fresh = 0
+    public internal(set) var step = 0
+    let memory: UnsafeMutablePointer<T>
+    let lastAccess: UnsafeMutablePointer<Int>
+    /// LRU links; index `cells` is the sentinel (next[sentinel] = head, prev[sentinel] = tail).
+    let previous: UnsafeMutablePointer<Int>
+    let next: UnsafeMutablePointer<Int>
+    public internal(set) var previousReadPositions: [Int]
+    public internal(set) var previousReadWeights: [T]
+    public internal(set) var index: any NearestNeighbourIndex<T>
+    public internal(set) var rowsWritten = 0
+    public internal(set) var rowsRestored = 0
+    public internal(set) var listOperations = 0
+
+    init(cells: Int, width: Int, readSlots: Int, index: any NearestNeighbourIndex<T>) {
+        self.cells = cells
+        self.width = width
+        self.readSlots = readSlots
+        self.index = index
+        memory = .allocate(capacity: cells * width)
+        memory.initialize(repeating: 0, count: cells * width)
+        lastAccess = .allocate(capacity: cells)
+        previous = .allocate(capacity: cells + 1)
+        next = .allocate(capacity: cells + 1)
+        previousReadPositions = Array(repeating: -1, count: readSlots)
+        previousReadWeights = Array(repeating: 0, count: readSlots)
+        previous[cells] = cells
+        next[cells] = cells
+    }
+
+    deinit {
+        memory.deallocate(); lastAccess.deallocate(); previous.deallocate(); next.deallocate()
+    }
+
+    /// Lazy reset to the empty memory: O(R·K).
+    public func reset() {
+        fresh = 0
+        step = 0
+        previous[cells] = cells
+        next[cells] = cells
+        index.reset()
+        for i in 0..<readSlots { previousReadPositions[i] = -1; previousReadWeights[i] = 0 }
+    }
+
+    /// Fills an empty (just reset) memory with `count` rows (count×W, cells 0..<count), accessed
+    /// at time 0 in cell order, and indexes them (rebuilding the index structure if it needs it).
+    /// O(count·W) plus the index build: for warm starts, benchmarks and tests at large N.
+    public func preload(rows: UnsafePointer<T>, count: Int) {
+        precondition(fresh == 0 && step == 0, "preload needs a freshly reset memory")
+        precondition(count <= cells, "cannot preload \(count) rows into \(cells) cells")
+        memory.update(from: rows, count: count * width)
+        for c in 0..<count {
+            _ = access(c, time: 0)
+            index.insert(id: c, vector: memory + c * width)
+        }
+        if index.needsRebuild { index.rebuild() }
+    }
+
+    /// The least recently accessed cell, O(1).
+    public var leastRecentlyAccessed: Int { fresh < cells ? fresh : next[cells] }
+
+    /// Row `cell` of M (W values). Rows ≥ `fresh` are logically zero.
+    public func row(_ cell: Int) -> [T] {
+        cell < fresh ? Array(UnsafeBufferPointer(start: memory + cell * width, count: width))
+                     : Array(repeating: 0, count: width)
+    }
+
+    /// Last-access time of `cell` (0 = never since the reset).
+    public func lastAccessTime(_ cell: Int) -> Int { cell < fresh ? lastAccess[cell] : 0 }
+
+    /// Cells from least to most recently accessed (O(N); tests and debugging).
+    public func accessOrder() -> [Int] {
+        var order: [Int] = []
+        var c = next[cells]
+        while c != cells { order.append(c); c = next[c] }
+        return order + Array(fresh..<cells)
+    }
+
+    // MARK: LRU list (each operation O(1); `moveToBack` returns what `undoMove` needs)
+
+    @inline(__always) func unlink(_ c: Int) {
+        let p = previous[c], n = next[c]
+        next[p] = n; previous[n] = p
+    }
+
+    @inline(__always) func append(_ c: Int) {
+        let tail = previous[cells]
+        next[tail] = c; previous[c] = tail; next[c] = cells; previous[cells] = c
+    }
+
+    /// Marks `cell` accessed at `time`: moves it to the back of the list (entering the list if it
+    /// is the fresh cell). Returns (old previous, old next) — (−2, −2) for a fresh cell.
+    func access(_ cell: Int, time: Int) -> (Int, Int) {
+        listOperations += 1
+        let old: (Int, Int)
+        if cell >= fresh {
+            precondition(cell == fresh, "only the fresh cell \(fresh) can enter the list, not \(cell)")
+            fresh += 1
+            old = (-2, -2)
+        } else {
+            old = (previous[cell], next[cell])
+            unlink(cell)
+        }
+        append(cell)
+        lastAccess[cell] = time
+        return old
+    }
+
+    /// Reverts `access` (must be undone in reverse order, so `cell` is at the back).
+    func undoAccess(_ cell: Int, old: (Int, Int), oldTime: Int) {
+        listOperations += 1
+        precondition(previous[cells] == cell, "undo out of order: cell \(cell) is not the most recent")
+        unlink(cell)
+        if old.0 == -2 {
+            precondition(cell == fresh - 1, "undo out of order: fresh cell \(cell), fill \(fresh)")
+            fresh -= 1
+        } else {
+            let (p, n) = old
+            next[p] = cell; previous[cell] = p; next[cell] = n; previous[n] = cell
+        }
+        lastAccess[cell] = oldTime
+    }
+
+    // MARK: Copies and comparison
+
+    /// A deep copy (O(N·W)), e.g. for checkpoints or to keep the state before a sequence.
+    public func copy() -> SparseSampleMemory<T> {
+        let c = SparseSampleMemory(cells: cells, width: width, readSlots: readSlots, index: index.copy())
+        c.memory.update(from: memory, count: cells * width)
+        c.lastAccess.update(from: lastAccess, count: cells)
+        c.previous.update(from: previous, count: cells + 1)
+        c.next.update(from: next, count: cells + 1)
+        c.fresh = fresh; c.step = step
+        c.previousReadPositions = previousReadPositions
+        c.previousReadWeights = previousReadWeights
+        return c
+    }
+
+    /// Whether `other` is the same logical state, bit for bit: fill, step, the rows, times and
+    /// list order of the used cells, the previous read, and the index contents. Stale storage of
+    /// unused cells is ignored.
+    public func isIdentical(to other: SparseSampleMemory<T>) -> Bool {
+        guard cells == other.cells, width == other.width, fresh == other.fresh, step == other.step,
+              previousReadPositions == other.previousReadPositions,
+              zip(previousReadWeights, other.previousReadWeights).allSatisfy({ bitIdentical($0, $1) }),
+              accessOrder() == other.accessOrder(), index.contentsEqual(other.index) else { return false }
+        for c in 0..<fresh {
+            if lastAccess[c] != other.lastAccess[c] { return false }
+            for j in 0..<width where !bitIdentical(memory[c * width + j], other.memory[c * width + j]) { return false }
+        }
+        return true
+    }
+}
+
+/// The state of one sparse memory for a batch: one `SparseSampleMemory` per sample (nothing is
+/// shared between samples). A reference type: `step` modifies it in place and the tape keeps a
+/// reference to roll it back (sam.md B.2). Use `copy()` for an independent snapshot (O(B·N·W)).
+public final class SparseMemoryState<T: Real>: @unchecked Sendable {
+    public let samples: [SparseSampleMemory<T>]
+    public var batch: Int { samples.count }
+
+    public init(samples: [SparseSampleMemory<T>]) { self.samples = samples }
+
+    /// Lazy reset of every sample (O(B·R·K)).
+    public func reset() { for s in samples { s.reset() } }
+
+    public func copy() -> SparseMemoryState<T> { SparseMemoryState(samples: samples.map { $0.copy() }) }
+
+    public func isIdentical(to other: SparseMemoryState<T>) -> Bool {
+        batch == other.batch && zip(samples, other.samples).allSatisfy { $0.isIdentical(to: $1) }
+    }
+}
+
+/// The gradient of the loss with respect to one sample's sparse memory state, carried sparsely:
+/// only rows that received gradient are stored (a row → slot map plus their W values each), and
+/// the R·K previous read weights (which the next step's write interpolates with). Rows not
+/// present have zero gradient. No positions, times or index entries carry gradient.
+public struct SparseSampleGradient<T: Real>: Sendable {
+    public let width: Int
+    public private(set) var slotOfRow: [Int: Int] = [:]
+    public private(set) var rowIds: [Int] = []
+    var values: [T] = []
+    /// dℓ/d (previous read weights), R·K, head-major like the positions.
+    public var readWeights: [T]
+
+    public init(width: Int, readSlots: Int) {
+        self.width = width
+        readWeights = Array(repeating: 0, count: readSlots)
+    }
+
+    /// dℓ/dM(row), or nil when it is zero.
+    public func row(_ cell: Int) -> [T]? {
+        guard let s = slotOfRow[cell] else { return nil }
+        return Array(values[(s * width)..<((s + 1) * width)])
+    }
+
+    /// Adds `gradient` (W values) to dℓ/dM(row).
+    public mutating func accumulate(row cell: Int, _ gradient: [T]) {
+        let s = slot(cell)
+        for j in 0..<width { values[s * width + j] += gradient[j] }
+    }
+
+    /// The slot of `cell`, created (zero) if absent.
+    mutating func slot(_ cell: Int) -> Int {
+        if let s = slotOfRow[cell] { return s }
+        let s = rowIds.count
+        slotOfRow[cell] = s
+        rowIds.append(cell)
+        values.append(contentsOf: repeatElement(0, count: width))
+        return s
+    }
+}
+
+/// dℓ/d(state) for a batch, one `SparseSampleGradient` per sample.
+public struct SparseMemoryStateGradient<T: Real>: Sendable {
+    public var samples: [SparseSampleGradient<T>]
+    public init(batch: Int, width: Int, readSlots: Int) {
+        samples = Array(repeating: SparseSampleGradient(width: width, readSlots: readSlots), count: batch)
+    }
+}

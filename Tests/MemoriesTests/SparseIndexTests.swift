@@ -1,0 +1,171 @@
+import XCTest
+import DNCNumerics
+import DNCLayers
+@testable import DNCMemories
+
+/// Random data for the index and cost tests: Gaussian rows, or rows around `clusters` centres.
+enum SparseData {
+    static func gaussian(_ count: Int, _ width: Int, seed: UInt64, stream: UInt64 = 0) -> [Double] {
+        let r = CounterRandom(seed: seed)
+        return (0..<(count * width)).map { r.normal(stream: stream, index: UInt64($0)) }
+    }
+
+    static func clustered(_ count: Int, _ width: Int, clusters: Int, spread: Double, seed: UInt64, stream: UInt64 = 0) -> [Double] {
+        let centres = gaussian(clusters, width, seed: seed, stream: 1000)
+        let noise = gaussian(count, width, seed: seed, stream: stream)
+        let r = CounterRandom(seed: seed)
+        var out = [Double](repeating: 0, count: count * width)
+        for i in 0..<count {
+            let c = r.integer(below: clusters, stream: stream + 77, index: UInt64(i))
+            for j in 0..<width { out[i * width + j] = centres[c * width + j] + spread * noise[i * width + j] }
+        }
+        return out
+    }
+
+    /// Mean recall@k of `approximate` against `exact` over the queries.
+    static func recall(_ approximate: any NearestNeighbourIndex<Double>, _ exact: any NearestNeighbourIndex<Double>,
+                       queries: [Double], width: Int, k: Int) -> Double {
+        let n = queries.count / width
+        var hits = 0
+        var a = [Int](repeating: 0, count: k), e = [Int](repeating: 0, count: k)
+        queries.withUnsafeBufferPointer { q in
+            for i in 0..<n {
+                let na = approximate.search(query: q.baseAddress! + i * width, k: k, results: &a)
+                let ne = exact.search(query: q.baseAddress! + i * width, k: k, results: &e)
+                hits += Set(a.prefix(na)).intersection(e.prefix(ne)).count
+            }
+        }
+        return Double(hits) / Double(n * k)
+    }
+}
+
+final class SparseIndexTests: XCTestCase {
+    func build(_ rows: [Double], width: Int, options: ApproximateIndexOptions = ApproximateIndexOptions())
+        -> (ApproximateNeighbourIndex<Double>, ExactNeighbourIndex<Double>) {
+        let n = rows.count / width
+        let approximate = ApproximateNeighbourIndex<Double>(capacity: n, width: width, options: options)
+        let exact = ExactNeighbourIndex<Double>(capacity: n, width: width)
+        rows.withUnsafeBufferPointer { p in
+            for i in 0..<n {
+                approximate.insert(id: i, vector: p.baseAddress! + i * width)
+                exact.insert(id: i, vector: p.baseAddress! + i * width)
+                if approximate.needsRebuild { approximate.rebuild() }
+            }
+        }
+        return (approximate, exact)
+    }
+
+    /// Recall@4 of the true cosine top-4 (N = 20 000, W = 16, 300 queries, default settings:
+    /// √N = 142 lists, 12 probed). Gaussian data is the hard case for any partition index (no
+    /// structure; neighbours barely closer than the rest); memory contents written by a trained
+    /// network are structured, like the clustered case. Thresholds: measured 0.83 (Gaussian),
+    /// 0.99 (clustered); asserted with a margin, at 0.75 and 0.95. A missed neighbour is not an
+    /// error in SAM (the read just uses the K best rows found), and the paper's FLANN settings
+    /// (4 trees, 32 checks) are of similar recall.
+    func testRecallOnRandomAndClusteredData() {
+        let n = 20_000, w = 16, k = 4
+        for (name, rows, queries, threshold) in [
+            ("gaussian", SparseData.gaussian(n, w, seed: 1), SparseData.gaussian(300, w, seed: 2), 0.75),
+            ("clustered", SparseData.clustered(n, w, clusters: 200, spread: 0.35, seed: 3),
+             SparseData.clustered(300, w, clusters: 200, spread: 0.35, seed: 3, stream: 5), 0.95),
+        ] {
+            let (approximate, exact) = build(rows, width: w)
+            let visitedBefore = approximate.entriesVisited
+            let recall = SparseData.recall(approximate, exact, queries: queries, width: w, k: k)
+            let perQuery = Double(approximate.entriesVisited - visitedBefore) / 300
+            print("recall@\(k) \(name): \(recall), entries visited per query \(perQuery) of \(n), rebuilds \(approximate.rebuilds)")
+            XCTAssertGreaterThan(recall, threshold, name)
+            XCTAssertLessThan(perQuery, Double(n) / 5, "\(name): sublinear work")
+        }
+    }
+
+    /// Changes are visible to the very next query, without a rebuild: a replaced row is found
+    /// by its new content and no longer by its old one; a removed row is never returned; a new
+    /// row is found.
+    func testUpdatesAreVisibleToTheNextQuery() {
+        let n = 5_000, w = 8
+        let rows = SparseData.gaussian(n, w, seed: 9)
+        let (approximate, exact) = build(rows, width: w)
+        let rebuilds = approximate.rebuilds
+        for index in [approximate as any NearestNeighbourIndex<Double>, exact] {
+            var result = [Int](repeating: -1, count: 1)
+            let fresh = SparseData.gaussian(3, w, seed: 10)
+            fresh.withUnsafeBufferPointer { p in
+                // Replace row 17 by a new vector; search for that vector.
+                index.insert(id: 17, vector: p.baseAddress!)
+                XCTAssertEqual(index.search(query: p.baseAddress!, k: 1, results: &result), 1)
+                XCTAssertEqual(result[0], 17)
+                rows.withUnsafeBufferPointer { old in
+                    _ = index.search(query: old.baseAddress! + 17 * w, k: 1, results: &result)
+                }
+                XCTAssertNotEqual(result[0], 17, "old content forgotten")
+                index.remove(id: 17)
+                _ = index.search(query: p.baseAddress!, k: 1, results: &result)
+                XCTAssertNotEqual(result[0], 17, "removed row not returned")
+                XCTAssertFalse(index.contains(17))
+                index.insert(id: 17, vector: p.baseAddress! + w)
+                _ = index.search(query: p.baseAddress! + w, k: 1, results: &result)
+                XCTAssertEqual(result[0], 17, "re-inserted row found")
+            }
+        }
+        XCTAssertEqual(approximate.rebuilds, rebuilds, "no rebuild was needed")
+    }
+}
+
+/// Work per step counted, not timed, at N = 1 000 and N = 100 000 (memory preloaded full): rows
+/// written/restored, LRU operations, logged record size and gradient rows are bounded by
+/// constants in R·K and equal at both sizes; index entries visited per query are N for the exact
+/// scan (its documented O(N)) and grow sublinearly for the approximate index.
+final class SparseMemoryWorkTests: XCTestCase {
+    struct Work: Equatable {
+        var rowsWritten = 0, listOperations = 0, rowsRestored = 0, gradientRows = 0, recordSize = 0
+    }
+
+    func run(cells: Int, index: SparseIndexKind) -> (work: Work, visitsPerQuery: Double) {
+        var s = SparseHarness.Sizes()
+        s.cells = cells; s.batch = 1; s.width = 8; s.heads = 2; s.neighbours = 4; s.steps = 30
+        let (memory, store) = SparseHarness.make(s, index: index, seed: 31, scale: 0.5)
+        let state = memory.zeroState(batch: 1)
+        let m = state.samples[0]
+        SparseData.gaussian(cells, s.width, seed: 32).withUnsafeBufferPointer { m.preload(rows: $0.baseAddress!, count: cells) }
+        var rng = CounterRandom(seed: 33).sequence(stream: 1)
+        let inputs = MemoryHarness.randomTensor([s.steps, 1, s.input], &rng)
+        let tape = SparseMemoryTape<Double>()
+        let (w0, l0, v0) = (m.rowsWritten, m.listOperations, m.index.entriesVisited)
+        let reads = SparseHarness.forward(memory, inputs: inputs, state: state, tape: tape)
+        var work = Work(rowsWritten: m.rowsWritten - w0, listOperations: m.listOperations - l0)
+        let visits = Double(m.index.entriesVisited - v0) / Double(s.steps * s.heads)
+        store.zeroGradients()
+        let (_, g) = SparseHarness.backward(memory, tape: tape, readGradients: MemoryHarness.randomTensor(reads.shape, &rng),
+                                            final: memory.zeroStateGradient(batch: 1))
+        work.rowsRestored = m.rowsRestored
+        work.gradientRows = g.samples[0].rowIds.count
+        work.recordSize = memory.recordLayout(batch: 1).size + memory.recordLayout(batch: 1).integerSize
+        let rk = s.heads * s.neighbours
+        XCTAssertLessThanOrEqual(work.rowsWritten, s.steps * (rk + 1))
+        XCTAssertGreaterThanOrEqual(work.rowsWritten, s.steps)
+        XCTAssertEqual(work.rowsRestored, work.rowsWritten)
+        XCTAssertLessThanOrEqual(work.listOperations, 2 * s.steps * (2 * rk + 1))
+        XCTAssertLessThanOrEqual(work.gradientRows, s.steps * (2 * rk + 1))
+        return (work, visits)
+    }
+
+    func testNoPerStepCostInN() {
+        let small = run(cells: 1_000, index: .exact), large = run(cells: 100_000, index: .exact)
+        print("exact: N=1k \(small), N=100k \(large)")
+        XCTAssertEqual(small.work.recordSize, large.work.recordSize, "log per step independent of N")
+        XCTAssertEqual(small.visitsPerQuery, 1_000)
+        XCTAssertEqual(large.visitsPerQuery, 100_000)
+        let smallA = run(cells: 1_000, index: .approximate), largeA = run(cells: 100_000, index: .approximate)
+        print("approximate: N=1k \(smallA), N=100k \(largeA)")
+        XCTAssertLessThan(largeA.visitsPerQuery / smallA.visitsPerQuery, 20, "sublinear: far below the 100× of N")
+        XCTAssertLessThan(largeA.visitsPerQuery, 100_000 / 20)
+        // Same inputs and the same kind of data at both sizes: the bookkeeping counts stay within
+        // the per-step bounds (asserted in `run`) and do not grow with N. (Gradient rows = distinct
+        // rows read over the sequence: bounded per step, data-dependent.)
+        for (a, b) in [(small.work, large.work), (smallA.work, largeA.work)] {
+            XCTAssertLessThanOrEqual(Double(b.rowsWritten), 1.5 * Double(a.rowsWritten))
+            XCTAssertLessThanOrEqual(Double(b.listOperations), 1.5 * Double(a.listOperations))
+        }
+    }
+}
