@@ -9,9 +9,10 @@ packages=(
   libopenmpi-dev openmpi-bin  # MPI (pkg-config: ompi-c) and mpirun
   libhdf5-dev hdf5-tools   # HDF5 (pkg-config: hdf5-serial) and h5dump
 )
-# What the test suite needs besides: a one-node Slurm (scripts/slurm-up.sh) and Python's venv.
+# What the test suite needs besides: a one-node Slurm (scripts/slurm-up.sh), Python's venv (h5py),
+# a headless browser for the reports, and `file` to identify the PNGs.
 if [ "${1:-}" = "--for-tests" ]; then
-  packages+=(slurmctld slurmd slurm-client munge python3-venv)
+  packages+=(slurmctld slurmd slurm-client munge python3-venv chromium file)
 fi
 
 missing=()

@@ -1,0 +1,46 @@
+/// One figure of a report: its PNG and where it belongs (training curve, generalisation curve,
+/// or a debug tensor of one rank, step and layer).
+public struct ReportFigure: Sendable {
+    public enum Kind: String, Sendable { case training, generalisation, debug }
+
+    /// File-name-safe identifier, also the PNG's name without extension
+    /// (`training-loss`, `generalisation-masked_bit_accuracy`, `rank0-step00000100-layer0-memory`).
+    public let id: String
+    public let kind: Kind
+    /// The metric or debug key.
+    public let key: String
+    public let title: String
+    public let rank: Int?
+    public let step: Int?
+    public let layer: Int?
+    public let width: Int
+    public let height: Int
+    public let png: [UInt8]
+
+    public init(id: String, kind: Kind, key: String, title: String, rank: Int? = nil, step: Int? = nil, layer: Int? = nil,
+                image: RGBImage) {
+        self.id = id
+        self.kind = kind
+        self.key = key
+        self.title = title
+        self.rank = rank
+        self.step = step
+        self.layer = layer
+        width = image.width
+        height = image.height
+        png = PNGEncoder.encode(image, text: [("Title", title), ("Software", "dnc-dist report")])
+    }
+
+    public var fileName: String { id + ".png" }
+
+    /// The `<figure>` element: the image as a data URI and a caption; `data-*` attributes
+    /// name what it shows.
+    func html(caption: String? = nil) -> String {
+        var attributes = "id=\"fig-\(HTMLPage.escape(id))\" data-figure=\"\(kind.rawValue)\" data-key=\"\(HTMLPage.escape(key))\""
+        if let rank { attributes += " data-rank=\"\(rank)\"" }
+        if let step { attributes += " data-step=\"\(step)\"" }
+        if let layer { attributes += " data-layer=\"\(layer)\"" }
+        return "<figure \(attributes)>\(HTMLPage.image(png, width: width, height: height, alt: title))"
+            + "<figcaption>\(HTMLPage.escape(caption ?? title)) · <code>\(HTMLPage.escape(fileName))</code></figcaption></figure>"
+    }
+}
