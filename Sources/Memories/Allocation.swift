@@ -26,10 +26,14 @@ enum Allocation {
         }
     }
 
+    /// Scratch (reals) that `usageBackward` needs.
+    static func usageBackwardScratchSize(cells n: Int, readHeads r: Int) -> Int { r * n + 2 * n }
+
     /// Backward of `usageForward`. `newUsageGradient` is dℓ/du_t (N).
     /// Writes (overwrites) `usageGradient` dℓ/du_{t−1} (N) and `writeWeightsGradient` dℓ/dw^w_{t−1}
     /// (N, zero when `stopGradient`, DM's choice); accumulates into `readWeightsGradient` (R×N)
-    /// and `freeGatesGradient` (R). `scratch`: R values (prefix products over heads).
+    /// and `freeGatesGradient` (R). `scratch`: `usageBackwardScratchSize` values.
+    /// Vectorised over the cells, heads in the outer loops.
     static func usageBackward<T: Real>(usage: UnsafePointer<T>, writeWeights: UnsafePointer<T>,
                                        readWeights: UnsafePointer<T>, freeGates: UnsafePointer<T>,
                                        retention: UnsafePointer<T>, newUsageGradient: UnsafePointer<T>,
@@ -38,27 +42,39 @@ enum Allocation {
                                        writeWeightsGradient: UnsafeMutablePointer<T>,
                                        readWeightsGradient: UnsafeMutablePointer<T>,
                                        freeGatesGradient: UnsafeMutablePointer<T>,
-                                       scratch prefix: UnsafeMutablePointer<T>) {
+                                       scratch: UnsafeMutablePointer<T>) {
+        // prefix_i = Π_{j<i}(1 − q_j) per cell (R×N), the running suffix product (N), dℓ/dψ (N).
+        let prefix = scratch, suffix = scratch + r * n, dPsi = suffix + n
         for c in 0..<n {
             let g = newUsageGradient[c], u = usage[c], w = writeWeights[c], psi = retention[c]
             usageGradient[c] = g * psi * (1 - w)
-            writeWeightsGradient[c] = stopGradient ? 0 : g * psi * (1 - u)
-            let dPsi = g * (u + (1 - u) * w)
-            if dPsi == 0 { continue }
-            // ∂ψ/∂q_i = −Π_{j≠i}(1 − q_j): prefix products forward, suffix product backward (no division).
-            var running: T = 1
-            for i in 0..<r {
-                prefix[i] = running
-                running *= 1 - freeGates[i] * readWeights[i * n + c]
+            dPsi[c] = g * (u + (1 - u) * w)
+        }
+        if stopGradient {
+            Kernels.fill(writeWeightsGradient, count: n, with: 0)
+        } else {
+            for c in 0..<n {
+                let g = newUsageGradient[c], u = usage[c], psi = retention[c]
+                writeWeightsGradient[c] = g * psi * (1 - u)
             }
-            var suffix: T = 1
-            for i in stride(from: r - 1, through: 0, by: -1) {
-                let dq = -dPsi * prefix[i] * suffix
-                let wr = readWeights[i * n + c], f = freeGates[i]
-                freeGatesGradient[i] += dq * wr
-                readWeightsGradient[i * n + c] += dq * f
-                suffix *= 1 - f * wr
+        }
+        // ∂ψ/∂q_i = −Π_{j≠i}(1 − q_j): prefix products forward, suffix product backward (no division).
+        Kernels.fill(prefix, count: n, with: 1)
+        for i in 1..<Swift.max(r, 1) {
+            let f = freeGates[i - 1], wr = readWeights + (i - 1) * n, previous = prefix + (i - 1) * n, current = prefix + i * n
+            for c in 0..<n { current[c] = previous[c] * (1 - f * wr[c]) }
+        }
+        Kernels.fill(suffix, count: n, with: 1)
+        for i in stride(from: r - 1, through: 0, by: -1) {
+            let f = freeGates[i], wr = readWeights + i * n, dwr = readWeightsGradient + i * n, p = prefix + i * n
+            // dq (the gradient of q_i = f_i·w^r_i) goes to the scratch `p`, which is not needed again.
+            for c in 0..<n {
+                let dq = -dPsi[c] * p[c] * suffix[c]
+                p[c] = dq
+                dwr[c] += dq * f
+                suffix[c] *= 1 - f * wr[c]
             }
+            freeGatesGradient[i] += RowKernels.dot(p, wr, count: n)
         }
     }
 

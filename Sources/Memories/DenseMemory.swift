@@ -148,7 +148,8 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
     /// Per-sample scratch of the backward (reals), see `backwardStep`.
     private var sampleScratchSize: Int {
         let n = cellCount, w = cellWidth, r = readHeads
-        return 4 * r * n + (r * n + n + r) + 5 * n + r + w + TemporalLinkage.stepBackwardScratchSize(cells: n, readHeads: r)
+        return 4 * r * n + (r * n + n + r) + 5 * n + w + Allocation.usageBackwardScratchSize(cells: n, readHeads: r)
+            + TemporalLinkage.stepBackwardScratchSize(cells: n, readHeads: r)
     }
 
     private func realScratch(_ count: Int) -> UnsafeMutablePointer<T> {
@@ -204,19 +205,24 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
         }
         interfaceForward(input: x, batch: batch, raw: rec + l.raw)
 
+        let allActive = active.map { !$0.contains(false) } ?? true
         state.withPointers(placeholder: placeholder) { sp in
+            // The state before the step goes onto the tape for the whole batch (the sections are
+            // sample-major like the state), except L_{t−1}, recorded while the link is updated.
+            (rec + l.previousMemory).update(from: sp.memory, count: batch * n * w)
+            (rec + l.previousPrecedence).update(from: sp.precedence, count: batch * n)
+            (rec + l.previousReadWeights).update(from: sp.readWeights, count: batch * r * n)
+            (rec + l.previousWriteWeights).update(from: sp.writeWeights, count: batch * n)
+            (rec + l.previousUsage).update(from: sp.usage, count: batch * n)
+            // Norms of M_{t−1}'s rows for the write content weighting, all samples at once.
+            ContentAddressing.norms(rec + l.previousMemory, rows: batch * n, width: w, style: options.cosineStyle,
+                                    out: rec + l.writeNorms)
             for b in 0..<batch {
                 let mPrev = rec + l.previousMemory + b * n * w, lPrev = rec + l.previousLink + b * n * n
-                let pPrev = rec + l.previousPrecedence + b * n, wrPrev = rec + l.previousReadWeights + b * r * n
+                let wrPrev = rec + l.previousReadWeights + b * r * n
                 let wwPrev = rec + l.previousWriteWeights + b * n, uPrev = rec + l.previousUsage + b * n
                 let sM = sp.memory + b * n * w, sL = sp.link + b * n * n, sP = sp.precedence + b * n
                 let sR = sp.readWeights + b * r * n, sW = sp.writeWeights + b * n, sU = sp.usage + b * n
-                // M_{t−1} and the small vectors go onto the tape here; L_{t−1} while the link is updated.
-                mPrev.update(from: sM, count: n * w)
-                pPrev.update(from: sP, count: n)
-                wrPrev.update(from: sR, count: r * n)
-                wwPrev.update(from: sW, count: n)
-                uPrev.update(from: sU, count: n)
                 let out = readVectors + b * r * w
                 guard ints[l.activeFlags + b] != 0 else {
                     lPrev.update(from: sL, count: n * n)
@@ -231,11 +237,9 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
                 Allocation.usageForward(usage: uPrev, writeWeights: wwPrev, readWeights: wrPrev,
                                         freeGates: xi + layout.freeGates, cells: n, readHeads: r,
                                         retention: rec + l.retention + b * n, newUsage: uNew)
-                sU.update(from: uNew, count: n)
                 // §5.2 write content weighting on M_{t−1}.
                 let writeNorms = rec + l.writeNorms + b * n, writeKeyNorm = rec + l.writeKeyNorm + b
                 let writeContent = rec + l.writeContent + b * n
-                ContentAddressing.norms(mPrev, rows: n, width: w, style: options.cosineStyle, out: writeNorms)
                 ContentAddressing.norms(xi + layout.writeKey, rows: 1, width: w, style: options.cosineStyle,
                                         out: writeKeyNorm)
                 ContentAddressing.forward(memory: mPrev, memoryNorms: writeNorms, keys: xi + layout.writeKey,
@@ -253,12 +257,10 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
                 WriteHead.weightsForward(allocation: allocation, content: writeContent,
                                          allocationGate: xi[layout.allocationGate], writeGate: xi[layout.writeGate],
                                          cells: n, out: wwNew)
-                sW.update(from: wwNew, count: n)
-                // §5.5 erase and add, from the tape's M_{t−1} into its M_t, then into the state.
+                // §5.5 erase and add, from the tape's M_{t−1} into its M_t (the state takes it below).
                 let mNew = rec + l.memory + b * n * w
                 WriteHead.eraseAndAdd(previous: mPrev, memory: mNew, writeWeights: wwNew, erase: xi + layout.eraseVector,
                                       write: xi + layout.writeVector, cells: n, width: w)
-                sM.update(from: mNew, count: n * w)
                 // §5.6 link (with the old precedence), recording L_{t−1}; §5.9 directional weightings
                 // from L_t and w^r_{t−1}; then §5.7 precedence.
                 let forward = rec + l.forward + b * r * n, backward = rec + l.backward + b * r * n
@@ -280,8 +282,20 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
                 let wrNew = rec + l.readWeights + b * r * n
                 ReadHeads.weightsForward(modes: xi + layout.readModes, backward: backward, forward: forward,
                                          content: readContent, cells: n, readHeads: r, out: wrNew)
-                sR.update(from: wrNew, count: r * n)
                 ReadHeads.readVectors(weights: wrNew, memory: mNew, cells: n, width: w, readHeads: r, out: out)
+                if !allActive {
+                    sM.update(from: mNew, count: n * w)
+                    sR.update(from: wrNew, count: r * n)
+                    sW.update(from: wwNew, count: n)
+                    sU.update(from: uNew, count: n)
+                }
+            }
+            // M_t, w^r_t, w^w_t and u_t from the tape into the state (L_t and p_t were updated in place).
+            if allActive {
+                sp.memory.update(from: rec + l.memory, count: batch * n * w)
+                sp.readWeights.update(from: rec + l.readWeights, count: batch * r * n)
+                sp.writeWeights.update(from: rec + l.writeWeights, count: batch * n)
+                sp.usage.update(from: rec + l.usage, count: batch * n)
             }
         }
     }
@@ -313,7 +327,7 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
         let dwrNew = take(r * n), dForward = take(r * n), dBackward = take(r * n), dReadContent = take(r * n)
         let contentScratch = take(r * n + n + r)
         let dwwNew = take(n), dpNew = take(n), duNew = take(n), dWriteContent = take(n), dAllocation = take(n)
-        let headScratch = take(r), rowScratch = take(w)
+        let usageScratch = take(Allocation.usageBackwardScratchSize(cells: n, readHeads: r)), rowScratch = take(w)
         let linkScratch = take(TemporalLinkage.stepBackwardScratchSize(cells: n, readHeads: r))
 
         stateGradient.withPointers(placeholder: placeholder) { g in
@@ -395,7 +409,7 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
                                          newUsageGradient: duNew, cells: n, readHeads: r,
                                          stopGradient: options.stopGradientThroughUsage,
                                          usageGradient: gU, writeWeightsGradient: gW, readWeightsGradient: gR,
-                                         freeGatesGradient: dRow + layout.freeGates, scratch: headScratch)
+                                         freeGatesGradient: dRow + layout.freeGates, scratch: usageScratch)
                 // §3 activations: dℓ/dξ → dℓ/dẑ.
                 layout.activationBackward(raw: rec + l.raw + b * s, activated: xi, gradient: dRow, options: options)
             }

@@ -28,8 +28,18 @@ public final class DenseMemoryTape<T: Real>: @unchecked Sendable {
         integers.deallocate()
     }
 
+    /// Records the next sequence is expected to hold (a hint: the first growth then allocates
+    /// room for all of them at once instead of doubling, which copies and peaks at twice the size).
+    private var expectedRecords = 0
+
     /// Forgets every record (their memory is reused).
     public func reset() { steps = 0 }
+
+    /// Forgets every record and sizes the next growth for `records` records (see `reset()`).
+    public func reset(expectingRecords records: Int) {
+        steps = 0
+        expectedRecords = records
+    }
 
     /// Appends an uninitialised record and returns its two parts.
     func appendRecord(owner: AnyObject, batch: Int, recordSize: Int, integerRecordSize: Int)
@@ -44,7 +54,7 @@ public final class DenseMemoryTape<T: Real>: @unchecked Sendable {
                      "a tape records one memory and one batch size per sequence; call reset() between sequences")
         let needed = (steps + 1) * recordSize
         if needed > capacity {
-            let newCapacity = Swift.max(needed, capacity * 2)
+            let newCapacity = Swift.max(needed, capacity * 2, expectedRecords * recordSize)
             let fresh = UnsafeMutablePointer<T>.allocate(capacity: newCapacity)
             fresh.moveInitialize(from: buffer, count: steps * recordSize)
             buffer.deallocate()
@@ -53,7 +63,7 @@ public final class DenseMemoryTape<T: Real>: @unchecked Sendable {
         }
         let neededIntegers = (steps + 1) * integerRecordSize
         if neededIntegers > integerCapacity {
-            let newCapacity = Swift.max(neededIntegers, integerCapacity * 2)
+            let newCapacity = Swift.max(neededIntegers, integerCapacity * 2, expectedRecords * integerRecordSize)
             let fresh = UnsafeMutablePointer<Int>.allocate(capacity: newCapacity)
             fresh.moveInitialize(from: integers, count: steps * integerRecordSize)
             integers.deallocate()

@@ -5,7 +5,9 @@ import DNCNumerics
 /// is not reassociated). `Float` takes an explicit `SIMD4` path with independent accumulators;
 /// other types (`Double`: gradient checks and fixtures) a plain sequential loop.
 ///
-/// Element-wise updates stay plain pointer loops in the callers: those vectorise as they are.
+/// Element-wise updates are plain pointer loops in the callers, which vectorise as they are,
+/// except for the hottest row loops (link rows, erase-and-add), which have `SIMD4` Float paths
+/// next to them.
 enum RowKernels {
     /// Σ a[j]·b[j].
     @inline(__always)
@@ -28,40 +30,14 @@ enum RowKernels {
     @inline(__always)
     static func dotDifference<T: Real>(_ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ c: UnsafePointer<T>,
                                        count n: Int) -> T {
-        if T.self == Float.self {
-            return unsafeBitCast(floatDotDifference(UnsafeRawPointer(a), UnsafeRawPointer(b), UnsafeRawPointer(c), n),
-                                 to: T.self)
-        }
         var s: T = 0
         for j in 0..<n { s += a[j] * (b[j] - c[j]) }
         return s
     }
 
-    /// Σ a[j]·b[j]·c[j].
-    @inline(__always)
-    static func dot3<T: Real>(_ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ c: UnsafePointer<T>, count n: Int) -> T {
-        if T.self == Float.self {
-            return unsafeBitCast(floatDot3(UnsafeRawPointer(a), UnsafeRawPointer(b), UnsafeRawPointer(c), n), to: T.self)
-        }
-        var s: T = 0
-        for j in 0..<n { s += a[j] * b[j] * c[j] }
-        return s
-    }
-
-    /// Σ a[j].
-    @inline(__always)
-    static func sum<T: Real>(_ a: UnsafePointer<T>, count n: Int) -> T {
-        if T.self == Float.self {
-            return unsafeBitCast(floatSum(UnsafeRawPointer(a), n), to: T.self)
-        }
-        var s: T = 0
-        for j in 0..<n { s += a[j] }
-        return s
-    }
-
     // MARK: Float
 
-    @usableFromInline typealias V = SIMD4<Float>
+    typealias V = SIMD4<Float>
 
     @inline(__always)
     static func load(_ p: UnsafeRawPointer, _ j: Int) -> V {
@@ -80,53 +56,6 @@ enum RowKernels {
         var s = (s0 + s1).sum()
         let fa = a.assumingMemoryBound(to: Float.self), fb = b.assumingMemoryBound(to: Float.self)
         while j < n { s += fa[j] * fb[j]; j &+= 1 }
-        return s
-    }
-
-    @inline(__always)
-    static func floatDotDifference(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ c: UnsafeRawPointer, _ n: Int) -> Float {
-        var s0 = V(), s1 = V(), j = 0
-        while j &+ 8 <= n {
-            s0 += load(a, j) * (load(b, j) - load(c, j))
-            s1 += load(a, j &+ 4) * (load(b, j &+ 4) - load(c, j &+ 4))
-            j &+= 8
-        }
-        if j &+ 4 <= n { s0 += load(a, j) * (load(b, j) - load(c, j)); j &+= 4 }
-        var s = (s0 + s1).sum()
-        let fa = a.assumingMemoryBound(to: Float.self), fb = b.assumingMemoryBound(to: Float.self)
-        let fc = c.assumingMemoryBound(to: Float.self)
-        while j < n { s += fa[j] * (fb[j] - fc[j]); j &+= 1 }
-        return s
-    }
-
-    @inline(__always)
-    static func floatDot3(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ c: UnsafeRawPointer, _ n: Int) -> Float {
-        var s0 = V(), s1 = V(), j = 0
-        while j &+ 8 <= n {
-            s0 += load(a, j) * load(b, j) * load(c, j)
-            s1 += load(a, j &+ 4) * load(b, j &+ 4) * load(c, j &+ 4)
-            j &+= 8
-        }
-        if j &+ 4 <= n { s0 += load(a, j) * load(b, j) * load(c, j); j &+= 4 }
-        var s = (s0 + s1).sum()
-        let fa = a.assumingMemoryBound(to: Float.self), fb = b.assumingMemoryBound(to: Float.self)
-        let fc = c.assumingMemoryBound(to: Float.self)
-        while j < n { s += fa[j] * fb[j] * fc[j]; j &+= 1 }
-        return s
-    }
-
-    @inline(__always)
-    static func floatSum(_ a: UnsafeRawPointer, _ n: Int) -> Float {
-        var s0 = V(), s1 = V(), j = 0
-        while j &+ 8 <= n {
-            s0 += load(a, j)
-            s1 += load(a, j &+ 4)
-            j &+= 8
-        }
-        if j &+ 4 <= n { s0 += load(a, j); j &+= 4 }
-        var s = (s0 + s1).sum()
-        let fa = a.assumingMemoryBound(to: Float.self)
-        while j < n { s += fa[j]; j &+= 1 }
         return s
     }
 }

@@ -30,23 +30,40 @@ enum TemporalLinkage {
                                       precedence p: UnsafePointer<T>, cells n: Int,
                                       gradient g: UnsafeMutablePointer<T>,
                                       writeWeightsGradient dw: UnsafeMutablePointer<T>,
-                                      precedenceGradient dp: UnsafeMutablePointer<T>) {
+                                      precedenceGradient dp: UnsafeMutablePointer<T>,
+                                      link linkOut: UnsafeMutablePointer<T>? = nil) {
         for i in 0..<n {
             linkBackwardRow(i, previousRow: l + i * n, writeWeights: w, precedence: p, cells: n,
-                            gradientRow: g + i * n, writeWeightsGradient: dw, precedenceGradient: dp)
+                            gradientRow: g + i * n, writeWeightsGradient: dw, precedenceGradient: dp,
+                            linkRow: linkOut.map { $0 + i * n })
         }
     }
 
     /// Row i of `linkBackward`. Ĝ = G ∘ D: the diagonal gets no gradient, so g[i] is zeroed
-    /// first and the row is processed whole (branch-free, vectorised).
+    /// first and the row is processed whole (branch-free, vectorised). With `linkRow`, also
+    /// writes row i of L_t there (as `linkForward`), from the same pass over L_{t−1}.
     @inline(__always)
     static func linkBackwardRow<T: Real>(_ i: Int, previousRow lRow: UnsafePointer<T>, writeWeights w: UnsafePointer<T>,
                                          precedence p: UnsafePointer<T>, cells n: Int,
                                          gradientRow gRow: UnsafeMutablePointer<T>,
                                          writeWeightsGradient dw: UnsafeMutablePointer<T>,
-                                         precedenceGradient dp: UnsafeMutablePointer<T>) {
-        let wi = w[i]
+                                         precedenceGradient dp: UnsafeMutablePointer<T>,
+                                         linkRow: UnsafeMutablePointer<T>?) {
         gRow[i] = 0
+        if T.self == Float.self {
+            floatLinkBackwardRow(i, previousRow: UnsafeRawPointer(lRow), writeWeights: UnsafeRawPointer(w),
+                                 precedence: UnsafeRawPointer(p), cells: n, gradientRow: UnsafeMutableRawPointer(gRow),
+                                 writeWeightsGradient: UnsafeMutableRawPointer(dw),
+                                 precedenceGradient: UnsafeMutableRawPointer(dp),
+                                 linkRow: linkRow.map { UnsafeMutableRawPointer($0) })
+            linkRow?[i] = 0
+            return
+        }
+        let wi = w[i]
+        if let linkRow {
+            for j in 0..<n { linkRow[j] = (1 - wi - w[j]) * lRow[j] + wi * p[j] }
+            linkRow[i] = 0
+        }
         // dℓ/dw_i += Σ_j g_ij (p_j − l_ij).
         let dwi = RowKernels.dotDifference(gRow, p, lRow, count: n)
         // (Two loops: fewer pointers per loop keeps the vectoriser's overlap checks few.)
@@ -59,48 +76,85 @@ enum TemporalLinkage {
         dw[i] += dwi
     }
 
-    // MARK: Fused step
+    /// `linkBackwardRow` for Float in one `SIMD4` pass (the same arithmetic per element).
+    @inline(__always)
+    static func floatLinkBackwardRow(_ i: Int, previousRow l: UnsafeRawPointer, writeWeights w: UnsafeRawPointer,
+                                     precedence p: UnsafeRawPointer, cells n: Int, gradientRow g: UnsafeMutableRawPointer,
+                                     writeWeightsGradient dw: UnsafeMutableRawPointer,
+                                     precedenceGradient dp: UnsafeMutableRawPointer,
+                                     linkRow lt: UnsafeMutableRawPointer?) {
+        typealias V = SIMD4<Float>
+        let ws = w.assumingMemoryBound(to: Float.self)
+        let wi = ws[i], keep = 1 - wi, vwi = V(repeating: wi), vkeep = V(repeating: keep)
+        var s0 = V(), s1 = V(), j = 0
+        @inline(__always) func chunk(_ j: Int, _ s: inout V, _ lt: UnsafeMutableRawPointer?) {
+            let o = j &* 4
+            let gv = g.loadUnaligned(fromByteOffset: o, as: V.self), lv = l.loadUnaligned(fromByteOffset: o, as: V.self)
+            let pv = p.loadUnaligned(fromByteOffset: o, as: V.self), c = vkeep - w.loadUnaligned(fromByteOffset: o, as: V.self)
+            s += gv * (pv - lv)
+            dw.storeBytes(of: dw.loadUnaligned(fromByteOffset: o, as: V.self) - gv * lv, toByteOffset: o, as: V.self)
+            dp.storeBytes(of: dp.loadUnaligned(fromByteOffset: o, as: V.self) + gv * vwi, toByteOffset: o, as: V.self)
+            g.storeBytes(of: gv * c, toByteOffset: o, as: V.self)
+            lt?.storeBytes(of: c * lv + vwi * pv, toByteOffset: o, as: V.self)
+        }
+        if let lt {
+            while j &+ 8 <= n { chunk(j, &s0, lt); chunk(j &+ 4, &s1, lt); j &+= 8 }
+            if j &+ 4 <= n { chunk(j, &s0, lt); j &+= 4 }
+        } else {
+            while j &+ 8 <= n { chunk(j, &s0, nil); chunk(j &+ 4, &s1, nil); j &+= 8 }
+            if j &+ 4 <= n { chunk(j, &s0, nil); j &+= 4 }
+        }
+        var dwi = (s0 + s1).sum()
+        let gs = g.assumingMemoryBound(to: Float.self), ls = l.assumingMemoryBound(to: Float.self)
+        let ps = p.assumingMemoryBound(to: Float.self), lts = lt?.assumingMemoryBound(to: Float.self)
+        let dws = dw.assumingMemoryBound(to: Float.self), dps = dp.assumingMemoryBound(to: Float.self)
+        while j < n {
+            let gij = gs[j], lij = ls[j], c = keep - ws[j]
+            dwi += gij * (ps[j] - lij)
+            dws[j] -= gij * lij
+            dps[j] += gij * wi
+            gs[j] = gij * c
+            lts?[j] = c * lij + wi * ps[j]
+            j &+= 1
+        }
+        dws[i] += dwi
+    }
 
-    /// From this N on, the N×N products with the R read weightings go to BLAS; below, they run
-    /// fused into the row loops (a BLAS call costs more than the product there).
-    nonisolated(unsafe) static var blasCells = 1000
+    // MARK: Step
 
-    /// The link part of a forward step for one sample, fused: records L_{t−1} into `previous`
-    /// (N×N) while updating `link` in place to L_t (as `linkForward`), then writes the
-    /// directional weightings F = W·L_tᵀ and B = W·L_t (as `directionalForward`).
+    /// The link part of a forward step for one sample: records L_{t−1} into `previous` (N×N)
+    /// while updating `link` in place to L_t (as `linkForward`, in one pass), then writes the
+    /// directional weightings F = W·L_tᵀ and B = W·L_t (`directionalForward`).
     static func stepForward<T: Real>(link: UnsafeMutablePointer<T>, previous: UnsafeMutablePointer<T>,
                                      writeWeights w: UnsafePointer<T>, precedence p: UnsafePointer<T>,
                                      readWeights wr: UnsafePointer<T>, cells n: Int, readHeads r: Int,
                                      forward f: UnsafeMutablePointer<T>, backward b: UnsafeMutablePointer<T>) {
-        let fused = n < blasCells
-        if fused { Kernels.fill(b, count: r * n, with: 0) }
         for i in 0..<n {
             let row = link + i * n, prev = previous + i * n, wi = w[i]
-            for j in 0..<n {
-                let v = row[j]
-                prev[j] = v
-                row[j] = (1 - wi - w[j]) * v + wi * p[j]
-            }
-            row[i] = 0
-            if fused {
-                for k in 0..<r {
-                    f[k * n + i] = RowKernels.dot(row, wr + k * n, count: n)
-                    let c = wr[k * n + i], bk = b + k * n
-                    for j in 0..<n { bk[j] += c * row[j] }
+            if T.self == Float.self {
+                floatLinkRow(out: UnsafeMutableRawPointer(row), copy: UnsafeMutableRawPointer(prev), link: UnsafeRawPointer(row),
+                             writeWeights: UnsafeRawPointer(w), precedence: UnsafeRawPointer(p), wi: unsafeBitCast(wi, to: Float.self),
+                             cells: n)
+            } else {
+                for j in 0..<n {
+                    let v = row[j]
+                    prev[j] = v
+                    row[j] = (1 - wi - w[j]) * v + wi * p[j]
                 }
             }
+            row[i] = 0
         }
-        if !fused { directionalForward(link: link, readWeights: wr, cells: n, readHeads: r, forward: f, backward: b) }
+        directionalForward(link: link, readWeights: wr, cells: n, readHeads: r, forward: f, backward: b)
     }
 
     /// Scratch (reals) that `stepBackward` needs.
     static func stepBackwardScratchSize(cells n: Int, readHeads r: Int) -> Int {
-        n < blasCells ? n : n * n + 4 * r * n
+        n * n + 4 * r * n
     }
 
-    /// The link part of a backward step for one sample: the directional weightings, then the
-    /// link update (as `directionalBackward` on L_t recomputed from L_{t−1}, then
-    /// `linkBackward`).
+    /// The link part of a backward step for one sample, as `directionalBackward` (on L_t,
+    /// recomputed from L_{t−1}) followed by `linkBackward`: first dL_t += dFᵀ·W + Wᵀ·dB, then
+    /// one pass over the rows that propagates dL_t and recomputes L_t, then dW += dF·L_t + dB·L_tᵀ.
     /// - previousLink: L_{t−1}; writeWeights: w^w_t; precedence: p_{t−1}; readWeights: w^r_{t−1}.
     /// - forwardGradient, backwardGradient: dℓ/dF, dℓ/dB (R×N).
     /// - linkGradient: dℓ/dL_t in, replaced by dℓ/dL_{t−1}.
@@ -114,43 +168,46 @@ enum TemporalLinkage {
                                       writeWeightsGradient dw: UnsafeMutablePointer<T>,
                                       precedenceGradient dp: UnsafeMutablePointer<T>,
                                       scratch: UnsafeMutablePointer<T>) {
-        if n < blasCells {
-            let lt = scratch
-            for i in 0..<n {
-                let lRow = l + i * n, gRow = g + i * n, wi = w[i]
-                // Row i of L_t.
-                for j in 0..<n { lt[j] = (1 - wi - w[j]) * lRow[j] + wi * p[j] }
-                lt[i] = 0
-                // dL_t += dFᵀ·W + Wᵀ·dB (row i), dW += dF·L_t + dB·L_tᵀ.
-                for k in 0..<r {
-                    let a = dF[k * n + i], c = wr[k * n + i]
-                    let wk = wr + k * n, dBk = dB + k * n, dwk = dwr + k * n
-                    for j in 0..<n { gRow[j] += a * wk[j] + c * dBk[j] }
-                    for j in 0..<n { dwk[j] += a * lt[j] }
-                    dwk[i] += RowKernels.dot(dBk, lt, count: n)
-                }
-                linkBackwardRow(i, previousRow: lRow, writeWeights: w, precedence: p, cells: n, gradientRow: gRow,
-                                writeWeightsGradient: dw, precedenceGradient: dp)
-            }
-            return
-        }
-        // Large N: L_t once, then BLAS for the products, then the link rows.
-        let lt = scratch, packA = scratch + n * n, packB = packA + 2 * r * n
-        for i in 0..<n {
-            let lRow = l + i * n, row = lt + i * n, wi = w[i]
-            for j in 0..<n { row[j] = (1 - wi - w[j]) * lRow[j] + wi * p[j] }
-            row[i] = 0
-        }
-        Kernels.gemm(m: r, n: n, k: n, a: dF, b: lt, beta: 1, c: dwr)
-        Kernels.gemm(transB: true, m: r, n: n, k: n, a: dB, b: lt, beta: 1, c: dwr)
         // dL_t += [dF; W]ᵀ·[W; dB]: both rank-R updates in one product.
+        let lt = scratch, packA = scratch + n * n, packB = packA + 2 * r * n
         packA.update(from: dF, count: r * n)
         (packA + r * n).update(from: wr, count: r * n)
         packB.update(from: wr, count: r * n)
         (packB + r * n).update(from: dB, count: r * n)
         Kernels.gemm(transA: true, m: n, n: n, k: 2 * r, a: packA, b: packB, beta: 1, c: g)
+        // The link rows, recomputing L_t in the same pass over L_{t−1}; then dW += dF·L_t + dB·L_tᵀ.
         linkBackward(previousLink: l, writeWeights: w, precedence: p, cells: n, gradient: g,
-                     writeWeightsGradient: dw, precedenceGradient: dp)
+                     writeWeightsGradient: dw, precedenceGradient: dp, link: lt)
+        Kernels.gemm(m: r, n: n, k: n, a: dF, b: lt, beta: 1, c: dwr)
+        Kernels.gemm(transB: true, m: r, n: n, k: n, a: dB, b: lt, beta: 1, c: dwr)
+    }
+
+    /// Row i of the link update for Float in `SIMD4`: copies the old row `l` to `copy`, then
+    /// `out[j] = (1 − w_i − w_j)·l[j] + w_i·p[j]` (the diagonal is the caller's). `out` may be `l`.
+    @inline(__always)
+    static func floatLinkRow(out: UnsafeMutableRawPointer, copy: UnsafeMutableRawPointer, link l: UnsafeRawPointer,
+                             writeWeights w: UnsafeRawPointer, precedence p: UnsafeRawPointer, wi: Float, cells n: Int) {
+        typealias V = SIMD4<Float>
+        let keep = 1 - wi, vkeep = V(repeating: keep), vwi = V(repeating: wi)
+        let vectorEnd = n & ~3
+        var j = 0
+        while j < vectorEnd {
+            let o = j &* 4
+            let lv = l.loadUnaligned(fromByteOffset: o, as: V.self)
+            copy.storeBytes(of: lv, toByteOffset: o, as: V.self)
+            out.storeBytes(of: (vkeep - w.loadUnaligned(fromByteOffset: o, as: V.self)) * lv
+                               + vwi * p.loadUnaligned(fromByteOffset: o, as: V.self), toByteOffset: o, as: V.self)
+            j &+= 4
+        }
+        let ls = l.assumingMemoryBound(to: Float.self), ws = w.assumingMemoryBound(to: Float.self)
+        let ps = p.assumingMemoryBound(to: Float.self), outs = out.assumingMemoryBound(to: Float.self)
+        let copies = copy.assumingMemoryBound(to: Float.self)
+        while j < n {
+            let v = ls[j]
+            copies[j] = v
+            outs[j] = (keep - ws[j]) * v + wi * ps[j]
+            j &+= 1
+        }
     }
 
     /// In place: `p ← (1 − Σ w)·p + w`.

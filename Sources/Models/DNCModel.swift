@@ -144,7 +144,9 @@ public final class DNC<T: Real>: @unchecked Sendable {
         tape.begin(layout: layout, steps: steps, recording: recordForBackward, lengths: lengths,
                    passThroughMemory: passThroughMemory, resetExperience: resetExperience, initialLastRead: state.lastRead)
         for t in controllerTapes { t.reset() }
-        for t in memoryTapes { t.reset() }
+        // Sized for the whole sequence up front (a shared memory steps once per layer and step).
+        let recordsPerMemory = recordForBackward ? steps * (c.shareMemoryBetweenLayers ? c.layerCount : 1) : 1
+        for t in memoryTapes { t.reset(expectingRecords: recordsPerMemory) }
 
         let y = c.resolvedOutputSize, x = c.inputSize, h = c.hiddenSize, rw = c.readWidth
         var result = Tensor<T>(shape: outputIsTimeMajor ? [steps, batch, y] : [batch, steps, y])

@@ -61,11 +61,23 @@ public enum Kernels {
 
     @inlinable
     public static func tanh<T: Real>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, count: Int) {
+        if T.self == Float.self, x == UnsafePointer(y) {
+            // In place over one pointer: an exactly aliased pair would fail the vectoriser's
+            // overlap check and run scalar.
+            let p = UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self)
+            for i in 0..<count { p[i] = FastFloatMath.tanh(p[i]) }
+            return
+        }
         T.mapTanh(x, y, count: count)
     }
 
     @inlinable
     public static func exp<T: Real>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, count: Int) {
+        if T.self == Float.self, x == UnsafePointer(y) {
+            let p = UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self)
+            for i in 0..<count { p[i] = FastFloatMath.exp(p[i]) }
+            return
+        }
         T.mapExp(x, y, count: count)
     }
 
@@ -78,6 +90,17 @@ public enum Kernels {
     /// result keeps its relative precision far into the tail.
     @inlinable
     public static func sigmoid<T: Real>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, count: Int) {
+        if T.self == Float.self {
+            // One vectorised pass (the same arithmetic as below, with `FastFloatMath.exp`).
+            let xs = UnsafeRawPointer(x).assumingMemoryBound(to: Float.self)
+            let ys = UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self)
+            if xs == UnsafePointer(ys) {
+                for i in 0..<count { ys[i] = floatSigmoid(ys[i]) }
+            } else {
+                for i in 0..<count { ys[i] = floatSigmoid(xs[i]) }
+            }
+            return
+        }
         // Chunked through a stack buffer so that `x` and `y` may alias.
         withUnsafeTemporaryAllocation(of: T.self, capacity: 256) { buffer in
             let e = buffer.baseAddress!
@@ -94,6 +117,13 @@ public enum Kernels {
                 start += n
             }
         }
+    }
+
+    @inlinable @inline(__always)
+    static func floatSigmoid(_ v: Float) -> Float {
+        let e = FastFloatMath.exp(-Swift.abs(v))  // e^{-|x|} ∈ (0, 1]
+        let s = 1 / (1 + e)
+        return v < 0 ? e * s : s
     }
 
     /// softplus(x) = ln(1 + e^x), returned as x itself for x > 20 (PyTorch's threshold, kept so
@@ -183,9 +213,28 @@ public enum Kernels {
 
     // MARK: Softmax
 
-    /// Row-wise softmax of a rows×columns matrix, stable for any finite input.
+    /// Row-wise softmax of a rows×columns matrix, stable for any finite input. `x` and `y` may
+    /// be the same buffer.
     @inlinable
     public static func softmaxRows<T: Real>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, rows: Int, columns: Int) {
+        if T.self == Float.self {
+            let xs = UnsafeRawPointer(x).assumingMemoryBound(to: Float.self)
+            let ys = UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self)
+            for r in 0..<rows {
+                let input = xs + r * columns, output = ys + r * columns
+                var largest = -Float.infinity
+                for j in 0..<columns { largest = Swift.max(largest, input[j]) }
+                // Vectorised exp; one pointer when in place (see `tanh`).
+                if input == UnsafePointer(output) {
+                    for j in 0..<columns { output[j] = FastFloatMath.exp(output[j] - largest) }
+                } else {
+                    for j in 0..<columns { output[j] = FastFloatMath.exp(input[j] - largest) }
+                }
+                let inverse = 1 / floatSum(output, count: columns)
+                for j in 0..<columns { output[j] *= inverse }
+            }
+            return
+        }
         for r in 0..<rows {
             let input = x + r * columns, output = y + r * columns
             var largest = -T.infinity
@@ -199,6 +248,21 @@ public enum Kernels {
         }
     }
 
+    /// Σ x over `SIMD4` lanes (four partial sums, then the lanes).
+    @inlinable @inline(__always)
+    static func floatSum(_ x: UnsafePointer<Float>, count n: Int) -> Float {
+        let raw = UnsafeRawPointer(x)
+        var s0 = SIMD4<Float>(), s1 = SIMD4<Float>(), j = 0
+        while j &+ 8 <= n {
+            s0 += raw.loadUnaligned(fromByteOffset: j &* 4, as: SIMD4<Float>.self)
+            s1 += raw.loadUnaligned(fromByteOffset: (j &+ 4) &* 4, as: SIMD4<Float>.self)
+            j &+= 8
+        }
+        var s = (s0 + s1).sum()
+        while j < n { s += x[j]; j &+= 1 }
+        return s
+    }
+
     /// Backward of a row-wise softmax: `dx = y ⊙ (dy − ⟨dy, y⟩)` per row. `dx` may alias `dy`.
     @inlinable
     public static func softmaxRowsBackward<T: Real>(output y: UnsafePointer<T>, outputGradient dy: UnsafePointer<T>,
@@ -207,7 +271,11 @@ public enum Kernels {
             let yr = y + r * columns, dyr = dy + r * columns, dxr = dx + r * columns
             var inner: T = 0
             for j in 0..<columns { inner += dyr[j] * yr[j] }
-            for j in 0..<columns { dxr[j] = yr[j] * (dyr[j] - inner) }
+            if dyr == UnsafePointer(dxr) {
+                for j in 0..<columns { dxr[j] = yr[j] * (dxr[j] - inner) }
+            } else {
+                for j in 0..<columns { dxr[j] = yr[j] * (dyr[j] - inner) }
+            }
         }
     }
 
