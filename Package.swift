@@ -40,7 +40,7 @@ let package = Package(
         // Run reports: HTML pages and PNG figures from a run directory.
         .target(name: "DNCReports", dependencies: ["DNCNumerics", "DNCStorage"], path: "Sources/Reports"),
         // Tasks and training loops.
-        .target(name: "DNCTraining", dependencies: ["DNCNumerics", "DNCLayers", "DNCModels", "DNCStorage"],
+        .target(name: "DNCTraining", dependencies: ["DNCNumerics", "DNCLayers", "DNCMemories", "DNCModels", "DNCStorage"],
                 path: "Sources/Training"),
 
         .executableTarget(name: "DNCDistCommand",

@@ -28,6 +28,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: seedFlag("mem_size"), help: "Cell width W.") var mem_size: Int?
     @Option(name: seedFlag("read_heads"), help: "Read heads R.") var read_heads: Int?
     @Option(name: seedFlag("sparse_reads"), help: "SAM/SDNC: reads per head K.") var sparse_reads: Int?
+    @Option(name: seedFlag("index"), help: "SAM's neighbour index: auto (exact below 10 000 cells), exact, approximate.") var index: String?
     @Option(name: seedFlag("temporal_reads"), help: "SDNC: temporal links per cell.") var temporal_reads: Int?
     @Option(name: seedFlag("independent_linears"), help: "Ten separate interface layers (true/false).") var independent_linears: Bool?
     @Option(name: seedFlag("share_memory"), help: "One memory for all DNC layers (true/false).") var share_memory: Bool?
@@ -74,7 +75,7 @@ struct TrainingOptions: ParsableArguments {
         set(memory_type, \.memory_type); set(rnn_type, \.rnn_type); set(nonlinearity, \.nonlinearity)
         set(nhid, \.nhid); set(nlayer, \.nlayer); set(nhlayer, \.nhlayer); set(dropout, \.dropout)
         set(mem_slot, \.mem_slot); set(mem_size, \.mem_size); set(read_heads, \.read_heads)
-        set(sparse_reads, \.sparse_reads); set(temporal_reads, \.temporal_reads)
+        set(sparse_reads, \.sparse_reads); set(index, \.index); set(temporal_reads, \.temporal_reads)
         set(independent_linears, \.independent_linears); set(share_memory, \.share_memory)
         set(controller_clip, \.controller_clip); set(preset, \.preset)
         set(optim, \.optim); set(lr, \.lr); set(lr_schedule, \.lr_schedule); set(lr_step, \.lr_step)

@@ -34,6 +34,8 @@ public struct DNCConfiguration: Hashable, Sendable {
     public var controllerOutputClip = 20.0
     /// Input layout: (B, T, X) when true, (T, B, X) when false (`batch_first`).
     public var batchFirst = true
+    /// The external memory: the DNC's dense one, or Sparse Access Memory (SAM).
+    public var memoryKind: MemoryKind = .dense
     /// `.paper` (default) or `.pytorchCompat`; see `DNCPreset`.
     public var preset: DNCPreset = .paper
     /// Memory options other than the preset's, for experiments (and gradient checks, which need
@@ -57,10 +59,21 @@ public struct DNCConfiguration: Hashable, Sendable {
                                          ("num_hidden_layers", controllerDepth), ("nr_cells", cellCount),
                                          ("cell_size", cellWidth), ("read_heads", readHeads), ("output_size", resolvedOutputSize)]
         for (name, value) in positives where value < 1 { return "\(name) must be at least 1, got \(value)" }
+        if case .sparse(let reads, _) = memoryKind, reads < 1 { return "sparse_reads must be at least 1, got \(reads)" }
         if !(dropout >= 0 && dropout < 1) { return "dropout must be in [0, 1), got \(dropout)" }
         if !(controllerOutputClip >= 0) || !controllerOutputClip.isFinite { return "clip must be a finite number ≥ 0, got \(controllerOutputClip)" }
         return nil
     }
+}
+
+/// Which memory each DNC layer reads and writes.
+public enum MemoryKind: Hashable, Sendable {
+    /// The DNC's dense memory: content, allocation and temporal-link addressing over all N cells.
+    case dense
+    /// Sparse Access Memory (Rae et al. 2016): `reads` nearest neighbours per read head, writes
+    /// to the previously read cells or the least recently accessed one, at a per-step cost that
+    /// does not grow with N. `index` finds the neighbours.
+    case sparse(reads: Int, index: SparseIndexKind)
 }
 
 /// Where pytorch-dnc differs from the Nature paper and DeepMind's code (quirks.md), one value

@@ -17,7 +17,12 @@ public final class DNC<T: Real>: @unchecked Sendable {
     public let configuration: DNCConfiguration
     public let store: ParameterStore<T>
     public let controllers: [RecurrentStack<T>]
+    /// The dense memories (empty for SAM): one if shared between layers, else one per layer.
     public let memories: [DenseMemory<T>]
+    /// The sparse memories (SAM; empty for the dense DNC), likewise.
+    public let sparseMemories: [SparseMemory<T>]
+    /// Reused fresh sparse states: a lazy reset is O(1), a new state allocates N×W per sample.
+    private var sparseStatePool: [SparseMemoryState<T>] = []
     public let output: Linear<T>
     /// Dropout masks are drawn from here (training mode only).
     public var dropoutRandom: RandomSequence
@@ -41,8 +46,17 @@ public final class DNC<T: Real>: @unchecked Sendable {
                            inputSize: (layer == 0 ? c.inputSize : c.hiddenSize) + c.readWidth,
                            hiddenSize: c.hiddenSize, depth: c.controllerDepth, bias: c.controllerBias, dropout: c.dropout)
         }
-        memories = (0..<c.memoryCount).map { index in
-            DenseMemory(store: store, prefix: c.shareMemoryBetweenLayers ? "rnn_layer_memory_shared." : "rnn_layer_memory_\(index).",
+        func prefix(_ index: Int) -> String { c.shareMemoryBetweenLayers ? "rnn_layer_memory_shared." : "rnn_layer_memory_\(index)." }
+        if case .sparse(let reads, let index) = c.memoryKind {
+            sparseMemories = (0..<c.memoryCount).map { k in
+                SparseMemory(store: store, prefix: prefix(k), inputSize: c.hiddenSize, cellCount: c.cellCount, cellWidth: c.cellWidth,
+                             readHeads: c.readHeads, sparseReads: reads, independentLinears: c.independentLinears, index: index)
+            }
+        } else {
+            sparseMemories = []
+        }
+        memories = c.memoryKind != .dense ? [] : (0..<c.memoryCount).map { index in
+            DenseMemory(store: store, prefix: prefix(index),
                         inputSize: c.hiddenSize, cellCount: c.cellCount, cellWidth: c.cellWidth, readHeads: c.readHeads,
                         independentLinears: c.independentLinears, options: c.memoryOptions)
         }
@@ -53,6 +67,7 @@ public final class DNC<T: Real>: @unchecked Sendable {
 
         for (index, stack) in controllers.enumerated() { stack.initializeDefault(random: random, stream: 0x100 + UInt64(index)) }
         for (index, memory) in memories.enumerated() { memory.initializeDefault(random: random, stream: 0x200 + UInt64(index)) }
+        for (index, memory) in sparseMemories.enumerated() { memory.initializeDefault(random: random, stream: 0x200 + UInt64(index)) }
         // Kaiming-uniform (a = 0) weight and PyTorch's default bias, both on fan-in H + R·W.
         let fanIn = T(c.hiddenSize + c.readWidth)
         store.initializeUniform(output.weight, bound: (6 / fanIn).squareRoot(), random: random, stream: 0x300)
@@ -76,9 +91,21 @@ public final class DNC<T: Real>: @unchecked Sendable {
             }
             if controller.cell != nil { controller.cell = controller.hidden }
         }
-        return DNCState(controllers: Array(repeating: controller, count: c.layerCount),
-                        memories: memories.map { $0.zeroState(batch: batch) },
-                        lastRead: Tensor(shape: [batch, c.readWidth]))
+        var state = DNCState(controllers: Array(repeating: controller, count: c.layerCount),
+                             memories: memories.map { $0.zeroState(batch: batch) },
+                             lastRead: Tensor(shape: [batch, c.readWidth]))
+        state.sparseMemories = freshSparseStates(batch: batch)
+        return state
+    }
+
+    /// Empty sparse states, reusing the previous fresh ones (reset lazily) when the batch matches.
+    private func freshSparseStates(batch: Int) -> [SparseMemoryState<T>] {
+        if sparseStatePool.count != sparseMemories.count || sparseStatePool.first?.batch != batch {
+            sparseStatePool = sparseMemories.map { $0.zeroState(batch: batch) }
+        } else {
+            for state in sparseStatePool { state.reset() }
+        }
+        return sparseStatePool
     }
 
     /// The result of a forward call.
@@ -122,6 +149,7 @@ public final class DNC<T: Real>: @unchecked Sendable {
                         tape recordTape: DNCTape<T>? = nil) -> Output {
         let modelTape = recordTape ?? defaultTape
         let tape = modelTape.model, controllerTapes = modelTape.controllers, memoryTapes = modelTape.memories
+        let sparseTapes = modelTape.sparseMemories
         let c = configuration
         precondition(input.rank == 3 && input.shape[2] == c.inputSize,
                      "DNC input has shape \(input.shape); expected \(c.batchFirst ? "(B, T, \(c.inputSize))" : "(T, B, \(c.inputSize))")")
@@ -138,6 +166,7 @@ public final class DNC<T: Real>: @unchecked Sendable {
         precondition(state.batch == batch, "state is for batch \(state.batch), input has batch \(batch)")
         if resetExperience {
             state.memories = memories.map { $0.zeroState(batch: batch) }
+            for sparse in state.sparseMemories { sparse.reset() }
             state.lastRead = Tensor(shape: [batch, c.readWidth])
         }
         let layout = ModelTape<T>.Layout(configuration: c, batch: batch)
@@ -147,10 +176,12 @@ public final class DNC<T: Real>: @unchecked Sendable {
         // Sized for the whole sequence up front (a shared memory steps once per layer and step).
         let recordsPerMemory = recordForBackward ? steps * (c.shareMemoryBetweenLayers ? c.layerCount : 1) : 1
         for t in memoryTapes { t.reset(expectingRecords: recordsPerMemory) }
+        for t in sparseTapes { t.reset() }
 
         let y = c.resolvedOutputSize, x = c.inputSize, h = c.hiddenSize, rw = c.readWidth
         var result = Tensor<T>(shape: outputIsTimeMajor ? [steps, batch, y] : [batch, steps, y])
         var trace = debug ? DNCTrace<T>(batchElement: debugBatchElement, records: []) : nil
+        if case .sparse(let reads, _) = c.memoryKind { trace?.sparseRows = c.readHeads * Swift.min(reads, c.cellCount) + 1 }
         var currentRead = state.lastRead
         let scratch = Scratch<T>(batch: batch, configuration: c)
 
@@ -170,6 +201,7 @@ public final class DNC<T: Real>: @unchecked Sendable {
                 }
             }
             var stepRecords: [MemoryDebugRecord<T>] = []
+            var sparseRecords: [SparseMemoryDebugRecord<T>] = []
             for layer in 0..<c.layerCount {
                 let hidden = record + layout.hidden[layer]
                 let frozen = active.flatMap { RecurrentRows(saving: state.controllers[layer], inactive: $0) }
@@ -187,10 +219,16 @@ public final class DNC<T: Real>: @unchecked Sendable {
                 let reads = scratch.reads
                 if passThroughMemory {
                     let k = c.shareMemoryBetweenLayers ? 0 : layer
+                    if !sparseMemories.isEmpty {
+                        sparseMemories[k].step(input: o, batch: batch, state: state.sparseMemories[k],
+                                               tape: recordForBackward ? sparseTapes[k] : nil, active: active, readVectors: reads)
+                        if debug { sparseRecords.append(sparseMemories[k].lastStepDebugRecord(batchElement: debugBatchElement)) }
+                    } else {
                     memories[k].step(input: o, batch: batch, state: &state.memories[k],
                                      tape: recordForBackward ? memoryTapes[k] : nil, active: active,
                                      allocationOrder: allocationOrder?(t, layer), readVectors: reads)
                     if debug { stepRecords.append(memories[k].lastStepDebugRecord(batchElement: debugBatchElement)) }
+                    }
                 } else {
                     Kernels.fill(reads, count: batch * rw, with: 0)
                 }
@@ -207,7 +245,9 @@ public final class DNC<T: Real>: @unchecked Sendable {
                     }
                 }
             }
-            if debug { trace!.records.append(stepRecords) }
+            if debug {
+                if sparseMemories.isEmpty { trace!.records.append(stepRecords) } else { trace!.sparseRecords.append(sparseRecords) }
+            }
             // y_t = W_out [o ; r] + b, zero for finished samples.
             let outputRows = scratch.outputRows
             output.forward(store: store, input: record + layout.chi[c.layerCount], rows: batch, output: outputRows)
@@ -227,7 +267,9 @@ public final class DNC<T: Real>: @unchecked Sendable {
     public struct Gradients: Sendable {
         /// d loss / d input, in the input's layout.
         public var input: Tensor<T>
-        /// d loss / d initial state (zero memory part after `resetExperience`).
+        /// d loss / d initial state (zero memory part after `resetExperience`). For a sparse memory
+        /// the gradient of its state stays inside the call (each backward stops at the call's
+        /// first step for the memory contents), so `sparseMemories` is empty here.
         public var initialState: DNCState<T>
     }
 
@@ -241,6 +283,7 @@ public final class DNC<T: Real>: @unchecked Sendable {
         let c = configuration
         let modelTape = recordTape ?? defaultTape
         let tape = modelTape.model, controllerTapes = modelTape.controllers, memoryTapes = modelTape.memories
+        let sparseTapes = modelTape.sparseMemories
         precondition(tape.recording && tape.layout != nil, "backward needs a forward with recordForBackward: true on this tape")
         let layout = tape.layout!, batch = layout.batch, steps = tape.steps
         let y = c.resolvedOutputSize, x = c.inputSize, h = c.hiddenSize, rw = c.readWidth
@@ -250,6 +293,8 @@ public final class DNC<T: Real>: @unchecked Sendable {
             controllers: controllers.map { $0.zeroState(batch: batch) },
             memories: memories.map { $0.zeroState(batch: batch) },
             lastRead: Tensor(shape: [batch, rw]))
+        // A sparse state's gradient stays inside this call (see `Gradients`).
+        var sparseGradients = sparseMemories.map { $0.zeroStateGradient(batch: batch) }
         var inputGradient = Tensor<T>(shape: c.batchFirst ? [batch, steps, x] : [steps, batch, x])
         var initialReadGradient = Tensor<T>(shape: [batch, rw])
         let scratch = Scratch<T>(batch: batch, configuration: c)
@@ -286,8 +331,13 @@ public final class DNC<T: Real>: @unchecked Sendable {
                     let k = c.shareMemoryBetweenLayers ? 0 : layer
                     let stepIndex = c.shareMemoryBetweenLayers ? t * c.layerCount + layer : t
                     let dMemoryInput = scratch.memoryInputGradient
-                    memories[k].backwardStep(tape: memoryTapes[k], stepIndex: stepIndex, readVectorsGradient: dReads,
-                                             stateGradient: &stateGradient.memories[k], inputGradient: dMemoryInput)
+                    if !sparseMemories.isEmpty {
+                        sparseMemories[k].backwardStep(tape: sparseTapes[k], stepIndex: stepIndex, readVectorsGradient: dReads,
+                                                       stateGradient: &sparseGradients[k], inputGradient: dMemoryInput)
+                    } else {
+                        memories[k].backwardStep(tape: memoryTapes[k], stepIndex: stepIndex, readVectorsGradient: dReads,
+                                                 stateGradient: &stateGradient.memories[k], inputGradient: dMemoryInput)
+                    }
                     Kernels.axpy(batch * h, alpha: 1, dMemoryInput, dO)
                 }
                 // Through the clamp: the gradient passes where −clip ≤ h ≤ clip.
@@ -326,6 +376,10 @@ public final class DNC<T: Real>: @unchecked Sendable {
             }
         }
         for i in 0..<initialReadGradient.count { stateGradient.lastRead[flat: i] += initialReadGradient[flat: i] }
+        // The sparse backward rolled the memories back to the start of the call; put them back
+        // at its end, where the next call continues.
+        if tape.passThroughMemory { for (k, memory) in sparseMemories.enumerated() { memory.restoreFinalState(tape: sparseTapes[k]) } }
+        stateGradient.sparseMemories = []
         if tape.resetExperience {
             // A reset cuts the gradient into the memory and read vector that came before it.
             stateGradient.memories = memories.map { $0.zeroState(batch: batch) }
@@ -341,10 +395,12 @@ public final class DNCTape<T: Real>: @unchecked Sendable {
     let model = ModelTape<T>()
     let controllers: [RecurrentTape<T>]
     let memories: [DenseMemoryTape<T>]
+    let sparseMemories: [SparseMemoryTape<T>]
 
     init(layers: Int, memories memoryCount: Int) {
         controllers = (0..<layers).map { _ in RecurrentTape<T>() }
         memories = (0..<memoryCount).map { _ in DenseMemoryTape<T>() }
+        sparseMemories = (0..<memoryCount).map { _ in SparseMemoryTape<T>() }
     }
 
     /// A tape for `model`'s calls.

@@ -129,11 +129,12 @@ public final class DebugDumpWriter {
 
     /// Writes a model's debug trace (every time step, every DNC layer) for `step`.
     public func write<T: Real>(step: Int, trace: DNCTrace<T>) throws {
-        let layerCount = trace.records.first?.count ?? 0
+        let records = trace.fieldRecords
+        let layerCount = records.first?.count ?? 0
         let layers = (0..<layerCount).map { layer in
             var sequences: [String: [Tensor<T>]] = [:]
-            for records in trace.records {
-                for field in records[layer].fields { sequences[field.key, default: []].append(field.value) }
+            for step in records {
+                for field in step[layer] { sequences[field.key, default: []].append(field.value) }
             }
             return sequences
         }

@@ -1,6 +1,7 @@
 import Foundation
 import DNCLayers
 import DNCModels
+import DNCMemories
 
 /// Everything a training run is made of: the task, the model, the optimisation and the run's
 /// bookkeeping. Field names are the seed's flag names (tasks.md §1.4), so a configuration file
@@ -26,6 +27,9 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
     public var mem_size = 20
     public var read_heads = 4
     public var sparse_reads = 10
+    /// SAM's nearest-neighbour index: "exact" (a scan; best for small memories), "approximate"
+    /// (an inverted-file index, sublinear in mem_slot) or "auto" (exact below 10 000 cells).
+    public var index = "auto"
     public var temporal_reads = 2
     public var independent_linears = false
     public var share_memory = true
@@ -106,9 +110,10 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
         if !Self.memoryTypes.contains(memory_type) {
             return "unknown memory_type '\(memory_type)' (expected one of \(Self.memoryTypes.joined(separator: ", ")))"
         }
-        if ["sam", "sdnc"].contains(memory_type) {
-            return "memory_type \(memory_type) is not available in this build yet (dense dnc and none are)"
+        if memory_type == "sdnc" {
+            return "memory_type sdnc is not available in this build yet (dnc, sam and none are)"
         }
+        if !["auto", "exact", "approximate"].contains(index) { return "unknown index '\(index)' (auto, exact or approximate)" }
         if RecurrentCellKind(rnnType: rnn_type, nonlinearity: nonlinearity) == nil {
             return "rnn_type '\(rnn_type)' with nonlinearity '\(nonlinearity)' is not one of lstm, gru, rnn (tanh|relu)"
         }
@@ -153,6 +158,10 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
         c.independentLinears = independent_linears
         c.shareMemoryBetweenLayers = share_memory
         c.controllerOutputClip = controller_clip
+        if memory_type == "sam" {
+            let approximate = index == "approximate" || (index == "auto" && mem_slot >= 10_000)
+            c.memoryKind = .sparse(reads: sparse_reads, index: approximate ? .approximate(ApproximateIndexOptions()) : .exact)
+        }
         // The trainer feeds time-major sequences.
         c.batchFirst = preset == "pytorch"
         c.preset = preset == "pytorch" ? .pytorchCompat : .paper

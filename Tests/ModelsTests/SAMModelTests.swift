@@ -1,0 +1,93 @@
+import XCTest
+import TestSupport
+import DNCNumerics
+import DNCMemories
+import DNCTraining
+@testable import DNCModels
+
+/// The DNC model with Sparse Access Memory: gradients through controller, interface and sparse
+/// memory over several steps, the memory state after a training step, and learning.
+final class SAMModelTests: XCTestCase {
+    func configuration() -> DNCConfiguration {
+        var c = DNCConfiguration(inputSize: 3, hiddenSize: 5)
+        c.controllerDepth = 1
+        c.cellCount = 6
+        c.cellWidth = 3
+        c.readHeads = 2
+        // K = N: every stored row is a neighbour, so no finite-difference step can change the selection.
+        c.memoryKind = .sparse(reads: 6, index: .exact)
+        c.controllerOutputClip = 0.8
+        return c
+    }
+
+    func testGradientsThroughControllerAndSparseMemory() {
+        let model = DNC<Double>(configuration(), seed: 5)
+        let random = CounterRandom(seed: 5)
+        for slot in model.store.slots { model.store.initializeUniform(slot, bound: 0.6, random: random, stream: 9) }
+        var input = Tensor<Double>(shape: [2, 4, 3], storage: (0..<24).map { random.uniform(Double.self, stream: 1, index: UInt64($0), low: -1, high: 1) })
+        let weights = Tensor<Double>(shape: [2, 4, 3], storage: (0..<24).map { random.uniform(Double.self, stream: 2, index: UInt64($0), low: -1, high: 1) })
+        func loss() -> Double {
+            let output = model.forward(input, recordForBackward: false).output
+            return zip(output.storage, weights.storage).reduce(0) { $0 + $1.0 * $1.1 }
+        }
+        model.store.zeroGradients()
+        _ = model.forward(input)
+        let gradients = model.backward(outputGradient: weights)
+        let store = model.store
+        let parameters = store.flatValues
+        GradientCheck.compare(point: parameters, analytic: store.flatGradients, step: 1e-4, floor: 1e-4, label: "SAM parameters") { x in
+            for (i, v) in x.enumerated() { store.values[i] = v }
+            defer { for (i, v) in parameters.enumerated() { store.values[i] = v } }
+            return loss()
+        }
+        let original = input
+        GradientCheck.compare(point: input.storage, analytic: gradients.input.storage, step: 1e-4, floor: 1e-4, label: "SAM input") { x in
+            input.storage = x
+            defer { input = original }
+            return loss()
+        }
+    }
+
+    /// After forward and backward the memory a state holds is the end of the forward pass (the
+    /// backward rolls back, then the model restores), so a chunked stream continues correctly.
+    func testStateAfterBackwardIsTheEndOfTheForwardPass() {
+        var c = configuration()
+        c.memoryKind = .sparse(reads: 2, index: .exact)
+        let model = DNC<Double>(c, seed: 3)
+        let random = CounterRandom(seed: 3)
+        let x = Tensor<Double>(shape: [2, 8, 3], storage: (0..<48).map { random.uniform(Double.self, stream: 1, index: UInt64($0), low: -1, high: 1) })
+        let first = Tensor(shape: [2, 4, 3], storage: (0..<2).flatMap { b in Array(x.storage[(b * 24)..<(b * 24 + 12)]) })
+        let second = Tensor(shape: [2, 4, 3], storage: (0..<2).flatMap { b in Array(x.storage[(b * 24 + 12)..<(b * 24 + 24)]) })
+        // Reference: the two chunks without any backward in between.
+        let reference = DNC<Double>(c, seed: 3)
+        let a = reference.forward(first, recordForBackward: false)
+        let b = reference.forward(second, state: a.state, recordForBackward: false)
+        // The same with a training backward after the first chunk.
+        let trained = model.forward(first)
+        _ = model.backward(outputGradient: Tensor(shape: trained.output.shape, repeating: 1))
+        let continued = model.forward(second, state: trained.state, recordForBackward: false)
+        XCTAssertEqual(continued.output, b.output)
+    }
+
+    func testSAMLearnsToCopy() throws {
+        var c = TrainingConfiguration.defaults(task: "copy")
+        c.input_size = 4
+        c.memory_type = "sam"
+        c.nhid = 32
+        c.nhlayer = 1
+        c.mem_slot = 32
+        c.mem_size = 8
+        c.read_heads = 1
+        c.sparse_reads = 4
+        c.batch_size = 8
+        c.sequence_max_length = 3
+        c.iterations = 400
+        c.summarize_freq = 50
+        c.lr = 3e-3
+        c.seed = 2
+        let trainer = try Trainer(configuration: c, runDirectory: nil, progress: ProgressReporter(enabled: false))
+        var summaries: [TrainingSummary] = []
+        try trainer.run { summaries.append($0) }
+        XCTAssertLessThan(summaries.last!.loss, 0.6 * summaries.first!.loss, "loss \(summaries.map(\.loss))")
+    }
+}
