@@ -35,38 +35,77 @@ final class DistributedTests: XCTestCase {
         return a.keys.map { key in zip(a[key]!, b[key]!).map { abs($0 - $1) }.max() ?? 0 }.max() ?? .infinity
     }
 
-    /// The same global batch on 1, 2 and 3 ranks (3 ranks: uneven shares of 7) trains the same
-    /// model, up to the order of floating-point sums; every rank writes its own debug file.
+    /// The same global batch on 1, 2, 3 and 4 ranks (3 ranks: uneven shares of 8) trains the same
+    /// model, up to the order of floating-point sums, for the dense DNC and for SAM; every rank
+    /// writes its own debug file, and h5py reads the rank-0 checkpoint and every debug file.
     func testRanksTrainTheSameModelAsOneProcess() throws {
         _ = try mpirun()
-        var runs: [URL] = []
-        defer { for r in runs { try? FileManager.default.removeItem(at: r) } }
-        for ranks in [1, 2, 3] {
-            let dir = Executables.temporaryDirectory("ranks\(ranks)")
-            runs.append(dir)
-            let result = try run(ranks: ranks, ["train", "copy"] + small + ["-batch_size", "7", "-iterations", "6", "-debug", "--run-dir", dir.path])
-            XCTAssertEqual(result.status, 0, "\(ranks) ranks: \(result.error)")
-            for rank in 0..<ranks {
-                XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("debug-rank\(rank).h5").path), "rank \(rank) debug file")
+        for memory in [["-memory_type", "dnc"], ["-memory_type", "sam", "-sparse_reads", "2"]] {
+            var runs: [URL] = []
+            defer { for r in runs { try? FileManager.default.removeItem(at: r) } }
+            for ranks in [1, 2, 3, 4] {
+                let dir = Executables.temporaryDirectory("ranks\(ranks)")
+                runs.append(dir)
+                let result = try run(ranks: ranks, ["train", "copy"] + small + memory + ["-batch_size", "8", "-iterations", "6", "-debug",
+                                                                                          "--run-dir", dir.path])
+                XCTAssertEqual(result.status, 0, "\(memory) \(ranks) ranks: \(result.error)")
+                for rank in 0..<ranks {
+                    XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("debug-rank\(rank).h5").path), "rank \(rank) debug file")
+                }
+                // Only rank 0 prints progress.
+                XCTAssertEqual(result.output.components(separatedBy: "step      5").count - 1, 1, result.output)
+                if ranks == 4, let python = ProcessInfo.processInfo.environment["DNC_TEST_PYTHON"] {
+                    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                        .appendingPathComponent("Scripts/check_run_files.py")
+                    let checked = try Executables.run(executable: URL(fileURLWithPath: python), [script.path, dir.path])
+                    XCTAssertEqual(checked.status, 0, checked.error)
+                    XCTAssertTrue(checked.output.contains("\"debug_files\": 4"), checked.output)
+                }
             }
-            // Only rank 0 prints progress.
-            XCTAssertEqual(result.output.components(separatedBy: "step      5").count - 1, 1, result.output)
+            let one = try parameters(runs[0], step: 6)
+            for (index, ranks) in [2, 3, 4].enumerated() {
+                XCTAssertLessThan(maximumDifference(one, try parameters(runs[index + 1], step: 6)), 1e-4, "\(memory) \(ranks) ranks")
+            }
         }
-        let one = try parameters(runs[0], step: 6)
-        XCTAssertLessThan(maximumDifference(one, try parameters(runs[1], step: 6)), 1e-4)
-        XCTAssertLessThan(maximumDifference(one, try parameters(runs[2], step: 6)), 1e-4)
     }
 
-    /// A run checkpointed on 2 ranks resumes on 1 (and the other way round) and continues the same data stream.
+    /// Replicas that differ are caught at the next summary with a clear message.
+    func testDivergedReplicasFailTheRun() throws {
+        let dir = Executables.temporaryDirectory("diverge")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let result = try run(ranks: 2, ["train", "copy"] + small + ["-batch_size", "4", "-iterations", "20", "--run-dir", dir.path],
+                             environment: ["DNC_TEST_PERTURB_RANK": "1"], timeout: 60)
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.error.contains("replicas diverged at step 5"), result.error)
+    }
+
+    /// A run checkpointed on 2 ranks resumes on 1 and on 4: it continues the same data stream
+    /// (close to a 1-rank run throughout), and bit-identically to a run that used the new rank
+    /// count throughout from that checkpoint (stopped and resumed once more on the way).
     func testResumeOnADifferentNumberOfRanks() throws {
         let reference = Executables.temporaryDirectory("ref"), moved = Executables.temporaryDirectory("moved")
-        defer { try? FileManager.default.removeItem(at: reference); try? FileManager.default.removeItem(at: moved) }
-        XCTAssertEqual(try run(ranks: 1, ["train", "copy"] + small + ["-batch_size", "6", "-iterations", "8", "--run-dir", reference.path]).status, 0)
-        var result = try run(ranks: 2, ["train", "copy"] + small + ["-batch_size", "6", "-iterations", "4", "--run-dir", moved.path])
+        var extra: [URL] = []
+        defer { for d in [reference, moved] + extra { try? FileManager.default.removeItem(at: d) } }
+        XCTAssertEqual(try run(ranks: 1, ["train", "copy"] + small + ["-batch_size", "8", "-iterations", "8", "--run-dir", reference.path]).status, 0)
+        var result = try run(ranks: 2, ["train", "copy"] + small + ["-batch_size", "8", "-iterations", "4", "--run-dir", moved.path])
         XCTAssertEqual(result.status, 0, result.error)
-        result = try run(ranks: 1, ["train", "copy", "-iterations", "8", "--resume", "--run-dir", moved.path])
-        XCTAssertEqual(result.status, 0, result.error)
-        XCTAssertLessThan(maximumDifference(try parameters(reference, step: 8), try parameters(moved, step: 8)), 1e-4)
+        for ranks in [1, 4] {
+            let straight = Executables.temporaryDirectory("straight\(ranks)"), stopped = Executables.temporaryDirectory("stopped\(ranks)")
+            extra += [straight, stopped]
+            for target in [straight, stopped] {
+                try FileManager.default.removeItem(at: target)
+                try FileManager.default.copyItem(at: moved, to: target)
+            }
+            result = try run(ranks: ranks, ["train", "copy", "-iterations", "8", "--resume", "--run-dir", straight.path])
+            XCTAssertEqual(result.status, 0, result.error)
+            result = try run(ranks: ranks, ["train", "copy", "-iterations", "6", "--resume", "--run-dir", stopped.path])
+            XCTAssertEqual(result.status, 0, result.error)
+            result = try run(ranks: ranks, ["train", "copy", "-iterations", "8", "--resume", "--run-dir", stopped.path])
+            XCTAssertEqual(result.status, 0, result.error)
+            let a = try parameters(straight, step: 8), b = try parameters(stopped, step: 8)
+            for key in a.keys { XCTAssertEqual(a[key]!.map(\.bitPattern), b[key]!.map(\.bitPattern), "\(ranks) ranks: \(key)") }
+            XCTAssertLessThan(maximumDifference(try parameters(reference, step: 8), a), 1e-4)
+        }
     }
 
     /// An error on one rank ends the whole job promptly with that rank's message; the last
@@ -84,6 +123,36 @@ final class DistributedTests: XCTestCase {
         XCTAssertTrue(result.error.contains("rank 1: injected failure at step 5"), result.error)
         let search = CheckpointDirectory(path: dir.appendingPathComponent("checkpoints").path).latest(as: Float.self)
         XCTAssertEqual(search.checkpoint?.step, 3)
+    }
+
+    /// A rank killed with SIGKILL ends the job within seconds too.
+    func testAKilledRankEndsTheJob() throws {
+        let dir = Executables.temporaryDirectory("killed")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let running = try Executables.start(executable: URL(fileURLWithPath: try mpirun()),
+                                            ["-n", "2", Executables.url("dnc-dist").path, "train", "copy"] + small
+                                                + ["-batch_size", "4", "-iterations", "100000", "--run-dir", dir.path],
+                                            environment: mpiEnvironment)
+        let metrics = dir.appendingPathComponent("metrics.jsonl")
+        var deadline = Date().addingTimeInterval(60)
+        while (try? String(contentsOf: metrics, encoding: .utf8))?.isEmpty ?? true, Date() < deadline { usleep(50_000) }
+        // The rank with OMPI_COMM_WORLD_RANK=1 among this job's processes.
+        let ranks = try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap(Int32.init).filter { pid in
+            let environment = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ"))) ?? Data()
+            let command = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+            return command.contains(dir.path) && command.contains("dnc-dist")
+                && environment.split(separator: 0).contains { String(decoding: $0, as: UTF8.self) == "OMPI_COMM_WORLD_RANK=1" }
+        }
+        XCTAssertEqual(ranks.count, 1, "rank 1's process")
+        let killed = Date()
+        for pid in ranks { kill(pid, SIGKILL) }
+        deadline = Date().addingTimeInterval(30)
+        while running.process.isRunning && Date() < deadline { usleep(50_000) }
+        XCTAssertFalse(running.process.isRunning, "the job must end when a rank dies")
+        if running.process.isRunning { running.process.terminate() }
+        let result = running.finish()
+        XCTAssertLessThan(Date().timeIntervalSince(killed), 15)
+        XCTAssertNotEqual(result.status, 0)
     }
 
     /// SIGUSR1 to mpirun (forwarded to every rank, as Slurm's --signal does through the batch
@@ -112,30 +181,78 @@ final class DistributedTests: XCTestCase {
         XCTAssertEqual(resumed.status, 0, resumed.error)
     }
 
-    /// The single-node batch script under a real Slurm (started by scripts/test.sh; see
-    /// scripts/slurm-up.sh), srun launching the ranks through PMIx.
-    func testSlurmBatchScript() throws {
-        guard let conf = ProcessInfo.processInfo.environment["SLURM_CONF"], FileManager.default.fileExists(atPath: conf) else {
-            throw XCTSkip("no Slurm cluster (SLURM_CONF unset; scripts/test.sh starts one)")
+    // MARK: Slurm
+
+    var slurm: (conf: String, root: URL)? {
+        guard let conf = ProcessInfo.processInfo.environment["SLURM_CONF"], FileManager.default.fileExists(atPath: conf) else { return nil }
+        return (conf, URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent())
+    }
+
+    /// Submits a batch script; returns the job id.
+    func submit(_ script: String, _ options: [String], environment: [String: String]) throws -> String {
+        let result = try Executables.run(executable: URL(fileURLWithPath: "/usr/bin/sbatch"),
+                                         ["--parsable", "--chdir=\(slurm!.root.path)"] + options + [script],
+                                         environment: environment.merging(["DNC_DIST": Executables.url("dnc-dist").path]) { $1 })
+        XCTAssertEqual(result.status, 0, result.error)
+        return result.output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ";").first.map(String.init) ?? ""
+    }
+
+    /// Polls squeue (sbatch --wait polls only every ~10 s) until the job has left the queue.
+    func waitForJob(_ id: String, timeout: TimeInterval = 240) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let queue = try Executables.run(executable: URL(fileURLWithPath: "/usr/bin/squeue"), ["-h", "-j", id])
+            if queue.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return }
+            usleep(200_000)
         }
+        XCTFail("job \(id) still queued after \(timeout) s")
+    }
+
+    func jobState(_ id: String) throws -> String {
+        try Executables.run(executable: URL(fileURLWithPath: "/usr/bin/scontrol"), ["show", "job", id]).output
+    }
+
+    /// The single-node batch script: a 2-rank job through `srun --mpi=pmix` runs to completion.
+    func testSlurmBatchScript() throws {
+        guard slurm != nil else { throw XCTSkip("no Slurm cluster (SLURM_CONF unset; scripts/test.sh starts one)") }
         let dir = Executables.temporaryDirectory("slurm")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let submit = Process()
-        submit.executableURL = URL(fileURLWithPath: "/usr/bin/sbatch")
-        submit.currentDirectoryURL = root
-        submit.arguments = ["--parsable", "--ntasks=2", "--output=\(dir.path)/job-%j.out", "--wait", "cluster/slurm-single-node.sbatch"]
-        submit.environment = ProcessInfo.processInfo.environment.merging([
-            "DNC_DIST": Executables.url("dnc-dist").path, "RUN_DIR": dir.appendingPathComponent("run").path,
-            "DNC_ARGS": (small + ["-batch_size", "4", "-iterations", "4"]).joined(separator: " "),
-        ]) { $1 }
-        try submit.run()
-        submit.waitUntilExit()
-        let log = (try? FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix("job-") }
-            .map { try String(contentsOf: dir.appendingPathComponent($0), encoding: .utf8) }.joined()) ?? ""
-        XCTAssertEqual(submit.terminationStatus, 0, log)
+        let job = try submit("cluster/slurm-single-node.sbatch", ["--ntasks=2", "--output=\(dir.path)/job-%j.out"], environment: [
+            "RUN_DIR": dir.appendingPathComponent("run").path,
+            "DNC_ARGS": (small + ["-batch_size", "4", "-iterations", "4", "-debug"]).joined(separator: " "),
+        ])
+        try waitForJob(job)
+        let log = (try? String(contentsOf: dir.appendingPathComponent("job-\(job).out"), encoding: .utf8)) ?? ""
+        XCTAssertTrue(try jobState(job).contains("JobState=COMPLETED"), log)
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("run/checkpoints/checkpoint-00000004.h5").path), log)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("run/debug-rank1.h5").path) || !log.isEmpty)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("run/debug-rank1.h5").path), log)
         XCTAssertTrue(log.contains("step      4"), log)
+    }
+
+    /// The requeueable job receives its signal (as at the time limit), checkpoints, is requeued,
+    /// resumes and finishes with the same final parameters as an uninterrupted 2-rank run.
+    func testSlurmRequeueableJobResumesToTheSameParameters() throws {
+        guard slurm != nil else { throw XCTSkip("no Slurm cluster (SLURM_CONF unset; scripts/test.sh starts one)") }
+        let dir = Executables.temporaryDirectory("requeue"), reference = Executables.temporaryDirectory("uninterrupted")
+        defer { try? FileManager.default.removeItem(at: dir); try? FileManager.default.removeItem(at: reference) }
+        let arguments = small + ["-batch_size", "4", "-iterations", "300", "-check_freq", "1000"]
+        XCTAssertEqual(try run(ranks: 2, ["train", "copy"] + arguments + ["--run-dir", reference.path]).status, 0)
+
+        let run = dir.appendingPathComponent("run")
+        let job = try submit("cluster/slurm-requeue.sbatch", ["--ntasks=2", "--output=\(dir.path)/job-%j.out"],
+                             environment: ["RUN_DIR": run.path, "DNC_ARGS": arguments.joined(separator: " ")])
+        let metrics = run.appendingPathComponent("metrics.jsonl")
+        let deadline = Date().addingTimeInterval(120)
+        while (try? String(contentsOf: metrics, encoding: .utf8))?.isEmpty ?? true, Date() < deadline { usleep(50_000) }
+        // What Slurm does at --signal=B:USR1@120: signal the batch script.
+        let signal = try Executables.run(executable: URL(fileURLWithPath: "/usr/bin/scancel"), ["--batch", "--signal=USR1", job])
+        XCTAssertEqual(signal.status, 0, signal.error)
+        try waitForJob(job, timeout: 300)
+        let log = (try? String(contentsOf: dir.appendingPathComponent("job-\(job).out"), encoding: .utf8)) ?? ""
+        XCTAssertTrue(log.contains("requeueing job"), log)
+        XCTAssertTrue(log.contains("resumed from"), log)
+        XCTAssertTrue(try jobState(job).contains("JobState=COMPLETED"), log)
+        let a = try parameters(reference, step: 300), b = try parameters(run, step: 300)
+        for key in a.keys { XCTAssertEqual(a[key]!.map(\.bitPattern), b[key]!.map(\.bitPattern), key) }
     }
 }

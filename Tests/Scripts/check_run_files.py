@@ -35,6 +35,11 @@ def main(run):
         out["optimizer"] = str(f["optimizer"].attrs["algorithm"])
         out["first_parameter"] = names[0]
         out["first_parameter_sum"] = float(np.sum(f["params"][names[0]][()], dtype=np.float64))
+    debug_files = sorted(glob.glob(os.path.join(run, "debug-rank*.h5")))
+    out["debug_files"] = len(debug_files)
+    for other in debug_files[1:]:
+        with h5py.File(other, "r") as f:
+            assert any(k.startswith("step_") for k in f.keys()), other
     debug = os.path.join(run, "debug-rank0.h5")
     if os.path.exists(debug):
         with h5py.File(debug, "r") as f:
@@ -47,8 +52,9 @@ def main(run):
             axes = axes if isinstance(axes, str) else ",".join(a if isinstance(a, str) else a.decode() for a in axes)
             out["memory_axes"] = axes
             out["memory_shape"] = list(memory.shape)
-            link = layer["link_matrix"][()]
-            assert np.all(np.diagonal(link, axis1=1, axis2=2) == 0), "link diagonal"
+            if "link_matrix" in layer:
+                link = layer["link_matrix"][()]
+                assert np.all(np.diagonal(link, axis1=1, axis2=2) == 0), "link diagonal"
     with h5py.File(os.path.join(run, "eval.h5"), "r") as f:
         out["eval_lengths"] = [int(v) for v in f["length"][()]]
         assert np.all(np.isfinite(f["loss"][()]))

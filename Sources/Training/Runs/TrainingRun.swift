@@ -109,6 +109,10 @@ public enum TrainingRun {
         }
         // Identical replicas: every process starts from rank 0's parameters.
         communicator.broadcast(trainer.model.parameters.values, count: trainer.model.parameters.count)
+        // Test hook for the replica check: DNC_TEST_PERTURB_RANK=r nudges that rank's first parameter.
+        if let rank = ProcessInfo.processInfo.environment["DNC_TEST_PERTURB_RANK"].flatMap(Int.init), rank == communicator.rank {
+            trainer.model.parameters.values[0] += 1e-3
+        }
         let directory = checkpointDirectory(run, keep: configuration.keep_checkpoints)
         trainer.checkpointWriter = { trainer in
             guard trainer.communicator.rank == 0 else { return nil }
