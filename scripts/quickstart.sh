@@ -11,7 +11,7 @@ swift build -c release -Xswiftc -Ounchecked
 # Any arguments replace these (see `dnc-dist train copy --help`).
 if [ $# -eq 0 ]; then
   rm -rf runs/quickstart
-  set -- -iterations 3000 -batch_size 32 -lr 0.001 -nhid 64 -nhlayer 1 -mem_slot 16 -mem_size 16 -read_heads 2 \
+  set -- -iterations 6000 -batch_size 32 -lr 0.001 -nhid 64 -nhlayer 1 -mem_slot 16 -mem_size 16 -read_heads 2 \
          -sequence_max_length 4 -summarize_freq 250 -check_freq 1000 -debug -eval_lengths 4,8,16,40 \
          --run-dir runs/quickstart
 fi
