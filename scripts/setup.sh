@@ -12,7 +12,7 @@ packages=(
 # What the test suite needs besides: a one-node Slurm (scripts/slurm-up.sh), Python's venv (h5py),
 # a headless browser for the reports, and `file` to identify the PNGs.
 if [ "${1:-}" = "--for-tests" ]; then
-  packages+=(slurmctld slurmd slurm-client munge python3-venv chromium file)
+  packages+=(slurmctld slurmd slurm-client munge python3-venv chromium fonts-liberation file)
 fi
 
 missing=()
