@@ -23,10 +23,8 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
     /// Holds the interface parameters (and accumulates their gradients).
     public let store: ParameterStore<T>
     let layout: InterfaceLayout
-    /// The interface linears: one (S, in) block, or ten blocks in field order (§3.2).
-    let linears: [Linear<T>]
-    /// Column offset in ẑ of each linear's output.
-    let blockOffsets: [Int]
+    /// The interface layer(s): one (S, in) block, or one per field (§3.2).
+    let interface: InterfaceProjection<T>
 
     private var scratch: UnsafeMutablePointer<T>
     private var scratchCapacity = 0
@@ -54,19 +52,13 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
         self.options = options
         self.store = store
         layout = InterfaceLayout(cellWidth: cellWidth, readHeads: readHeads)
-        if independentLinears {
-            let names = ["read_keys_transform", "read_strengths_transform", "write_key_transform",
+        let names = ["read_keys_transform", "read_strengths_transform", "write_key_transform",
                          "write_strength_transform", "erase_vector_transform", "write_vector_transform",
                          "free_gates_transform", "allocation_gate_transform", "write_gate_transform",
                          "read_modes_transform"]
-            linears = zip(names, layout.fieldBlocks).map { name, block in
-                Linear(store: store, name: prefix + name, inputSize: inputSize, outputSize: block.length)
-            }
-        } else {
-            linears = [Linear(store: store, name: prefix + "interface_weights", inputSize: inputSize,
-                              outputSize: layout.size)]
-        }
-        blockOffsets = independentLinears ? layout.fieldBlocks.map(\.offset) : [0]
+        interface = InterfaceProjection(store: store, prefix: prefix, inputSize: inputSize, size: layout.size,
+                                        independent: independentLinears,
+                                        blocks: zip(names, layout.fieldBlocks).map { ($0, $1.offset, $1.length) })
         scratch = .allocate(capacity: 1)
         integerScratch = .allocate(capacity: 1)
     }
@@ -78,64 +70,13 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
 
     /// LIB's initialisation (dnc.md §9): weights Kaiming-uniform U(±√(6/in)), biases U(±1/√in).
     public func initializeDefault(random: CounterRandom, stream: UInt64) {
-        let fanIn = T(inputSize)
-        for linear in linears {
-            store.initializeUniform(linear.weight, bound: (6 / fanIn).squareRoot(), random: random, stream: stream)
-            if let bias = linear.bias {
-                store.initializeUniform(bias, bound: 1 / fanIn.squareRoot(), random: random, stream: stream)
-            }
-        }
+        interface.initializeDefault(store: store, random: random, stream: stream)
     }
 
     /// The all-zero initial state (dnc.md §4) for `batch` samples: M (B, N, W), L (B, N, N),
     /// p (B, N), w^r (B, R, N), w^w (B, N), u (B, N).
     public func zeroState(batch: Int) -> DenseMemoryState<T> {
         .zeros(batch: batch, cells: cellCount, width: cellWidth, readHeads: readHeads)
-    }
-
-    // MARK: Interface layer
-
-    /// ẑ = interface(x) for the batch: input B×in, raw B×S (written). Each linear writes its
-    /// column block of ẑ directly (ldc = S), so the ten independent linears need no copy.
-    @_specialize(where T == Float)
-    @_specialize(where T == Double)
-    func interfaceForward(input x: UnsafePointer<T>, batch: Int, raw z: UnsafeMutablePointer<T>) {
-        let s = layout.size
-        for k in 0..<linears.count {
-            let linear = linears[k], offset = blockOffsets[k], width = linear.outputSize
-            Kernels.gemm(transB: true, m: batch, n: width, k: inputSize, a: x, b: store.values(linear.weight),
-                         beta: 0, c: z + offset, ldc: s)
-            if let bias = linear.bias {
-                let bv = store.values(bias)
-                for row in 0..<batch {
-                    let zr = z + row * s + offset
-                    for j in 0..<width { zr[j] += bv[j] }
-                }
-            }
-        }
-    }
-
-    /// Backward of `interfaceForward`: accumulates the parameter gradients and overwrites
-    /// `inputGradient` (B×in) from `rawGradient` dℓ/dẑ (B×S).
-    @_specialize(where T == Float)
-    @_specialize(where T == Double)
-    func interfaceBackward(input x: UnsafePointer<T>, rawGradient dz: UnsafePointer<T>, batch: Int,
-                           inputGradient dx: UnsafeMutablePointer<T>) {
-        let s = layout.size
-        for k in 0..<linears.count {
-            let linear = linears[k], offset = blockOffsets[k], width = linear.outputSize
-            Kernels.gemm(transA: true, m: width, n: inputSize, k: batch, a: dz + offset, lda: s, b: x,
-                         beta: 1, c: store.gradients(linear.weight))
-            if let bias = linear.bias {
-                let gb = store.gradients(bias)
-                for row in 0..<batch {
-                    let dzr = dz + row * s + offset
-                    for j in 0..<width { gb[j] += dzr[j] }
-                }
-            }
-            Kernels.gemm(m: batch, n: inputSize, k: width, a: dz + offset, lda: s, b: store.values(linear.weight),
-                         beta: k == 0 ? 0 : 1, c: dx)
-        }
     }
 
     // MARK: Scratch
@@ -203,7 +144,7 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
             // Zeroed so that an inactive sample's input (possibly garbage) never reaches a gradient.
             if !isActive { Kernels.fill(x + b * inputSize, count: inputSize, with: 0) }
         }
-        interfaceForward(input: x, batch: batch, raw: rec + l.raw)
+        interface.forward(store: store, input: x, batch: batch, raw: rec + l.raw)
 
         let allActive = active.map { !$0.contains(false) } ?? true
         state.withPointers(placeholder: placeholder) { sp in
@@ -414,7 +355,7 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
                 layout.activationBackward(raw: rec + l.raw + b * s, activated: xi, gradient: dRow, options: options)
             }
         }
-        interfaceBackward(input: rec + l.input, rawGradient: dxi, batch: batch, inputGradient: inputGradient)
+        interface.backward(store: store, input: rec + l.input, rawGradient: dxi, batch: batch, inputGradient: inputGradient)
     }
 
     // MARK: Debug

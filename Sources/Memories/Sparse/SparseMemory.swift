@@ -39,8 +39,8 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
     public let options: SparseMemoryOptions
     public let store: ParameterStore<T>
     let layout: SparseInterfaceLayout
-    let linears: [Linear<T>]
-    let blockOffsets: [Int]
+    /// The interface layer(s): one (S, in) block, or one per field.
+    let interface: InterfaceProjection<T>
     private let inferenceTape = SparseMemoryTape<T>()
     private var lastTape: SparseMemoryTape<T>?
     private var lastStepIndex = -1
@@ -69,28 +69,16 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
         self.options = options
         self.store = store
         layout = SparseInterfaceLayout(cellWidth: cellWidth, readHeads: readHeads)
-        if independentLinears {
-            let names = ["read_query_transform", "write_vector_transform", "interpolation_gate_transform",
+        let names = ["read_query_transform", "write_vector_transform", "interpolation_gate_transform",
                          "write_gate_transform"]
-            linears = zip(names, layout.fieldBlocks).map { name, block in
-                Linear(store: store, name: prefix + name, inputSize: inputSize, outputSize: block.length)
-            }
-        } else {
-            linears = [Linear(store: store, name: prefix + "interface_weights", inputSize: inputSize,
-                              outputSize: layout.size)]
-        }
-        blockOffsets = independentLinears ? layout.fieldBlocks.map(\.offset) : [0]
+        interface = InterfaceProjection(store: store, prefix: prefix, inputSize: inputSize, size: layout.size,
+                                        independent: independentLinears,
+                                        blocks: zip(names, layout.fieldBlocks).map { ($0, $1.offset, $1.length) })
     }
 
     /// LIB's initialisation (dnc.md §9): weights U(±√(6/in)), biases U(±1/√in).
     public func initializeDefault(random: CounterRandom, stream: UInt64) {
-        let fanIn = T(inputSize)
-        for linear in linears {
-            store.initializeUniform(linear.weight, bound: (6 / fanIn).squareRoot(), random: random, stream: stream)
-            if let bias = linear.bias {
-                store.initializeUniform(bias, bound: 1 / fanIn.squareRoot(), random: random, stream: stream)
-            }
-        }
+        interface.initializeDefault(store: store, random: random, stream: stream)
     }
 
     /// A new index for one sample.
@@ -119,37 +107,6 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
                            readHeads: readHeads, neighbours: sparseReads)
     }
 
-    // MARK: Interface layer
-
-    func interfaceForward(input x: UnsafePointer<T>, batch: Int, raw z: UnsafeMutablePointer<T>) {
-        let s = layout.size
-        for k in 0..<linears.count {
-            let linear = linears[k], offset = blockOffsets[k], width = linear.outputSize
-            Kernels.gemm(transB: true, m: batch, n: width, k: inputSize, a: x, b: store.values(linear.weight),
-                         beta: 0, c: z + offset, ldc: s)
-            if let bias = linear.bias {
-                let bv = store.values(bias)
-                for row in 0..<batch { for j in 0..<width { z[row * s + offset + j] += bv[j] } }
-            }
-        }
-    }
-
-    func interfaceBackward(input x: UnsafePointer<T>, rawGradient dz: UnsafePointer<T>, batch: Int,
-                           inputGradient dx: UnsafeMutablePointer<T>) {
-        let s = layout.size
-        for k in 0..<linears.count {
-            let linear = linears[k], offset = blockOffsets[k], width = linear.outputSize
-            Kernels.gemm(transA: true, m: width, n: inputSize, k: batch, a: dz + offset, lda: s, b: x,
-                         beta: 1, c: store.gradients(linear.weight))
-            if let bias = linear.bias {
-                let gb = store.gradients(bias)
-                for row in 0..<batch { for j in 0..<width { gb[j] += dz[row * s + offset + j] } }
-            }
-            Kernels.gemm(m: batch, n: inputSize, k: width, a: dz + offset, lda: s, b: store.values(linear.weight),
-                         beta: k == 0 ? 0 : 1, c: dx)
-        }
-    }
-
     // MARK: Step
 
     /// One write-then-read step for the batch. `input` (B×inputSize) → interface → memory step;
@@ -173,7 +130,7 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
         let x = rec + l.input
         x.update(from: input, count: batch * inputSize)
         for b in 0..<batch where !(active?[b] ?? true) { Kernels.fill(x + b * inputSize, count: inputSize, with: 0) }
-        interfaceForward(input: x, batch: batch, raw: rec + l.raw)
+        interface.forward(store: store, input: x, batch: batch, raw: rec + l.raw)
         for b in 0..<batch {
             let isActive = active?[b] ?? true
             let sr = rec + l.samples + b * l.sampleSize, si = ints + b * l.sampleIntegers
@@ -348,7 +305,7 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
                 }
                 layout.activationBackward(activated: rec + l.interface + b * s, gradient: dz + b * s)
             }
-            interfaceBackward(input: rec + l.input, rawGradient: dz, batch: batch, inputGradient: inputGradient)
+            interface.backward(store: store, input: rec + l.input, rawGradient: dz, batch: batch, inputGradient: inputGradient)
         }
     }
 

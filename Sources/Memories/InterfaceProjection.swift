@@ -1,0 +1,74 @@
+import DNCNumerics
+import DNCLayers
+
+/// The linear layer(s) mapping a controller output to a memory's raw interface vector ẑ (B×S):
+/// one `<prefix>interface_weights` (S, in), or, with independent linears, one `<prefix><name>`
+/// per field block (pytorch-dnc's names, api.md §5). Each layer writes its column block of ẑ
+/// directly (ldc = S), so independent layers need no copy. Shared by the dense and sparse memories.
+struct InterfaceProjection<T: Real>: Sendable {
+    let inputSize: Int
+    /// S, the width of ẑ.
+    let size: Int
+    let linears: [Linear<T>]
+    /// Column offset in ẑ of each linear's output.
+    let blockOffsets: [Int]
+
+    /// `blocks` are the fields' (name, offset, length) in ẑ, used when `independent`.
+    init(store: ParameterStore<T>, prefix: String, inputSize: Int, size: Int, independent: Bool,
+         blocks: [(name: String, offset: Int, length: Int)]) {
+        self.inputSize = inputSize
+        self.size = size
+        if independent {
+            linears = blocks.map { Linear(store: store, name: prefix + $0.name, inputSize: inputSize, outputSize: $0.length) }
+            blockOffsets = blocks.map(\.offset)
+        } else {
+            linears = [Linear(store: store, name: prefix + "interface_weights", inputSize: inputSize, outputSize: size)]
+            blockOffsets = [0]
+        }
+    }
+
+    /// LIB's initialisation (dnc.md §9): weights Kaiming-uniform U(±√(6/in)), biases U(±1/√in).
+    func initializeDefault(store: ParameterStore<T>, random: CounterRandom, stream: UInt64) {
+        let fanIn = T(inputSize)
+        for linear in linears {
+            store.initializeUniform(linear.weight, bound: (6 / fanIn).squareRoot(), random: random, stream: stream)
+            if let bias = linear.bias { store.initializeUniform(bias, bound: 1 / fanIn.squareRoot(), random: random, stream: stream) }
+        }
+    }
+
+    /// ẑ = interface(x): input B×in, raw B×S (written).
+    func forward(store: ParameterStore<T>, input x: UnsafePointer<T>, batch: Int, raw z: UnsafeMutablePointer<T>) {
+        for k in 0..<linears.count {
+            let linear = linears[k], offset = blockOffsets[k], width = linear.outputSize
+            Kernels.gemm(transB: true, m: batch, n: width, k: inputSize, a: x, b: store.values(linear.weight),
+                         beta: 0, c: z + offset, ldc: size)
+            if let bias = linear.bias {
+                let bv = store.values(bias)
+                for row in 0..<batch {
+                    let zr = z + row * size + offset
+                    for j in 0..<width { zr[j] += bv[j] }
+                }
+            }
+        }
+    }
+
+    /// Backward of `forward`: accumulates the parameter gradients and overwrites
+    /// `inputGradient` (B×in) from `rawGradient` dℓ/dẑ (B×S).
+    func backward(store: ParameterStore<T>, input x: UnsafePointer<T>, rawGradient dz: UnsafePointer<T>, batch: Int,
+                  inputGradient dx: UnsafeMutablePointer<T>) {
+        for k in 0..<linears.count {
+            let linear = linears[k], offset = blockOffsets[k], width = linear.outputSize
+            Kernels.gemm(transA: true, m: width, n: inputSize, k: batch, a: dz + offset, lda: size, b: x,
+                         beta: 1, c: store.gradients(linear.weight))
+            if let bias = linear.bias {
+                let gb = store.gradients(bias)
+                for row in 0..<batch {
+                    let dzr = dz + row * size + offset
+                    for j in 0..<width { gb[j] += dzr[j] }
+                }
+            }
+            Kernels.gemm(m: batch, n: inputSize, k: width, a: dz + offset, lda: size, b: store.values(linear.weight),
+                         beta: k == 0 ? 0 : 1, c: dx)
+        }
+    }
+}
