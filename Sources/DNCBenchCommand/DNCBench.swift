@@ -17,7 +17,7 @@ struct DNCBench: ParsableCommand {
         its peak memory is its own. --json prints one JSON object per line.
         """)
 
-    @Option(help: "Run only this benchmark (controller, \(DNCBenchConfiguration.all.map(\.name).joined(separator: ", ")), scaling).")
+    @Option(help: "Run only this benchmark (controller, \(DNCBenchConfiguration.all.map(\.name).joined(separator: ", ")), scaling, sam: the SAM table, or one row of it such as sam-100000-exact-b4).")
     var only: String?
 
     @Option(help: "Controller cell: lstm, gru or rnn.") var cell = "lstm"
@@ -35,7 +35,8 @@ struct DNCBench: ParsableCommand {
             guard value >= 1 else { throw ValidationError("--\(name) must be positive, got \(value)") }
         }
         if let input, input < 1 { throw ValidationError("--input must be positive, got \(input)") }
-        if let only, !["controller", "scaling", "scaling-rank"].contains(only), !DNCBenchConfiguration.all.contains(where: { $0.name == only }) {
+        if let only, !["controller", "scaling", "scaling-rank", "sam"].contains(only), SAMBenchConfiguration.named(only) == nil,
+           !DNCBenchConfiguration.all.contains(where: { $0.name == only }) {
             throw ValidationError("--only '\(only)' is not a benchmark (controller, \(DNCBenchConfiguration.all.map(\.name).joined(separator: ", ")))")
         }
     }
@@ -55,6 +56,25 @@ struct DNCBench: ParsableCommand {
         if only == "scaling-rank" {
             if let result = try ScalingBench.measureRank(repeats: repeats) {
                 print(String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
+            }
+            return
+        }
+        if only == "sam" {
+            let results = try SAMBenchConfiguration.all.map { try runChild(name: $0.name) }
+            if !json { printTable(results) }
+            return
+        }
+        if let sam = SAMBenchConfiguration.named(only) {
+            let times = try sam.measure(repeats: repeats)
+            let median = Timing.median(times)
+            let result: [String: Any] = ["name": sam.name, "model": "sam", "nr_cells": sam.cells,
+                                         "index": sam.approximate ? "approximate" : "exact", "batch": sam.batch,
+                                         "median_ms": median * 1e3, "steps_per_second": 1 / median,
+                                         "peak_rss_mib": peakResidentMiB(), "repeats": repeats]
+            if json {
+                print(String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
+            } else {
+                printTable([result])
             }
             return
         }
@@ -82,21 +102,8 @@ struct DNCBench: ParsableCommand {
     func runEachInItsOwnProcess() throws {
         var results: [[String: Any]] = []
         for name in ["controller"] + DNCBenchConfiguration.all.map(\.name) {
-            let child = Process()
-            child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
-            child.arguments = ["--only", name, "--json", "--cell", cell, "--hidden", "\(hidden)", "--batch", "\(batch)",
-                               "--layers", "\(layers)", "--steps", "\(steps)", "--repeats", "\(repeats)"]
-                + (input.map { ["--input", "\($0)"] } ?? [])
-            let pipe = Pipe()
-            child.standardOutput = pipe
-            try child.run()
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            child.waitUntilExit()
-            guard child.terminationStatus == 0,
-                  let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-                throw ValidationError("benchmark \(name) failed (exit status \(child.terminationStatus))")
-            }
-            if json { print(String(decoding: data, as: UTF8.self), terminator: "") }
+            let object = try runChild(name: name)
+            if json { print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)) }
             results.append(object)
         }
         if let scaling = try ScalingBench.run(executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path, repeats: repeats) {
@@ -106,6 +113,26 @@ struct DNCBench: ParsableCommand {
             results += scaling
         }
         if !json { printTable(results) }
+    }
+
+    /// Runs `--only NAME --json` in a child process (its peak memory is its own) and returns its result.
+    func runChild(name: String) throws -> [String: Any] {
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+        child.arguments = ["--only", name, "--json", "--cell", cell, "--hidden", "\(hidden)", "--batch", "\(batch)",
+                           "--layers", "\(layers)", "--steps", "\(steps)", "--repeats", "\(repeats)"]
+            + (input.map { ["--input", "\($0)"] } ?? [])
+        let pipe = Pipe()
+        child.standardOutput = pipe
+        try child.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        child.waitUntilExit()
+        guard child.terminationStatus == 0,
+              let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw ValidationError("benchmark \(name) failed (exit status \(child.terminationStatus))")
+        }
+        if json && SAMBenchConfiguration.named(name) != nil { print(String(decoding: data, as: UTF8.self), terminator: "") }
+        return object
     }
 
     func printTable(_ results: [[String: Any]]) {
@@ -137,7 +164,17 @@ struct DNCBench: ParsableCommand {
                              r["allreduce_ms"] as! Double, r["bytes_reduced_per_step"] as! Int))
             }
         }
-        let dnc = results.filter { !["controller", "scaling"].contains($0["name"] as? String ?? "") }
+        let sam = results.filter { ($0["model"] as? String) == "sam" }
+        if !sam.isEmpty {
+            print("\nSAM training step (LSTM 100, W 32, 1 read head, K 4, copy length 10 = 21 steps), median")
+            print("cells      index        batch  ms/step  peak RSS MiB")
+            for r in sam {
+                let index = (r["index"] as! String).padding(toLength: 12, withPad: " ", startingAt: 0)
+                print(String(format: "%-10d ", r["nr_cells"] as! Int) + index
+                      + String(format: " %5d %8.2f %13.1f", r["batch"] as! Int, r["median_ms"] as! Double, r["peak_rss_mib"] as! Double))
+            }
+        }
+        let dnc = results.filter { !["controller", "scaling"].contains($0["name"] as? String ?? "") && ($0["model"] as? String) != "sam" }
         if !dnc.isEmpty {
             print("\nDNC training step (forward + BCE + backward + Adam), copy task, batch-first, median")
             print("config          ms/step  steps/s   seq/s  peak RSS MiB  PyTorch ms  speed-up")

@@ -1,0 +1,48 @@
+import DNCLayers
+import DNCMemories
+import DNCModels
+import DNCNumerics
+import DNCTraining
+import Foundation
+
+/// SAM training steps (forward, BCE, backward, Adam) at 1 k to 1 M cells with both indexes: the
+/// issue's configuration (LSTM 100, W 32, one read head, K 4, batch 4, copy length 10 = 21
+/// steps) and the paper's single-sample setting at 1 M cells. Opt-in (`--only sam`): the exact
+/// index at 1 M cells scans a 128 MB memory per read.
+struct SAMBenchConfiguration: Sendable {
+    let cells: Int
+    let approximate: Bool
+    let batch: Int
+
+    var name: String { "sam-\(cells)-\(approximate ? "approximate" : "exact")-b\(batch)" }
+
+    static var all: [SAMBenchConfiguration] {
+        [1_000, 10_000, 100_000, 1_000_000].flatMap { n in [false, true].map { SAMBenchConfiguration(cells: n, approximate: $0, batch: 4) } }
+            + [SAMBenchConfiguration(cells: 1_000_000, approximate: true, batch: 1)]
+    }
+
+    static func named(_ name: String) -> SAMBenchConfiguration? { all.first { $0.name == name } }
+
+    func measure(repeats: Int) throws -> [Double] {
+        var c = DNCConfiguration(inputSize: 6, hiddenSize: 100)
+        c.controllerDepth = 1
+        c.cellCount = cells
+        c.cellWidth = 32
+        c.readHeads = 1
+        c.batchFirst = true
+        c.memoryKind = .sparse(reads: 4, index: approximate ? .approximate(ApproximateIndexOptions()) : .exact)
+        let model = DNC<Float>(c, seed: 1)
+        let optimiser = try Optimisers.seed("adam", learningRate: 1e-4, scalar: Float.self)
+        let data = try CopyTask(inputSize: 6, seed: 1, objective: .allElements)
+            .batch(step: 0, firstSample: 0, count: batch, lengths: .fixed(10))
+        let input = data.inputs.swappingFirstTwoAxes(), targets = data.targets.swappingFirstTwoAxes()
+        return Timing.samples(repeats: repeats) {
+            model.store.zeroGradients()
+            let logits = model.forward(input, training: true).output
+            let (_, gradient) = Losses.binaryCrossEntropyWithLogits(logits, targets: targets)
+            _ = model.backward(outputGradient: gradient)
+            _ = clipGlobalNorm(model.store, maxNorm: 50)
+            optimiser.step(store: model.store)
+        }
+    }
+}
