@@ -81,7 +81,7 @@ public enum BLASRuntime {
 
     public static func decide(environment: [String: String], flags: Set<String>, currentCore: String) -> Decision {
         if environment["DNC_BLAS_RELAUNCHED"] != nil {
-            return .keep(reason: "set by dnc (OPENBLAS_CORETYPE=\(environment["OPENBLAS_CORETYPE"] ?? "?"))")
+            return .keep(reason: environment["DNC_BLAS_REASON"] ?? "set by dnc (OPENBLAS_CORETYPE=\(environment["OPENBLAS_CORETYPE"] ?? "?"))")
         }
         var requested = environment["DNC_BLAS_CORE"].map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
         if requested.isEmpty, let user = environment["OPENBLAS_CORETYPE"], !user.isEmpty {
@@ -110,7 +110,9 @@ public enum BLASRuntime {
            let current = tiers[currentCore.lowercased()], let wanted = tiers[requested.lowercased()], current >= wanted {
             return .keep(reason: "kernels of the best class for this CPU, chosen by OpenBLAS")
         }
-        return .relaunch(core: requested, reason: "automatic: OpenBLAS picked \(currentCore)")
+        let requestedByUser = !(environment["DNC_BLAS_CORE"] ?? "").isEmpty && environment["DNC_BLAS_CORE"]!.lowercased() != "auto"
+        return .relaunch(core: requested, reason: requestedByUser ? "DNC_BLAS_CORE=\(requested); OpenBLAS picked \(currentCore)"
+                                                                  : "automatic: OpenBLAS picked \(currentCore)")
     }
 
     /// Call first thing in `main`. Either returns (kernels settled, one BLAS thread unless the
@@ -119,23 +121,37 @@ public enum BLASRuntime {
     public static func relaunchWithBestKernelsIfNeeded() {
         let environment = ProcessInfo.processInfo.environment
         let decision = decide(environment: environment, flags: cpuFlags(), currentCore: coreName)
+        // OpenBLAS starts its thread pool when it loads; with OPENBLAS_NUM_THREADS unset that is
+        // one thread per core, idle threads that poll and take time from the other MPI ranks on
+        // the node. So an unset thread count is a reason to re-execute too.
+        let threadsUnset = environment["OPENBLAS_NUM_THREADS"] == nil && environment["DNC_BLAS_RELAUNCHED"] == nil
         switch decision {
         case .invalid(let message):
             FileHandle.standardError.write(Data("error: \(message)\n".utf8))
             exit(2)
+        case .keep(let reason) where threadsUnset:
+            relaunch(coreType: nil, reason: reason)
         case .keep:
             break
-        case .relaunch(let core, _):
-            setenv("OPENBLAS_CORETYPE", core, 1)
-            setenv("DNC_BLAS_RELAUNCHED", "1", 1)
-            if environment["OPENBLAS_NUM_THREADS"] == nil { setenv("OPENBLAS_NUM_THREADS", "1", 1) }
-            let arguments = CommandLine.arguments.map { strdup($0) } + [nil]
-            execv("/proc/self/exe", arguments)
-            // exec failed (no /proc): carry on with the kernels we have.
-            unsetenv("DNC_BLAS_RELAUNCHED")
+        case .relaunch(let core, let reason):
+            relaunch(coreType: core, reason: "\(reason); set by dnc (OPENBLAS_CORETYPE=\(core))")
         }
         if environment["OPENBLAS_NUM_THREADS"] == nil { openblas_set_num_threads(1) }
         decisionReason = describe(decision, environment: environment)
+    }
+
+    /// Re-executes this program with the BLAS settings in its environment; returns only if exec fails.
+    private static func relaunch(coreType: String?, reason: String) {
+        if let coreType { setenv("OPENBLAS_CORETYPE", coreType, 1) }
+        if ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil { setenv("OPENBLAS_NUM_THREADS", "1", 1) }
+        setenv("DNC_BLAS_RELAUNCHED", "1", 1)
+        setenv("DNC_BLAS_REASON", reason, 1)
+        let arguments = CommandLine.arguments.map { strdup($0) } + [nil]
+        // The resolved path, so that the process keeps its name (exec of /proc/self/exe names it "exe").
+        let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "/proc/self/exe"
+        execv(path, arguments)
+        // exec failed (no /proc): carry on with the kernels we have.
+        unsetenv("DNC_BLAS_RELAUNCHED")
     }
 
     nonisolated(unsafe) private static var decisionReason: String?

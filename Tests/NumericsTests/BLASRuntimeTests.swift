@@ -29,7 +29,7 @@ final class BLASRuntimeTests: XCTestCase {
             XCTFail("a user's OPENBLAS_CORETYPE must be kept")
         }
         XCTAssertEqual(BLASRuntime.decide(environment: ["DNC_BLAS_CORE": "Haswell"], flags: avx512, currentCore: "Prescott"),
-                       .relaunch(core: "Haswell", reason: "automatic: OpenBLAS picked Prescott"))
+                       .relaunch(core: "Haswell", reason: "DNC_BLAS_CORE=Haswell; OpenBLAS picked Prescott"))
         if case .keep = BLASRuntime.decide(environment: ["DNC_BLAS_CORE": "default"], flags: avx512, currentCore: "Prescott") {} else {
             XCTFail("DNC_BLAS_CORE=default keeps OpenBLAS's choice")
         }
