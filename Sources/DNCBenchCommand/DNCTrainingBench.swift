@@ -37,20 +37,25 @@ struct DNCBenchConfiguration: Sendable {
         c.cellWidth = width
         c.readHeads = readHeads
         c.batchFirst = true
-        let model = DNC<Float>(c, seed: 1)
-        let optimiser = try Optimisers.seed("adam", learningRate: 1e-4, scalar: Float.self)
-        let batchData = try CopyTask(inputSize: 6, seed: 1, objective: .allElements)
-            .batch(step: 0, firstSample: 0, count: batch, lengths: .fixed(copyLength))
-        let input = batchData.inputs.swappingFirstTwoAxes()
-        let targets = batchData.targets.swappingFirstTwoAxes()
-        return Timing.samples(repeats: repeats) {
-            model.store.zeroGradients()
-            let logits = model.forward(input, training: true).output
-            let (_, gradient) = Losses.binaryCrossEntropyWithLogits(logits, targets: targets)
-            _ = model.backward(outputGradient: gradient)
-            _ = clipGlobalNorm(model.store, maxNorm: 50)
-            optimiser.step(store: model.store)
-        }
+        return try timeTrainingSteps(c, batch: batch, copyLength: copyLength, repeats: repeats)
+    }
+}
+
+/// Times full training steps (forward, BCE, backward, clipping, Adam) of a DNC built from `c`
+/// on one fixed copy-task batch: sorted durations of `repeats` steps after one warm-up step.
+func timeTrainingSteps(_ c: DNCConfiguration, batch: Int, copyLength: Int, repeats: Int) throws -> [Double] {
+    let model = DNC<Float>(c, seed: 1)
+    let optimiser = try Optimisers.seed("adam", learningRate: 1e-4, scalar: Float.self)
+    let data = try CopyTask(inputSize: c.inputSize, seed: 1, objective: .allElements)
+        .batch(step: 0, firstSample: 0, count: batch, lengths: .fixed(copyLength))
+    let input = data.inputs.swappingFirstTwoAxes(), targets = data.targets.swappingFirstTwoAxes()
+    return Timing.samples(repeats: repeats) {
+        model.store.zeroGradients()
+        let logits = model.forward(input, training: true).output
+        let (_, gradient) = Losses.binaryCrossEntropyWithLogits(logits, targets: targets)
+        _ = model.backward(outputGradient: gradient)
+        _ = clipGlobalNorm(model.store, maxNorm: 50)
+        optimiser.step(store: model.store)
     }
 }
 

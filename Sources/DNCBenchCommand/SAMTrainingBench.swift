@@ -31,18 +31,6 @@ struct SAMBenchConfiguration: Sendable {
         c.readHeads = 1
         c.batchFirst = true
         c.memoryKind = .sparse(reads: 4, index: approximate ? .approximate(ApproximateIndexOptions()) : .exact)
-        let model = DNC<Float>(c, seed: 1)
-        let optimiser = try Optimisers.seed("adam", learningRate: 1e-4, scalar: Float.self)
-        let data = try CopyTask(inputSize: 6, seed: 1, objective: .allElements)
-            .batch(step: 0, firstSample: 0, count: batch, lengths: .fixed(10))
-        let input = data.inputs.swappingFirstTwoAxes(), targets = data.targets.swappingFirstTwoAxes()
-        return Timing.samples(repeats: repeats) {
-            model.store.zeroGradients()
-            let logits = model.forward(input, training: true).output
-            let (_, gradient) = Losses.binaryCrossEntropyWithLogits(logits, targets: targets)
-            _ = model.backward(outputGradient: gradient)
-            _ = clipGlobalNorm(model.store, maxNorm: 50)
-            optimiser.step(store: model.store)
-        }
+        return try timeTrainingSteps(c, batch: batch, copyLength: 10, repeats: repeats)
     }
 }

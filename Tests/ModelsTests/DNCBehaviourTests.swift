@@ -156,22 +156,7 @@ final class DNCBehaviourTests: XCTestCase {
     /// A small DNC learns the copy task through the trainer: the loss falls well below where it
     /// started and the masked bit accuracy is clearly better than chance.
     func testLearnsToCopy() throws {
-        var c = TrainingConfiguration.defaults(task: "copy")
-        c.input_size = 4
-        c.nhid = 32
-        c.nhlayer = 1
-        c.mem_slot = 8
-        c.mem_size = 8
-        c.read_heads = 1
-        c.batch_size = 8
-        c.sequence_max_length = 3
-        c.iterations = 400
-        c.summarize_freq = 50
-        c.lr = 3e-3
-        c.seed = 2
-        let trainer = try Trainer(configuration: c, runDirectory: nil, progress: ProgressReporter(enabled: false))
-        var summaries: [TrainingSummary] = []
-        try trainer.run { summaries.append($0) }
+        let summaries = try smallCopyRun(memoryType: "dnc", cells: 8)
         let first = summaries.first!, last = summaries.last!
         XCTAssertLessThan(last.loss, 0.6 * first.loss, "loss \(summaries.map(\.loss))")
         XCTAssertGreaterThan(last.metrics["masked_bit_accuracy"]!, 0.75, "accuracy \(summaries.map { $0.metrics["masked_bit_accuracy"]! })")

@@ -70,24 +70,7 @@ final class SAMModelTests: XCTestCase {
     }
 
     func testSAMLearnsToCopy() throws {
-        var c = TrainingConfiguration.defaults(task: "copy")
-        c.input_size = 4
-        c.memory_type = "sam"
-        c.nhid = 32
-        c.nhlayer = 1
-        c.mem_slot = 32
-        c.mem_size = 8
-        c.read_heads = 1
-        c.sparse_reads = 4
-        c.batch_size = 8
-        c.sequence_max_length = 3
-        c.iterations = 400
-        c.summarize_freq = 50
-        c.lr = 3e-3
-        c.seed = 2
-        let trainer = try Trainer(configuration: c, runDirectory: nil, progress: ProgressReporter(enabled: false))
-        var summaries: [TrainingSummary] = []
-        try trainer.run { summaries.append($0) }
+        let summaries = try smallCopyRun(memoryType: "sam", cells: 32)
         XCTAssertLessThan(summaries.last!.loss, 0.6 * summaries.first!.loss, "loss \(summaries.map(\.loss))")
     }
 }
