@@ -34,7 +34,7 @@ public struct DNCConfiguration: Hashable, Sendable {
     public var controllerOutputClip = 20.0
     /// Input layout: (B, T, X) when true, (T, B, X) when false (`batch_first`).
     public var batchFirst = true
-    /// The external memory: the DNC's dense one, or Sparse Access Memory (SAM).
+    /// The external memory: the DNC's dense one, Sparse Access Memory (SAM) or the SDNC's.
     public var memoryKind: MemoryKind = .dense
     /// `.paper` (default) or `.pytorchCompat`; see `DNCPreset`.
     public var preset: DNCPreset = .paper
@@ -59,7 +59,15 @@ public struct DNCConfiguration: Hashable, Sendable {
                                          ("num_hidden_layers", controllerDepth), ("nr_cells", cellCount),
                                          ("cell_size", cellWidth), ("read_heads", readHeads), ("output_size", resolvedOutputSize)]
         for (name, value) in positives where value < 1 { return "\(name) must be at least 1, got \(value)" }
-        if case .sparse(let reads, _) = memoryKind, reads < 1 { return "sparse_reads must be at least 1, got \(reads)" }
+        switch memoryKind {
+        case .dense: break
+        case .sparse(let reads, _):
+            if reads < 1 { return "sparse_reads must be at least 1, got \(reads)" }
+        case .sparseTemporal(let reads, let temporalReads, _):
+            if reads < 1 { return "sparse_reads must be at least 1, got \(reads)" }
+            if temporalReads < 1 { return "temporal_reads must be at least 1, got \(temporalReads)" }
+            if cellCount < 2 { return "nr_cells must be at least 2 for the SDNC, got \(cellCount)" }
+        }
         if !(dropout >= 0 && dropout < 1) { return "dropout must be in [0, 1), got \(dropout)" }
         if !(controllerOutputClip >= 0) || !controllerOutputClip.isFinite { return "clip must be a finite number ≥ 0, got \(controllerOutputClip)" }
         return nil
@@ -74,6 +82,12 @@ public enum MemoryKind: Hashable, Sendable {
     /// to the previously read cells or the least recently accessed one, at a per-step cost that
     /// does not grow with N. `index` finds the neighbours.
     case sparse(reads: Int, index: SparseIndexKind)
+    /// The Sparse DNC (Rae et al. 2016, Supp. D): SAM plus sparse temporal links keeping
+    /// `temporalReads` (K_L) links per cell, and the DNC's three read modes per head.
+    case sparseTemporal(reads: Int, temporalReads: Int, index: SparseIndexKind)
+
+    /// Whether this is one of the sparse memories (SAM or SDNC).
+    public var isSparse: Bool { self != .dense }
 }
 
 /// Where pytorch-dnc differs from the Nature paper and DeepMind's code (quirks.md), one value

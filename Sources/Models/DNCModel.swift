@@ -19,8 +19,8 @@ public final class DNC<T: Real>: @unchecked Sendable {
     public let controllers: [RecurrentStack<T>]
     /// The dense memories (empty for SAM): one if shared between layers, else one per layer.
     public let memories: [DenseMemory<T>]
-    /// The sparse memories (SAM; empty for the dense DNC), likewise.
-    public let sparseMemories: [SparseMemory<T>]
+    /// The sparse memories (SAM or SDNC; empty for the dense DNC), likewise.
+    public let sparseMemories: [any SparseMemoryModule<T>]
     /// Reused fresh sparse states: a lazy reset is O(1), a new state allocates N×W per sample.
     private var sparseStatePool: [SparseMemoryState<T>] = []
     public let output: Linear<T>
@@ -47,13 +47,20 @@ public final class DNC<T: Real>: @unchecked Sendable {
                            hiddenSize: c.hiddenSize, depth: c.controllerDepth, bias: c.controllerBias, dropout: c.dropout)
         }
         func prefix(_ index: Int) -> String { c.shareMemoryBetweenLayers ? "rnn_layer_memory_shared." : "rnn_layer_memory_\(index)." }
-        if case .sparse(let reads, let index) = c.memoryKind {
+        switch c.memoryKind {
+        case .dense:
+            sparseMemories = []
+        case .sparse(let reads, let index):
             sparseMemories = (0..<c.memoryCount).map { k in
                 SparseMemory(store: store, prefix: prefix(k), inputSize: c.hiddenSize, cellCount: c.cellCount, cellWidth: c.cellWidth,
                              readHeads: c.readHeads, sparseReads: reads, independentLinears: c.independentLinears, index: index)
             }
-        } else {
-            sparseMemories = []
+        case .sparseTemporal(let reads, let temporalReads, let index):
+            sparseMemories = (0..<c.memoryCount).map { k in
+                SparseTemporalMemory(store: store, prefix: prefix(k), inputSize: c.hiddenSize, cellCount: c.cellCount,
+                                     cellWidth: c.cellWidth, readHeads: c.readHeads, sparseReads: reads, temporalReads: temporalReads,
+                                     independentLinears: c.independentLinears, index: index)
+            }
         }
         memories = c.memoryKind != .dense ? [] : (0..<c.memoryCount).map { index in
             DenseMemory(store: store, prefix: prefix(index),
@@ -181,7 +188,7 @@ public final class DNC<T: Real>: @unchecked Sendable {
         let y = c.resolvedOutputSize, x = c.inputSize, h = c.hiddenSize, rw = c.readWidth
         var result = Tensor<T>(shape: outputIsTimeMajor ? [steps, batch, y] : [batch, steps, y])
         var trace = debug ? DNCTrace<T>(batchElement: debugBatchElement, records: []) : nil
-        if case .sparse(let reads, _) = c.memoryKind { trace?.sparseRows = c.readHeads * Swift.min(reads, c.cellCount) + 1 }
+        if let first = sparseMemories.first { trace?.sparseRows = first.maximumWrites }
         var currentRead = state.lastRead
         let scratch = Scratch<T>(batch: batch, configuration: c)
 

@@ -22,7 +22,7 @@ enum SparseHarness {
     }
 
     /// Runs `inputs` (T, B, I); returns the read vectors (T, B, R·W).
-    static func forward(_ memory: SparseMemory<Double>, inputs: Tensor<Double>, state: SparseMemoryState<Double>,
+    static func forward(_ memory: any SparseMemoryModule<Double>, inputs: Tensor<Double>, state: SparseMemoryState<Double>,
                         tape: SparseMemoryTape<Double>?, active: [[Bool]]? = nil) -> Tensor<Double> {
         let steps = inputs.shape[0], batch = inputs.shape[1], rw = memory.readHeads * memory.cellWidth
         var reads = Tensor<Double>(shape: [steps, batch, rw])
@@ -37,7 +37,7 @@ enum SparseHarness {
         return reads
     }
 
-    static func backward(_ memory: SparseMemory<Double>, tape: SparseMemoryTape<Double>, readGradients: Tensor<Double>,
+    static func backward(_ memory: any SparseMemoryModule<Double>, tape: SparseMemoryTape<Double>, readGradients: Tensor<Double>,
                          final: SparseMemoryStateGradient<Double>) -> (inputs: Tensor<Double>, state: SparseMemoryStateGradient<Double>) {
         let steps = readGradients.shape[0], batch = readGradients.shape[1], rw = memory.readHeads * memory.cellWidth
         var g = final
@@ -64,7 +64,7 @@ enum SparseHarness {
         return s
     }
 
-    static func finalGradient(_ memory: SparseMemory<Double>, _ state: SparseMemoryState<Double>, rowWeights: Tensor<Double>,
+    static func finalGradient(_ memory: any SparseMemoryModule<Double>, _ state: SparseMemoryState<Double>, rowWeights: Tensor<Double>,
                               readWeights: Tensor<Double>) -> SparseMemoryStateGradient<Double> {
         var g = memory.zeroStateGradient(batch: state.batch)
         for (b, m) in state.samples.enumerated() {

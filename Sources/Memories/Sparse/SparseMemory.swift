@@ -483,13 +483,32 @@ public struct SparseMemoryDebugRecord<T: Real>: Sendable {
     public var usage: Tensor<T>
     /// The LRA cell after the step (next write's erase target), (1, 1).
     public var leastUsedMemory: Tensor<T>
+    /// SDNC only. Read modes π per head [backward, forward, content], (R, 3).
+    public var readModes: Tensor<T>? = nil
+    /// SDNC only. Links among the visible cells after the step: `[a, b] = L(cell a, cell b)`, the
+    /// degree to which read slot a's cell was written right after slot b's, (c, c) with c the
+    /// read slots R·(K+2K_L), head-major (an unused slot gives a zero row and column).
+    public var linkMatrix: Tensor<T>? = nil
+    /// SDNC only. Its transpose, the backward links `[a, b] = L(cell b, cell a)`, (c, c).
+    public var reverseLinkMatrix: Tensor<T>? = nil
+    /// SDNC only. The precedence after the step, (1, K_L) values largest first, 0 pads.
+    public var precedence: Tensor<T>? = nil
+    /// SDNC only. Their cells, (1, K_L), −1 pads.
+    public var precedencePositions: Tensor<T>? = nil
 
     /// (key, value): memory, write_positions, write_weights, visible_memory, read_positions,
-    /// read_weights, usage, least_used_mem.
+    /// read_weights, usage, least_used_mem; for the SDNC also read_modes, link_matrix,
+    /// rev_link_matrix, precedence, precedence_positions.
     public var fields: [(key: String, value: Tensor<T>)] {
-        [("memory", memory), ("write_positions", writePositions), ("write_weights", writeWeights),
-         ("visible_memory", visibleMemory), ("read_positions", readPositions), ("read_weights", readWeights),
-         ("usage", usage), ("least_used_mem", leastUsedMemory)]
+        var fields: [(key: String, value: Tensor<T>)] = [
+            ("memory", memory), ("write_positions", writePositions), ("write_weights", writeWeights),
+            ("visible_memory", visibleMemory), ("read_positions", readPositions), ("read_weights", readWeights),
+            ("usage", usage), ("least_used_mem", leastUsedMemory)]
+        let temporal: [(String, Tensor<T>?)] = [("read_modes", readModes), ("link_matrix", linkMatrix),
+                                                ("rev_link_matrix", reverseLinkMatrix), ("precedence", precedence),
+                                                ("precedence_positions", precedencePositions)]
+        for (key, value) in temporal { if let value { fields.append((key, value)) } }
+        return fields
     }
 }
 

@@ -31,15 +31,19 @@ public final class SparseSampleMemory<T: Real>: @unchecked Sendable {
     public internal(set) var previousReadPositions: [Int]
     public internal(set) var previousReadWeights: [T]
     public internal(set) var index: any NearestNeighbourIndex<T>
+    /// The SDNC's temporal links and precedence (nil for SAM).
+    public let links: SparseLinks<T>?
     public internal(set) var rowsWritten = 0
     public internal(set) var rowsRestored = 0
     public internal(set) var listOperations = 0
 
-    init(cells: Int, width: Int, readSlots: Int, index: any NearestNeighbourIndex<T>) {
+    /// `linksPerCell` > 0 adds SDNC links with that many (K_L) per cell.
+    init(cells: Int, width: Int, readSlots: Int, index: any NearestNeighbourIndex<T>, linksPerCell: Int = 0) {
         self.cells = cells
         self.width = width
         self.readSlots = readSlots
         self.index = index
+        links = linksPerCell > 0 ? SparseLinks(cells: cells, perCell: linksPerCell) : nil
         memory = .allocate(capacity: cells * width)
         memory.initialize(repeating: 0, count: cells * width)
         lastAccess = .allocate(capacity: cells)
@@ -62,6 +66,7 @@ public final class SparseSampleMemory<T: Real>: @unchecked Sendable {
         previous[cells] = cells
         next[cells] = cells
         index.reset()
+        links?.reset()
         for i in 0..<readSlots { previousReadPositions[i] = -1; previousReadWeights[i] = 0 }
     }
 
@@ -73,6 +78,7 @@ public final class SparseSampleMemory<T: Real>: @unchecked Sendable {
         precondition(count <= cells, "cannot preload \(count) rows into \(cells) cells")
         memory.update(from: rows, count: count * width)
         for c in 0..<count {
+            links?.clearCell(c)
             _ = access(c, time: 0)
             index.insert(id: c, vector: memory + c * width)
         }
@@ -148,7 +154,8 @@ public final class SparseSampleMemory<T: Real>: @unchecked Sendable {
 
     /// A deep copy (O(N·W)), e.g. for checkpoints or to keep the state before a sequence.
     public func copy() -> SparseSampleMemory<T> {
-        let c = SparseSampleMemory(cells: cells, width: width, readSlots: readSlots, index: index.copy())
+        let c = SparseSampleMemory(cells: cells, width: width, readSlots: readSlots, index: index.copy(),
+                                   copyingLinks: links?.copy())
         c.memory.update(from: memory, count: cells * width)
         c.lastAccess.update(from: lastAccess, count: cells)
         c.previous.update(from: previous, count: cells + 1)
@@ -159,14 +166,30 @@ public final class SparseSampleMemory<T: Real>: @unchecked Sendable {
         return c
     }
 
+    private init(cells: Int, width: Int, readSlots: Int, index: any NearestNeighbourIndex<T>, copyingLinks: SparseLinks<T>?) {
+        self.cells = cells
+        self.width = width
+        self.readSlots = readSlots
+        self.index = index
+        links = copyingLinks
+        memory = .allocate(capacity: cells * width)
+        lastAccess = .allocate(capacity: cells)
+        previous = .allocate(capacity: cells + 1)
+        next = .allocate(capacity: cells + 1)
+        previousReadPositions = Array(repeating: -1, count: readSlots)
+        previousReadWeights = Array(repeating: 0, count: readSlots)
+    }
+
     /// Whether `other` is the same logical state, bit for bit: fill, step, the rows, times and
-    /// list order of the used cells, the previous read, and the index contents. Stale storage of
-    /// unused cells is ignored.
+    /// list order of the used cells, the previous read, the index contents and the links.
+    /// Stale storage of unused cells is ignored.
     public func isIdentical(to other: SparseSampleMemory<T>) -> Bool {
         guard cells == other.cells, width == other.width, fresh == other.fresh, step == other.step,
               previousReadPositions == other.previousReadPositions,
               zip(previousReadWeights, other.previousReadWeights).allSatisfy({ bitIdentical($0, $1) }),
-              accessOrder() == other.accessOrder(), index.contentsEqual(other.index) else { return false }
+              accessOrder() == other.accessOrder(), index.contentsEqual(other.index),
+              (links == nil) == (other.links == nil) else { return false }
+        if let links, let otherLinks = other.links, !links.isIdentical(to: otherLinks, used: fresh) { return false }
         for c in 0..<fresh {
             if lastAccess[c] != other.lastAccess[c] { return false }
             for j in 0..<width where !bitIdentical(memory[c * width + j], other.memory[c * width + j]) { return false }
@@ -203,8 +226,12 @@ public struct SparseSampleGradient<T: Real>: Sendable {
     public private(set) var slotOfRow: [Int: Int] = [:]
     public private(set) var rowIds: [Int] = []
     var values: [T] = []
-    /// dℓ/d (previous read weights), R·K, head-major like the positions.
+    /// dℓ/d (previous read weights), one per read slot, head-major like the positions.
     public var readWeights: [T]
+    /// SDNC: dℓ/dL for the links present in the state (absent links have none).
+    public internal(set) var links: [LinkKey: T] = [:]
+    /// SDNC: dℓ/dp by precedence cell.
+    public internal(set) var precedence: [Int: T] = [:]
 
     public init(width: Int, readSlots: Int) {
         self.width = width
@@ -232,6 +259,12 @@ public struct SparseSampleGradient<T: Real>: Sendable {
         values.append(contentsOf: repeatElement(0, count: width))
         return s
     }
+}
+
+/// A link L(row, target) of the SDNC's link matrix.
+public struct LinkKey: Hashable, Sendable {
+    public let row: Int, target: Int
+    public init(row: Int, target: Int) { self.row = row; self.target = target }
 }
 
 /// dℓ/d(state) for a batch, one `SparseSampleGradient` per sample.

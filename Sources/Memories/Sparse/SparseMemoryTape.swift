@@ -19,6 +19,8 @@ public final class SparseMemoryTape<T: Real>: @unchecked Sendable {
     /// Indexes as they were before a step rebuilt them, by step·batch + sample (O(N) each, one
     /// per rebuild, i.e. amortised O(R·K·W) per step).
     var indexSnapshots: [Int: any NearestNeighbourIndex<T>] = [:]
+    /// The SDNC's records (variable-size logs), reused after `reset()`.
+    private var temporalRecords: [TemporalStepRecord<T>] = []
 
     public init() {}
 
@@ -52,6 +54,27 @@ public final class SparseMemoryTape<T: Real>: @unchecked Sendable {
         }
         steps += 1
         return (reals[steps - 1], integers[steps - 1])
+    }
+
+    /// The SDNC's counterpart of `appendRecord`: a cleared record for the next step.
+    func appendTemporalRecord(owner: AnyObject, state: SparseMemoryState<T>, batch: Int) -> TemporalStepRecord<T> {
+        if steps == 0 {
+            self.owner = owner
+            self.state = state
+            self.batch = batch
+        }
+        precondition(owner === self.owner && batch == self.batch && state === self.state,
+                     "a tape records one memory, one state and one batch size per sequence; call reset() between sequences")
+        if steps == temporalRecords.count { temporalRecords.append(TemporalStepRecord()) }
+        steps += 1
+        let record = temporalRecords[steps - 1]
+        record.prepare(batch: batch)
+        return record
+    }
+
+    func temporalRecord(_ step: Int) -> TemporalStepRecord<T> {
+        precondition(step >= 0 && step < steps && step < temporalRecords.count, "step \(step) is not on the tape (\(steps) steps)")
+        return temporalRecords[step]
     }
 
     func record(_ step: Int) -> (reals: UnsafeMutablePointer<T>, integers: UnsafeMutablePointer<Int>) {

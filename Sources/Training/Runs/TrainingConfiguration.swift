@@ -110,9 +110,6 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
         if !Self.memoryTypes.contains(memory_type) {
             return "unknown memory_type '\(memory_type)' (expected one of \(Self.memoryTypes.joined(separator: ", ")))"
         }
-        if memory_type == "sdnc" {
-            return "memory_type sdnc is not available in this build yet (dnc, sam and none are)"
-        }
         if !["auto", "exact", "approximate"].contains(index) { return "unknown index '\(index)' (auto, exact or approximate)" }
         if RecurrentCellKind(rnnType: rnn_type, nonlinearity: nonlinearity) == nil {
             return "rnn_type '\(rnn_type)' with nonlinearity '\(nonlinearity)' is not one of lstm, gru, rnn (tanh|relu)"
@@ -131,6 +128,7 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
         if ["sam", "sdnc"].contains(memory_type) && sparse_reads > mem_slot {
             return "sparse_reads \(sparse_reads) exceeds mem_slot \(mem_slot)"
         }
+        if memory_type == "sdnc" && mem_slot < 2 { return "mem_slot must be at least 2 for the SDNC, got \(mem_slot)" }
         if !(dropout >= 0 && dropout < 1) { return "dropout must be in [0, 1), got \(dropout)" }
         if !(lr.isFinite && lr > 0) { return "lr must be a positive number, got \(lr)" }
         if !(clip.isFinite && clip > 0) { return "clip must be a positive number, got \(clip)" }
@@ -158,10 +156,10 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
         c.independentLinears = independent_linears
         c.shareMemoryBetweenLayers = share_memory
         c.controllerOutputClip = controller_clip
-        if memory_type == "sam" {
-            let approximate = index == "approximate" || (index == "auto" && mem_slot >= 10_000)
-            c.memoryKind = .sparse(reads: sparse_reads, index: approximate ? .approximate(ApproximateIndexOptions()) : .exact)
-        }
+        let approximate = index == "approximate" || (index == "auto" && mem_slot >= 10_000)
+        let indexKind: SparseIndexKind = approximate ? .approximate(ApproximateIndexOptions()) : .exact
+        if memory_type == "sam" { c.memoryKind = .sparse(reads: sparse_reads, index: indexKind) }
+        if memory_type == "sdnc" { c.memoryKind = .sparseTemporal(reads: sparse_reads, temporalReads: temporal_reads, index: indexKind) }
         // The trainer feeds time-major sequences.
         c.batchFirst = preset == "pytorch"
         c.preset = preset == "pytorch" ? .pytorchCompat : .paper

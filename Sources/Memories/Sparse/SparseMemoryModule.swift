@@ -1,0 +1,34 @@
+import DNCNumerics
+
+/// What a model needs from a sparse memory, SAM (`SparseMemory`) or the SDNC's
+/// (`SparseTemporalMemory`): both are modified in place, logged on a `SparseMemoryTape`, rolled
+/// back by their backward and carry their state gradient sparsely.
+public protocol SparseMemoryModule<Scalar>: AnyObject, Sendable {
+    associatedtype Scalar: Real
+    /// Width of the controller output the interface reads.
+    var inputSize: Int { get }
+    /// W.
+    var cellWidth: Int { get }
+    /// R.
+    var readHeads: Int { get }
+    /// S, the width of the raw interface vector.
+    var interfaceSize: Int { get }
+    /// Read slots per sample (positions and weights a step leaves as the previous read).
+    var readSlots: Int { get }
+    /// The most cells one step writes (rows of the padded debug tensors).
+    var maximumWrites: Int { get }
+    func initializeDefault(random: CounterRandom, stream: UInt64)
+    func zeroState(batch: Int) -> SparseMemoryState<Scalar>
+    func zeroStateGradient(batch: Int) -> SparseMemoryStateGradient<Scalar>
+    func step(input: UnsafePointer<Scalar>, batch: Int, state: SparseMemoryState<Scalar>, tape: SparseMemoryTape<Scalar>?,
+              active: [Bool]?, readVectors: UnsafeMutablePointer<Scalar>)
+    func backwardStep(tape: SparseMemoryTape<Scalar>, stepIndex: Int, readVectorsGradient: UnsafePointer<Scalar>,
+                      stateGradient: inout SparseMemoryStateGradient<Scalar>, inputGradient: UnsafeMutablePointer<Scalar>)
+    func restoreFinalState(tape: SparseMemoryTape<Scalar>)
+    func lastStepDebugRecord(batchElement: Int) -> SparseMemoryDebugRecord<Scalar>
+}
+
+extension SparseMemory: SparseMemoryModule {
+    public typealias Scalar = T
+    public var maximumWrites: Int { readSlots + 1 }
+}

@@ -1,0 +1,606 @@
+import DNCNumerics
+import DNCLayers
+
+/// The Sparse DNC's memory (Rae et al. 2016, Supp. D; sdnc.md Part B/C): SAM's sparse reads,
+/// writes and usage plus sparse temporal links, all at a per-step cost independent of N.
+///
+/// Per sample and step (t = the sample's step counter + 1), in this order:
+/// 1. **Write**, as SAM (`SparseMemory`): the write set is the previous read's cells (ρ(u) = sum
+///    of the previous read weights on u, over heads and slots) plus the least recently accessed
+///    cell ℓ; `w(u) = α(γ ρ(u) + (1−γ)[u = ℓ])`; `M(ℓ) ← 0`, then `M(u) += w(u)·a`.
+/// 2. **Links** (paper eq. 19 with the DNC's zero diagonal): for every written u,
+///    `L(u, j) ← (1 − w(u)) L(u, j) + w(u) p(j)`, j ≠ u, then u's row keeps its K_L largest links
+///    (and every cell at most K_L successors, see `SparseLinks`). Since the backward structure is
+///    `Lᵀ` itself, eq. 20 is the same update.
+/// 3. **Precedence** (eqs. 10–11): `p ← (1 − Σ_u w(u)) p + w`, cut to its K_L largest entries
+///    (not renormalised; the paper says neither).
+/// 4. **Read**, per head i: content weights `ω = softmax_K(β_i cos(q_i, M(s)))` over the K
+///    nearest rows; forward weights `f = L wʳ_{t−1,i}` and backward `b = Lᵀ wʳ_{t−1,i}` from the
+///    head's own previous read, each cut to its K_L largest entries; then
+///    `wʳ_i = π_b b + π_f f + π_c ω` (the DNC's read modes) and `r_i = Σ wʳ_i M`. A head reads
+///    c_h = K + 2K_L slots [content | forward | backward]; a cell may fill several.
+/// 5. **Usage**: as SAM (write weight plus head-summed read weight above δ).
+///
+/// In place, logged and rolled back like SAM: the link storage changes are journaled
+/// (`SparseLinks`), so `backwardStep` leaves the state bit-identical to the state before the
+/// step and `restoreFinalState` redoes a whole sequence. The state gradient adds dℓ/dL for the
+/// present links and dℓ/dp to SAM's sparse rows and previous-read weights (with
+/// `linkGradients`; otherwise the links and precedence are constants, as in the paper).
+///
+/// Not reentrant (scratch per instance); one step or backward step at a time.
+public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked Sendable {
+    public typealias Scalar = T
+    public let inputSize: Int, cellCount: Int, cellWidth: Int, readHeads: Int
+    /// K (`sparse_reads`, reduced to N if larger).
+    public let sparseReads: Int
+    /// K_L (`temporal_reads`, reduced to N − 1 if larger, at least 1).
+    public let temporalReads: Int
+    public let independentLinears: Bool
+    public let indexKind: SparseIndexKind
+    public let options: SparseTemporalOptions
+    public let store: ParameterStore<T>
+    let layout: SparseTemporalInterfaceLayout
+    let interface: InterfaceProjection<T>
+    private let inferenceTape = SparseMemoryTape<T>()
+    private var lastTape: SparseMemoryTape<T>?
+    private var lastStepIndex = -1
+    private var scratch: [T] = []
+    private var scores: [Int: T] = [:]
+    /// Test hook, as `SparseMemory.neighbourScript`.
+    var neighbourScript: NeighbourScript?
+    /// Test hook: called with (sample, its memory) after the link and precedence updates,
+    /// before the read (to record or overwrite the link values).
+    var afterLinkUpdate: ((Int, SparseSampleMemory<T>) -> Void)?
+
+    public var interfaceSize: Int { layout.size }
+    /// Slots per head, K + 2K_L.
+    public var slotsPerHead: Int { sparseReads + 2 * temporalReads }
+    /// R·(K + 2K_L).
+    public var readSlots: Int { readHeads * slotsPerHead }
+    public var maximumWrites: Int { readSlots + 1 }
+
+    public init(store: ParameterStore<T>, prefix: String, inputSize: Int, cellCount: Int, cellWidth: Int,
+                readHeads: Int, sparseReads: Int = 4, temporalReads: Int = 4, independentLinears: Bool = false,
+                index: SparseIndexKind = .exact, options: SparseTemporalOptions = SparseTemporalOptions()) {
+        precondition(inputSize >= 1 && cellCount >= 2 && cellWidth >= 1 && readHeads >= 1 && sparseReads >= 1 && temporalReads >= 1,
+                     "SDNC sizes must be positive (N ≥ 2): in \(inputSize), N \(cellCount), W \(cellWidth), R \(readHeads), K \(sparseReads), K_L \(temporalReads)")
+        self.inputSize = inputSize
+        self.cellCount = cellCount
+        self.cellWidth = cellWidth
+        self.readHeads = readHeads
+        self.sparseReads = Swift.min(sparseReads, cellCount)
+        self.temporalReads = Swift.min(temporalReads, cellCount - 1)
+        self.independentLinears = independentLinears
+        self.indexKind = index
+        self.options = options
+        self.store = store
+        layout = SparseTemporalInterfaceLayout(cellWidth: cellWidth, readHeads: readHeads)
+        interface = InterfaceProjection(store: store, prefix: prefix, inputSize: inputSize, size: layout.size,
+                                        independent: independentLinears, blocks: layout.fieldBlocks)
+    }
+
+    public func initializeDefault(random: CounterRandom, stream: UInt64) {
+        interface.initializeDefault(store: store, random: random, stream: stream)
+    }
+
+    public func makeIndex() -> any NearestNeighbourIndex<T> {
+        switch indexKind {
+        case .exact: return ExactNeighbourIndex<T>(capacity: cellCount, width: cellWidth)
+        case .approximate(let o): return ApproximateNeighbourIndex<T>(capacity: cellCount, width: cellWidth, options: o)
+        }
+    }
+
+    public func zeroState(batch: Int) -> SparseMemoryState<T> {
+        SparseMemoryState(samples: (0..<batch).map { _ in
+            SparseSampleMemory(cells: cellCount, width: cellWidth, readSlots: readSlots, index: makeIndex(),
+                               linksPerCell: temporalReads)
+        })
+    }
+
+    public func zeroStateGradient(batch: Int) -> SparseMemoryStateGradient<T> {
+        SparseMemoryStateGradient(batch: batch, width: cellWidth, readSlots: readSlots)
+    }
+
+    // MARK: Step
+
+    public func step(input: UnsafePointer<T>, batch: Int, state: SparseMemoryState<T>, tape: SparseMemoryTape<T>?,
+                     active: [Bool]? = nil, readVectors: UnsafeMutablePointer<T>) {
+        precondition(state.batch == batch, "state has batch \(state.batch), expected \(batch)")
+        precondition(state.samples.allSatisfy { $0.cells == cellCount && $0.width == cellWidth && $0.readSlots == readSlots
+                                                 && $0.links?.perCell == temporalReads },
+                     "state does not match this memory's N, W, read slots and K_L")
+        precondition(active == nil || active!.count == batch, "need one active flag per sample")
+        guard batch > 0 else { return }
+        let s = layout.size
+        let recording = tape ?? inferenceTape
+        if tape == nil { inferenceTape.reset() }
+        let record = recording.appendTemporalRecord(owner: self, state: state, batch: batch)
+        lastTape = recording
+        lastStepIndex = recording.steps - 1
+        record.input = Array(UnsafeBufferPointer(start: input, count: batch * inputSize))
+        for b in 0..<batch where !(active?[b] ?? true) {
+            for e in 0..<inputSize { record.input[b * inputSize + e] = 0 }
+        }
+        if record.raw.count != batch * s { record.raw = Array(repeating: 0, count: batch * s) }
+        if record.interface.count != batch * s { record.interface = Array(repeating: 0, count: batch * s) }
+        record.input.withUnsafeBufferPointer { x in
+            record.raw.withUnsafeMutableBufferPointer { z in
+                interface.forward(store: store, input: x.baseAddress!, batch: batch, raw: z.baseAddress!)
+            }
+        }
+        for b in 0..<batch {
+            let sample = record.samples[b]
+            sample.active = active?[b] ?? true
+            let out = readVectors + b * readHeads * cellWidth
+            guard sample.active else { Kernels.fill(out, count: readHeads * cellWidth, with: 0); continue }
+            record.raw.withUnsafeBufferPointer { z in
+                record.interface.withUnsafeMutableBufferPointer { xi in
+                    layout.activate(raw: z.baseAddress! + b * s, out: xi.baseAddress! + b * s)
+                }
+            }
+            let m = state.samples[b]
+            if m.index.needsRebuild {
+                if tape != nil { recording.indexSnapshots[(recording.steps - 1) * batch + b] = m.index.copy() }
+                m.index.rebuild()
+                sample.rebuilt = true
+            }
+            let xi = Array(record.interface[(b * s)..<((b + 1) * s)])
+            xi.withUnsafeBufferPointer { sampleForward(m, sample: b, xi: $0.baseAddress!, record: sample, readVectors: out) }
+        }
+    }
+
+    private func sampleForward(_ m: SparseSampleMemory<T>, sample b: Int, xi: UnsafePointer<T>, record r: TemporalSampleRecord<T>,
+                               readVectors out: UnsafeMutablePointer<T>) {
+        let w = cellWidth, kl = temporalReads, links = m.links!
+        let a = xi + layout.writeVector, gamma = xi[layout.interpolationGate], alpha = xi[layout.writeGate]
+        let time = m.step + 1
+        r.oldStep = m.step
+        r.previousPositions.append(contentsOf: m.previousReadPositions)
+        r.previousWeights.append(contentsOf: m.previousReadWeights)
+        links.journal = r.journal
+        r.journal = LinkJournal()
+        defer { r.journal = links.journal!; links.journal = nil }
+
+        // 1. Write set: the previous read's cells (ρ summed), then the LRA cell.
+        for (p, c) in r.previousPositions.enumerated() where c >= 0 {
+            if let j = r.writeSlot(c) { r.rho[j] += r.previousWeights[p]; continue }
+            r.writeCells.append(c); r.rho.append(r.previousWeights[p]); r.isLRA.append(false); r.wasFresh.append(false)
+        }
+        let lra = m.leastRecentlyAccessed
+        if let j = r.writeSlot(lra) { r.isLRA[j] = true } else {
+            r.writeCells.append(lra); r.rho.append(0); r.isLRA.append(true); r.wasFresh.append(lra >= m.fresh)
+        }
+        for j in r.writeCells.indices {
+            let c = r.writeCells[j], row = m.memory + c * w
+            let weight = alpha * (gamma * r.rho[j] + (1 - gamma) * (r.isLRA[j] ? 1 : 0))
+            r.writeWeights.append(weight)
+            r.oldRows.append(contentsOf: UnsafeBufferPointer(start: row, count: w))
+            if r.isLRA[j] {
+                for e in 0..<w { row[e] = weight * a[e] }
+            } else {
+                for e in 0..<w { row[e] += weight * a[e] }
+            }
+            r.newRows.append(contentsOf: UnsafeBufferPointer(start: row, count: w))
+            if r.wasFresh[j] { links.clearCell(c) }
+            m.index.insert(id: c, vector: row)
+            m.rowsWritten += 1
+        }
+        // 2. Links, from the precedence before the step.
+        r.precedenceBeforeCells.append(contentsOf: links.precedenceCells)
+        r.precedenceBeforeValues.append(contentsOf: links.precedenceValues)
+        for j in r.writeCells.indices {
+            let u = r.writeCells[j], wu = r.writeWeights[j]
+            r.linkStart.append(r.linkCells.count)
+            let start = r.linkCells.count
+            for (target, value) in links.row(u) {
+                r.linkCells.append(target); r.linkOld.append(value)
+            }
+            for target in r.precedenceBeforeCells where target != u && !r.linkCells[start...].contains(target) {
+                r.linkCells.append(target); r.linkOld.append(0)
+            }
+            var candidates: [(cell: Int, value: T)] = []
+            for e in start..<r.linkCells.count {
+                let target = r.linkCells[e]
+                let value = (1 - wu) * r.linkOld[e] + wu * r.precedenceBefore(target)
+                candidates.append((target, value))
+            }
+            let kept = Self.largest(candidates, count: kl)
+            for e in start..<r.linkCells.count { r.linkKept.append(kept.contains { $0.cell == r.linkCells[e] }) }
+            links.replaceRow(u, with: kept)
+        }
+        r.linkStart.append(r.linkCells.count)
+        // 3. Precedence.
+        r.writeSum = r.writeWeights.reduce(0, +)
+        var precedence: [(cell: Int, value: T)] = []
+        for (e, c) in r.precedenceBeforeCells.enumerated() {
+            precedence.append((c, (1 - r.writeSum) * r.precedenceBeforeValues[e]))
+        }
+        for (j, c) in r.writeCells.enumerated() {
+            if let e = precedence.firstIndex(where: { $0.cell == c }) { precedence[e].value += r.writeWeights[j] } else {
+                precedence.append((c, r.writeWeights[j]))
+            }
+        }
+        let newPrecedence = Self.largest(precedence, count: kl)
+        links.precedenceCells = newPrecedence.map(\.cell)
+        links.precedenceValues = newPrecedence.map(\.value)
+        r.precedenceAfterCells = links.precedenceCells
+        r.precedenceAfterValues = links.precedenceValues
+        afterLinkUpdate?(b, m)
+        // 4. Read.
+        readForward(m, xi: xi, record: r, readVectors: out)
+        // 5. Usage, as SAM: written cells (ℓ always), then newly read cells, each once.
+        let delta = T(options.accessThreshold)
+        func readSum(_ c: Int) -> T {
+            var s: T = 0
+            for p in r.positions.indices where r.positions[p] == c { s += r.weights[p] }
+            return s
+        }
+        func access(_ c: Int) {
+            let oldTime = c < m.fresh ? m.lastAccess[c] : 0
+            let old = m.access(c, time: time)
+            r.moves.append(contentsOf: [c, old.0, old.1, oldTime])
+        }
+        for j in r.writeCells.indices where r.isLRA[j] || r.writeWeights[j] + readSum(r.writeCells[j]) > delta {
+            access(r.writeCells[j])
+        }
+        for (p, c) in r.positions.enumerated() where c >= 0 && r.writeSlot(c) == nil && !r.positions[..<p].contains(c) {
+            if readSum(c) > delta { access(c) }
+        }
+        // 6. The read becomes the previous read.
+        for p in 0..<readSlots {
+            m.previousReadPositions[p] = r.positions[p]
+            m.previousReadWeights[p] = r.weights[p]
+        }
+        m.step = time
+    }
+
+    /// The `count` largest positive entries, largest first (ties: smaller cell first).
+    static func largest(_ entries: [(cell: Int, value: T)], count: Int) -> [(cell: Int, value: T)] {
+        Array(entries.filter { $0.value > 0 }
+            .sorted { $0.value > $1.value || ($0.value == $1.value && $0.cell < $1.cell) }
+            .prefix(count))
+    }
+
+    private func readForward(_ m: SparseSampleMemory<T>, xi: UnsafePointer<T>, record r: TemporalSampleRecord<T>,
+                             readVectors out: UnsafeMutablePointer<T>) {
+        let w = cellWidth, k = sparseReads, kl = temporalReads, ch = slotsPerHead, eps = T(1e-6), links = m.links!
+        r.positions = Array(repeating: -1, count: readSlots)
+        r.weights = Array(repeating: 0, count: readSlots)
+        r.scores = Array(repeating: 0, count: readSlots)
+        r.cosine = Array(repeating: 0, count: readHeads * k)
+        r.rowNorms = Array(repeating: 0, count: readHeads * k)
+        r.found = Array(repeating: 0, count: 3 * readHeads)
+        var neighbours = [Int](repeating: -1, count: k)
+        for i in 0..<readHeads {
+            let q = xi + layout.readQueries + i * w, beta = xi[layout.readStrengths + i]
+            let modes = xi + layout.readModes + 3 * i
+            let base = i * ch
+            // Content.
+            let found = neighbours.withUnsafeMutableBufferPointer { pos -> Int in
+                if let script = neighbourScript {
+                    return script.next(search: { m.index.search(query: q, k: k, results: pos.baseAddress!) }, into: pos.baseAddress!)
+                }
+                return m.index.search(query: q, k: k, results: pos.baseAddress!)
+            }
+            r.found[3 * i] = found
+            var qs: T = 0
+            for e in 0..<w { qs += q[e] * q[e] }
+            let nq = (qs + eps).squareRoot()
+            r.queryNorms.append(nq)
+            var logits = [T](repeating: 0, count: found)
+            for j in 0..<found {
+                let row = m.memory + neighbours[j] * w
+                var d: T = 0, ms: T = 0
+                for e in 0..<w { d += q[e] * row[e]; ms += row[e] * row[e] }
+                let nm = (ms + eps).squareRoot()
+                r.rowNorms[i * k + j] = nm
+                r.cosine[i * k + j] = d / (nq * nm + eps)
+                logits[j] = beta * r.cosine[i * k + j]
+                r.positions[base + j] = neighbours[j]
+            }
+            if found > 0 {
+                logits.withUnsafeMutableBufferPointer { Kernels.softmaxRows($0.baseAddress!, $0.baseAddress!, rows: 1, columns: found) }
+            }
+            for j in 0..<found { r.scores[base + j] = logits[j]; r.weights[base + j] = modes[2] * logits[j] }
+            // Forward f = L w_prev (through the columns) and backward b = Lᵀ w_prev (the rows).
+            for direction in 0..<2 {
+                scores.removeAll(keepingCapacity: true)
+                for s in base..<(base + ch) {
+                    let c = r.previousPositions[s], weight = r.previousWeights[s]
+                    guard c >= 0 else { continue }
+                    if direction == 0 {
+                        for n in links.column(c) { scores[n, default: 0] += links.value(row: n, target: c) * weight }
+                    } else {
+                        for (n, v) in links.row(c) { scores[n, default: 0] += v * weight }
+                    }
+                }
+                let kept = Self.largest(scores.map { ($0.key, $0.value) }, count: kl)
+                let offset = base + k + direction * kl, mode = modes[1 - direction]
+                r.found[3 * i + 1 + direction] = kept.count
+                for (j, entry) in kept.enumerated() {
+                    r.positions[offset + j] = entry.cell
+                    r.scores[offset + j] = entry.value
+                    r.weights[offset + j] = mode * entry.value
+                }
+            }
+            let o = out + i * w
+            for e in 0..<w { o[e] = 0 }
+            for s in base..<(base + ch) where r.positions[s] >= 0 {
+                let row = m.memory + r.positions[s] * w, weight = r.weights[s]
+                for e in 0..<w { o[e] += weight * row[e] }
+            }
+        }
+    }
+
+    // MARK: Backward and rollback
+
+    public func backwardStep(tape: SparseMemoryTape<T>, stepIndex: Int, readVectorsGradient: UnsafePointer<T>,
+                             stateGradient: inout SparseMemoryStateGradient<T>, inputGradient: UnsafeMutablePointer<T>) {
+        precondition(tape.owner === self, "this tape was recorded by another memory")
+        guard let state = tape.state else { preconditionFailure("the tape holds no state") }
+        let batch = tape.batch, s = layout.size
+        precondition(stateGradient.samples.count == batch, "state gradient has the wrong batch size")
+        let record = tape.temporalRecord(stepIndex)
+        if scratch.count < batch * s { scratch = Array(repeating: 0, count: batch * s) }
+        scratch.withUnsafeMutableBufferPointer { buffer in
+            let dz = buffer.baseAddress!
+            Kernels.fill(dz, count: batch * s, with: 0)
+            for b in 0..<batch {
+                let sample = record.samples[b]
+                guard sample.active else { continue }
+                let m = state.samples[b]
+                precondition(m.step == sample.oldStep + 1,
+                             "sample \(b) is at step \(m.step), but the backward of its step \(sample.oldStep + 1) needs the state right after it")
+                record.interface.withUnsafeBufferPointer { xi in
+                    sampleBackward(m, xi: xi.baseAddress! + b * s, record: sample,
+                                   readGradient: readVectorsGradient + b * readHeads * cellWidth,
+                                   gradient: &stateGradient.samples[b], dxi: dz + b * s)
+                }
+                undo(m, record: sample)
+                if sample.rebuilt {
+                    guard let snapshot = tape.indexSnapshots[stepIndex * batch + b] else {
+                        preconditionFailure("no index snapshot for the rebuild at step \(stepIndex)")
+                    }
+                    m.index = snapshot.copy()
+                }
+                record.raw.withUnsafeBufferPointer { z in
+                    record.interface.withUnsafeBufferPointer { xi in
+                        layout.activationBackward(raw: z.baseAddress! + b * s, activated: xi.baseAddress! + b * s, gradient: dz + b * s)
+                    }
+                }
+            }
+            record.input.withUnsafeBufferPointer { x in
+                interface.backward(store: store, input: x.baseAddress!, rawGradient: dz, batch: batch, inputGradient: inputGradient)
+            }
+        }
+    }
+
+    private func sampleBackward(_ m: SparseSampleMemory<T>, xi: UnsafePointer<T>, record r: TemporalSampleRecord<T>,
+                                readGradient dr: UnsafePointer<T>, gradient g: inout SparseSampleGradient<T>,
+                                dxi: UnsafeMutablePointer<T>) {
+        let w = cellWidth, k = sparseReads, kl = temporalReads, ch = slotsPerHead, eps = T(1e-6), links = m.links!
+        let linkGradients = options.linkGradients
+        var readSlot = [Int](repeating: -1, count: readSlots)
+        for p in 0..<readSlots where r.positions[p] >= 0 { readSlot[p] = g.slot(r.positions[p]) }
+        let writeSlot = r.writeCells.map { g.slot($0) }
+        let dNext = g.readWeights
+        var dPrevious = [T](repeating: 0, count: readSlots)
+        var dWrite = [T](repeating: 0, count: r.writeCells.count)
+        var linkGradient = linkGradients ? g.links : [:]
+        g.values.withUnsafeMutableBufferPointer { vb in
+            let gm = vb.baseAddress!
+            // Read (on M_t and L_t, the live state).
+            for i in 0..<readHeads {
+                let base = i * ch, dri = dr + i * w
+                let q = xi + layout.readQueries + i * w, dq = dxi + layout.readQueries + i * w
+                let modes = xi + layout.readModes + 3 * i, dModes = dxi + layout.readModes + 3 * i
+                var dSlot = [T](repeating: 0, count: ch)
+                for s in 0..<ch where r.positions[base + s] >= 0 {
+                    let row = m.memory + r.positions[base + s] * w, gr = gm + readSlot[base + s] * w
+                    let weight = r.weights[base + s]
+                    var d: T = 0
+                    for e in 0..<w { d += dri[e] * row[e]; gr[e] += weight * dri[e] }
+                    dSlot[s] = d + dNext[base + s]
+                }
+                // Content: weight = π_c ω, ω = softmax(β cos).
+                let found = r.found[3 * i]
+                if found > 0 {
+                    var inner: T = 0
+                    for j in 0..<found {
+                        dModes[2] += r.scores[base + j] * dSlot[j]
+                        inner += r.scores[base + j] * modes[2] * dSlot[j]
+                    }
+                    let beta = xi[layout.readStrengths + i], nq = r.queryNorms[i]
+                    for j in 0..<found {
+                        let omega = r.scores[base + j]
+                        let dLogit = omega * (modes[2] * dSlot[j] - inner)
+                        let c = r.cosine[i * k + j], nm = r.rowNorms[i * k + j]
+                        dxi[layout.readStrengths + i] += dLogit * c
+                        let dc = beta * dLogit
+                        let row = m.memory + r.positions[base + j] * w, gr = gm + readSlot[base + j] * w
+                        let dd = nq * nm + eps
+                        let qScale = dc / dd, qNorm = dc * c * nm / (dd * nq), mNorm = dc * c * nq / (dd * nm)
+                        for e in 0..<w {
+                            dq[e] += qScale * row[e] - qNorm * q[e]
+                            gr[e] += qScale * q[e] - mNorm * row[e]
+                        }
+                    }
+                }
+                // Forward (direction 0) and backward (1): weight = π · score, score = Σ_s L(·) w_prev(s).
+                for direction in 0..<2 {
+                    let offset = k + direction * kl, mode = modes[1 - direction]
+                    for j in 0..<r.found[3 * i + 1 + direction] {
+                        let slot = base + offset + j, n = r.positions[slot]
+                        dModes[1 - direction] += r.scores[slot] * dSlot[offset + j]
+                        let dScore = mode * dSlot[offset + j]
+                        for s in base..<(base + ch) {
+                            let c = r.previousPositions[s]
+                            guard c >= 0 else { continue }
+                            let key = direction == 0 ? LinkKey(row: n, target: c) : LinkKey(row: c, target: n)
+                            let v = links.value(row: key.row, target: key.target)
+                            guard v != 0 else { continue }
+                            dPrevious[s] += dScore * v
+                            if linkGradients { linkGradient[key, default: 0] += dScore * r.previousWeights[s] }
+                        }
+                    }
+                }
+            }
+            if linkGradients {
+                // Precedence: p_t(c) = (1 − S) p_{t−1}(c) + w(c), kept cells only.
+                var dPrecedence: [Int: T] = [:]
+                var dSum: T = 0
+                for c in r.precedenceAfterCells {
+                    let gp = g.precedence[c] ?? 0
+                    guard gp != 0 else { continue }
+                    if r.precedenceBeforeCells.contains(c) {
+                        dPrecedence[c, default: 0] += (1 - r.writeSum) * gp
+                        dSum -= gp * r.precedenceBefore(c)
+                    }
+                    if let j = r.writeSlot(c) { dWrite[j] += gp }
+                }
+                for j in dWrite.indices { dWrite[j] += dSum }
+                // Links of the written rows: L_t(u, n) = (1 − w) L_{t−1}(u, n) + w p_{t−1}(n) where kept.
+                for (j, u) in r.writeCells.enumerated() {
+                    let wu = r.writeWeights[j]
+                    for e in r.linkStart[j]..<r.linkStart[j + 1] where r.linkKept[e] {
+                        let key = LinkKey(row: u, target: r.linkCells[e])
+                        guard let gl = linkGradient.removeValue(forKey: key) else { continue }
+                        let p = r.precedenceBefore(key.target), old = r.linkOld[e]
+                        dWrite[j] += gl * (p - old)
+                        if p != 0 { dPrecedence[key.target, default: 0] += wu * gl }
+                        if old != 0 { linkGradient[key] = (1 - wu) * gl }
+                    }
+                }
+                g.precedence = dPrecedence
+            }
+            // Write: dℓ/dM_t(u) and dℓ/dw(u) → dℓ/da, dα, dγ, dρ; then dℓ/dM_{t−1}(u).
+            let a = xi + layout.writeVector, da = dxi + layout.writeVector
+            let gamma = xi[layout.interpolationGate], alpha = xi[layout.writeGate]
+            var dGamma: T = 0, dAlpha: T = 0
+            for j in r.writeCells.indices {
+                let gr = gm + writeSlot[j] * w, weight = r.writeWeights[j]
+                let erase: T = r.isLRA[j] ? 1 : 0
+                var dw = dWrite[j]
+                for e in 0..<w { dw += a[e] * gr[e]; da[e] += weight * gr[e] }
+                if r.isLRA[j] { for e in 0..<w { gr[e] = 0 } }
+                dAlpha += (gamma * r.rho[j] + (1 - gamma) * erase) * dw
+                dGamma += alpha * (r.rho[j] - erase) * dw
+                let dRho = alpha * gamma * dw
+                for p in 0..<readSlots where r.previousPositions[p] == r.writeCells[j] { dPrevious[p] += dRho }
+            }
+            dxi[layout.interpolationGate] += dGamma
+            dxi[layout.writeGate] += dAlpha
+        }
+        g.readWeights = dPrevious
+        if linkGradients { g.links = linkGradient }
+    }
+
+    /// Reverts one sample's step (previous read, step, LRU accesses, links, precedence, rows and
+    /// index entries), in reverse order of the forward.
+    private func undo(_ m: SparseSampleMemory<T>, record r: TemporalSampleRecord<T>) {
+        let w = cellWidth, links = m.links!
+        for p in 0..<readSlots {
+            m.previousReadPositions[p] = r.previousPositions[p]
+            m.previousReadWeights[p] = r.previousWeights[p]
+        }
+        m.step = r.oldStep
+        for v in stride(from: r.moves.count / 4 - 1, through: 0, by: -1) {
+            m.undoAccess(r.moves[4 * v], old: (r.moves[4 * v + 1], r.moves[4 * v + 2]), oldTime: r.moves[4 * v + 3])
+        }
+        links.precedenceCells = r.precedenceBeforeCells
+        links.precedenceValues = r.precedenceBeforeValues
+        links.undo(r.journal)
+        for j in stride(from: r.writeCells.count - 1, through: 0, by: -1) {
+            let c = r.writeCells[j], row = m.memory + c * w
+            for e in 0..<w {
+                precondition(bitIdentical(row[e], r.newRows[j * w + e]),
+                             "row \(c) differs from what step \(m.step + 1) wrote: the state was changed between forward and backward")
+            }
+            r.oldRows.withUnsafeBufferPointer { row.update(from: $0.baseAddress! + j * w, count: w) }
+            m.index.undoInsert(id: c, previous: r.wasFresh[j] ? nil : UnsafePointer(row))
+            m.rowsRestored += 1
+        }
+    }
+
+    public func restoreFinalState(tape: SparseMemoryTape<T>) {
+        guard let state = tape.state, tape.steps > 0 else { return }
+        let w = cellWidth
+        for t in 0..<tape.steps {
+            let record = tape.temporalRecord(t)
+            for b in 0..<tape.batch {
+                let r = record.samples[b]
+                guard r.active else { continue }
+                let m = state.samples[b], links = m.links!
+                precondition(m.step == r.oldStep, "sample \(b) is not at the start of logged step \(t)")
+                if r.rebuilt { m.index.rebuild() }
+                for (j, c) in r.writeCells.enumerated() {
+                    let row = m.memory + c * w
+                    r.newRows.withUnsafeBufferPointer { row.update(from: $0.baseAddress! + j * w, count: w) }
+                    m.index.insert(id: c, vector: row)
+                    m.rowsWritten += 1
+                }
+                links.redo(r.journal)
+                links.precedenceCells = r.precedenceAfterCells
+                links.precedenceValues = r.precedenceAfterValues
+                for v in 0..<(r.moves.count / 4) { _ = m.access(r.moves[4 * v], time: r.oldStep + 1) }
+                for p in 0..<readSlots {
+                    m.previousReadPositions[p] = r.positions[p]
+                    m.previousReadWeights[p] = r.weights[p]
+                }
+                m.step = r.oldStep + 1
+            }
+        }
+    }
+
+    // MARK: Debug
+
+    /// Debug record of the most recent step for one batch element; shapes as
+    /// `SparseMemoryDebugRecord` with K replaced by the slots per head K + 2K_L, plus the
+    /// SDNC's read modes, links among the visible cells and precedence.
+    public func lastStepDebugRecord(batchElement b: Int) -> SparseMemoryDebugRecord<T> {
+        guard let tape = lastTape, tape.owner === self, lastStepIndex < tape.steps, let state = tape.state else {
+            preconditionFailure("no step recorded yet (or its tape was reset)")
+        }
+        precondition(b >= 0 && b < tape.batch, "batch element \(b) out of range 0..<\(tape.batch)")
+        let r = tape.temporalRecord(lastStepIndex).samples[b], m = state.samples[b], links = m.links!
+        let w = cellWidth, ch = slotsPerHead, c = readSlots, kl = temporalReads
+        let count = r.active ? r.writeCells.count : 0
+        var visible = Tensor<T>(shape: [c, w]), usage = Tensor<T>(shape: [readHeads, ch])
+        var positions = Tensor<T>(shape: [readHeads, ch], repeating: -1), weights = Tensor<T>(shape: [readHeads, ch])
+        var modes = Tensor<T>(shape: [readHeads, 3])
+        var forward = Tensor<T>(shape: [c, c]), backward = Tensor<T>(shape: [c, c])
+        var precedence = Tensor<T>(shape: [1, kl]), precedencePositions = Tensor<T>(shape: [1, kl], repeating: -1)
+        if r.active {
+            let xi = tape.temporalRecord(lastStepIndex).interface
+            for i in 0..<readHeads { for e in 0..<3 { modes[flat: 3 * i + e] = xi[b * layout.size + layout.readModes + 3 * i + e] } }
+            for p in 0..<c {
+                let cell = r.positions[p]
+                positions[flat: p] = T(cell)
+                weights[flat: p] = r.weights[p]
+                guard cell >= 0 else { continue }
+                for e in 0..<w { visible[flat: p * w + e] = m.memory[cell * w + e] }
+                usage[flat: p] = T(m.lastAccessTime(cell))
+                for q in 0..<c where r.positions[q] >= 0 {
+                    forward[flat: p * c + q] = links.value(row: cell, target: r.positions[q])
+                    backward[flat: q * c + p] = forward[flat: p * c + q]
+                }
+            }
+            for (e, cell) in r.precedenceAfterCells.enumerated() {
+                precedence[flat: e] = r.precedenceAfterValues[e]
+                precedencePositions[flat: e] = T(cell)
+            }
+        }
+        var record = SparseMemoryDebugRecord(
+            memory: Tensor(shape: [count, w], storage: Array(r.newRows.prefix(count * w))),
+            writePositions: Tensor(shape: [1, count], storage: r.writeCells.prefix(count).map { T($0) }),
+            writeWeights: Tensor(shape: [1, count], storage: Array(r.writeWeights.prefix(count))),
+            visibleMemory: visible, readPositions: positions, readWeights: weights, usage: usage,
+            leastUsedMemory: Tensor(shape: [1, 1], storage: [T(m.leastRecentlyAccessed)]))
+        record.readModes = modes
+        record.linkMatrix = forward
+        record.reverseLinkMatrix = backward
+        record.precedence = precedence
+        record.precedencePositions = precedencePositions
+        return record
+    }
+}
