@@ -36,11 +36,12 @@ final class DistributedTests: XCTestCase {
     }
 
     /// The same global batch on 1, 2, 3 and 4 ranks (3 ranks: uneven shares of 8) trains the same
-    /// model, up to the order of floating-point sums, for the dense DNC and for SAM; every rank
+    /// model, up to the order of floating-point sums, for the dense DNC, SAM and the SDNC; every rank
     /// writes its own debug file, and h5py reads the rank-0 checkpoint and every debug file.
     func testRanksTrainTheSameModelAsOneProcess() throws {
         _ = try mpirun()
-        for memory in [["-memory_type", "dnc"], ["-memory_type", "sam", "-sparse_reads", "2"]] {
+        for memory in [["-memory_type", "dnc"], ["-memory_type", "sam", "-sparse_reads", "2"],
+                       ["-memory_type", "sdnc", "-sparse_reads", "2", "-temporal_reads", "2"]] {
             var runs: [URL] = []
             defer { for r in runs { try? FileManager.default.removeItem(at: r) } }
             for ranks in [1, 2, 3, 4] {

@@ -27,7 +27,7 @@ final class TrainCommandTests: XCTestCase {
             XCTAssertTrue(FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoints/checkpoint-00000002.h5").path))
             try? FileManager.default.removeItem(at: run)
         }
-        // The SAM line trains; the SDNC lines parse and stop with one clear line until the SDNC lands.
+        // The SAM and SDNC lines train.
         let sam = Executables.temporaryDirectory("sam")
         defer { try? FileManager.default.removeItem(at: sam) }
         let samLine = "-cuda 0 -lr 0.0001 -rnn_type lstm -memory_type sam -nlayer 1 -nhlayer 1 -nhid 100 -dropout 0 -mem_slot 1000 -mem_size 32 -read_heads 1 -sparse_reads 4 -batch_size 20 -optim rmsprop -input_size 3 -sequence_max_length 100"
@@ -35,15 +35,19 @@ final class TrainCommandTests: XCTestCase {
                                             + ["-eval_lengths", "10", "--run-dir", sam.path])
         XCTAssertEqual(samResult.status, 0, samResult.error)
         let sdnc = "-cuda 0 -lr 0.001 -rnn_type lstm -memory_type sdnc -nlayer 1 -nhlayer 2 -dropout 0 -mem_slot 100 -mem_size 10 -read_heads 1 -sparse_reads 10 -batch_size 20 -optim adam -sequence_max_length 10"
-        let sdncResult = try Executables.run("dnc-dist", ["train", "copy"] + sdnc.split(separator: " ").map(String.init) + quick)
-        XCTAssertEqual(sdncResult.status, 2, sdnc)
-        XCTAssertTrue(sdncResult.error.contains("memory_type sdnc is not available in this build yet"), sdncResult.error)
+        let sdncRun = Executables.temporaryDirectory("sdnc")
+        defer { try? FileManager.default.removeItem(at: sdncRun) }
+        let sdncResult = try Executables.run("dnc-dist", ["train", "copy"] + sdnc.split(separator: " ").map(String.init) + quick
+                                             + ["--run-dir", sdncRun.path])
+        XCTAssertEqual(sdncResult.status, 0, sdncResult.error)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: sdncRun.appendingPathComponent("checkpoints/checkpoint-00000002.h5").path))
         // Double-dash spellings of the upstream scripts, and the remaining tasks.
         for (task, line) in [("copy", "--nhid 16 --mem_slot 8 --mem_size 4 --read_heads 1 --batch_size 4"),
                              ("adding", "--nhid 16 --mem_slot 8 --mem_size 4 --read_heads 1 --batch_size 4 --sequence_max_length 5"),
                              ("repeat-copy", "--nhid 16 --batch_size 4"),
                              ("associative-recall", "--nhid 16 --batch_size 4 --sequence_max_length 3"),
                              ("copy", "--memory_type sam --nhid 16 --mem_slot 64 --mem_size 8 --read_heads 2 --sparse_reads 4 --index approximate --batch_size 4"),
+                             ("copy", "--memory_type sdnc --nhid 16 --mem_slot 64 --mem_size 8 --read_heads 2 --sparse_reads 4 --temporal_reads 3 --index approximate --batch_size 4"),
                              ("copy", "--memory_type none --nhid 16 --batch_size 4")] {
             let run = Executables.temporaryDirectory("spelling")
             let result = try Executables.run("dnc-dist", ["train", task] + line.split(separator: " ").map(String.init) + quick + ["--run-dir", run.path])
@@ -224,7 +228,7 @@ final class TrainCommandTests: XCTestCase {
     }
 }
 
-/// Every configuration in experiments/ loads and is valid (the sparse ones name what they wait for).
+/// Every configuration in experiments/ loads and is valid.
 final class ExperimentConfigurationTests: XCTestCase {
     func testEveryExperimentConfigurationLoads() throws {
         let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -233,12 +237,8 @@ final class ExperimentConfigurationTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(files.count, 8)
         for file in files {
             let configuration = try TrainingConfiguration.load(from: folder.appendingPathComponent(file).path)
-            if configuration.memory_type == "sdnc" {
-                XCTAssertEqual(configuration.validationError(), "memory_type sdnc is not available in this build yet (dnc, sam and none are)")
-            } else {
-                XCTAssertNil(configuration.validationError(), file)
-                XCTAssertNoThrow(try TrainingSetup(configuration), file)
-            }
+            XCTAssertNil(configuration.validationError(), file)
+            XCTAssertNoThrow(try TrainingSetup(configuration), file)
         }
     }
 

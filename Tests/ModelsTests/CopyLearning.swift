@@ -12,6 +12,7 @@ func smallCopyRun(memoryType: String, cells: Int) throws -> [TrainingSummary] {
     c.mem_size = 8
     c.read_heads = 1
     c.sparse_reads = 4
+    c.temporal_reads = 4
     c.batch_size = 8
     c.sequence_max_length = 3
     c.iterations = 400

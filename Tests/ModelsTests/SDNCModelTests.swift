@@ -1,0 +1,107 @@
+import XCTest
+import TestSupport
+import DNCNumerics
+import DNCMemories
+import DNCTraining
+@testable import DNCModels
+
+/// The DNC model with the Sparse DNC's memory: gradients through controller, interface, sparse
+/// memory and temporal links over several steps, the state after a training step, the debug
+/// keys, and learning.
+final class SDNCModelTests: XCTestCase {
+    func configuration() -> DNCConfiguration {
+        var c = DNCConfiguration(inputSize: 3, hiddenSize: 5)
+        c.controllerDepth = 1
+        c.cellCount = 6
+        c.cellWidth = 3
+        c.readHeads = 2
+        // K = N and K_L = N − 1 above the cells a 4-step sequence uses: no selection can change
+        // under a finite-difference step.
+        c.memoryKind = .sparseTemporal(reads: 6, temporalReads: 5, index: .exact)
+        c.controllerOutputClip = 0.8
+        return c
+    }
+
+    func testGradientsThroughControllerAndSDNCMemory() {
+        let model = DNC<Double>(configuration(), seed: 5)
+        let random = CounterRandom(seed: 5)
+        for slot in model.store.slots { model.store.initializeUniform(slot, bound: 0.6, random: random, stream: 9) }
+        var input = Tensor<Double>(shape: [2, 4, 3], storage: (0..<24).map { random.uniform(Double.self, stream: 1, index: UInt64($0), low: -1, high: 1) })
+        let weights = Tensor<Double>(shape: [2, 4, 3], storage: (0..<24).map { random.uniform(Double.self, stream: 2, index: UInt64($0), low: -1, high: 1) })
+        func loss() -> Double {
+            let output = model.forward(input, recordForBackward: false).output
+            return zip(output.storage, weights.storage).reduce(0) { $0 + $1.0 * $1.1 }
+        }
+        model.store.zeroGradients()
+        _ = model.forward(input)
+        let gradients = model.backward(outputGradient: weights)
+        let store = model.store
+        let parameters = store.flatValues
+        XCTAssertNotNil(store.slot(named: "rnn_layer_memory_shared.interface_weights.weight"))
+        GradientCheck.compare(point: parameters, analytic: store.flatGradients, step: 1e-4, floor: 1e-4, label: "SDNC parameters") { x in
+            for (i, v) in x.enumerated() { store.values[i] = v }
+            defer { for (i, v) in parameters.enumerated() { store.values[i] = v } }
+            return loss()
+        }
+        let original = input
+        GradientCheck.compare(point: input.storage, analytic: gradients.input.storage, step: 1e-4, floor: 1e-4, label: "SDNC input") { x in
+            input.storage = x
+            defer { input = original }
+            return loss()
+        }
+    }
+
+    /// After forward and backward the state holds the end of the forward pass (links included),
+    /// so a chunked stream continues exactly as without the backward.
+    func testStateAfterBackwardIsTheEndOfTheForwardPass() {
+        var c = configuration()
+        c.memoryKind = .sparseTemporal(reads: 2, temporalReads: 2, index: .exact)
+        let model = DNC<Double>(c, seed: 3), reference = DNC<Double>(c, seed: 3)
+        let random = CounterRandom(seed: 3)
+        let x = Tensor<Double>(shape: [2, 8, 3], storage: (0..<48).map { random.uniform(Double.self, stream: 1, index: UInt64($0), low: -1, high: 1) })
+        let first = Tensor(shape: [2, 4, 3], storage: (0..<2).flatMap { b in Array(x.storage[(b * 24)..<(b * 24 + 12)]) })
+        let second = Tensor(shape: [2, 4, 3], storage: (0..<2).flatMap { b in Array(x.storage[(b * 24 + 12)..<(b * 24 + 24)]) })
+        let a = reference.forward(first, recordForBackward: false)
+        let trained = model.forward(first)
+        _ = model.backward(outputGradient: Tensor(shape: trained.output.shape, repeating: 1))
+        XCTAssertTrue(trained.state.sparseMemories[0].isIdentical(to: a.state.sparseMemories[0]))
+        let b = reference.forward(second, state: a.state, recordForBackward: false)
+        let continued = model.forward(second, state: trained.state, recordForBackward: false)
+        XCTAssertEqual(continued.output, b.output)
+    }
+
+    /// Debug keys and shapes per step (c = R·(K+2K_L) read slots, m = c + 1 written rows at most).
+    func testDebugKeysAndShapes() {
+        var c = configuration()
+        c.cellCount = 20
+        c.memoryKind = .sparseTemporal(reads: 3, temporalReads: 2, index: .exact)
+        let model = DNC<Double>(c, seed: 4)
+        let x = Tensor<Double>(shape: [2, 5, 3], repeating: 0.5)
+        let trace = model.forward(x, recordForBackward: false, debug: true).trace!
+        let slots = 2 * (3 + 2 * 2), w = 3
+        let expected: [String: [Int]] = [
+            "memory": [slots + 1, w], "write_positions": [1, slots + 1], "write_weights": [1, slots + 1],
+            "visible_memory": [slots, w], "read_positions": [2, 7], "read_weights": [2, 7], "usage": [2, 7],
+            "least_used_mem": [1, 1], "read_modes": [2, 3], "link_matrix": [slots, slots], "rev_link_matrix": [slots, slots],
+            "precedence": [1, 2], "precedence_positions": [1, 2]]
+        XCTAssertEqual(Set(trace.availableKeys), Set(expected.keys))
+        for (key, shape) in expected {
+            let sequence = trace.sequence(key)
+            XCTAssertEqual(sequence.count, 5, key)
+            XCTAssertTrue(sequence.allSatisfy { $0.shape == shape }, "\(key): \(sequence.map(\.shape)) expected \(shape)")
+        }
+        // The links among the visible cells and their transpose; modes are distributions.
+        for (forward, backward) in zip(trace.sequence("link_matrix"), trace.sequence("rev_link_matrix")) {
+            for a in 0..<slots { for b in 0..<slots { XCTAssertEqual(forward[a, b], backward[b, a]) } }
+        }
+        for modes in trace.sequence("read_modes") {
+            for i in 0..<2 { XCTAssertEqual((0..<3).reduce(0) { $0 + modes[i, $1] }, 1, accuracy: 1e-12) }
+        }
+        XCTAssertTrue(trace.sequence("link_matrix").dropFirst(2).contains { $0.storage.contains { $0 > 0 } }, "links appear")
+    }
+
+    func testSDNCLearnsToCopy() throws {
+        let summaries = try smallCopyRun(memoryType: "sdnc", cells: 32)
+        XCTAssertLessThan(summaries.last!.loss, 0.6 * summaries.first!.loss, "loss \(summaries.map(\.loss))")
+    }
+}
