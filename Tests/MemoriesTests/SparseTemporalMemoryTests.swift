@@ -384,3 +384,71 @@ final class SparseTemporalStateTests: XCTestCase {
         XCTAssertEqual(links.precedenceCells.first, 5)
     }
 }
+
+/// The SDNC's work per step counted, not timed, at N = 1 000 and N = 100 000 (memory preloaded
+/// full, links forming during the run): rows written, LRU operations, link-storage changes,
+/// the per-step log and the link gradients are bounded by constants in R, K and K_L and do not
+/// grow with N; index entries visited per query are N for the exact scan and sublinear for the
+/// approximate index.
+final class SparseTemporalWorkTests: XCTestCase {
+    struct Work {
+        var rowsWritten = 0, listOperations = 0, linkChanges = 0, logged = 0, linkGradients = 0
+        var visitsPerQuery = 0.0
+    }
+
+    func run(cells: Int, index: SparseIndexKind) -> Work {
+        var s = TemporalHarness.Sizes()
+        s.cells = cells; s.batch = 1; s.width = 8; s.heads = 2; s.neighbours = 4; s.links = 4; s.steps = 30
+        let (memory, store) = TemporalHarness.make(s, index: index, seed: 31, scale: 0.5)
+        let state = memory.zeroState(batch: 1)
+        let m = state.samples[0]
+        SparseData.gaussian(cells, s.width, seed: 32).withUnsafeBufferPointer { m.preload(rows: $0.baseAddress!, count: cells) }
+        var rng = CounterRandom(seed: 33).sequence(stream: 1)
+        let inputs = MemoryHarness.randomTensor([s.steps, 1, s.input], &rng)
+        let tape = SparseMemoryTape<Double>()
+        let (w0, l0, v0) = (m.rowsWritten, m.listOperations, m.index.entriesVisited)
+        let reads = SparseHarness.forward(memory, inputs: inputs, state: state, tape: tape)
+        var work = Work(rowsWritten: m.rowsWritten - w0, listOperations: m.listOperations - l0)
+        work.visitsPerQuery = Double(m.index.entriesVisited - v0) / Double(s.steps * s.heads)
+        let writes = memory.maximumWrites, kl = s.links
+        for t in 0..<s.steps {
+            let r = tape.temporalRecord(t).samples[0]
+            let changes = r.journal.integers.count + r.journal.reals.count
+            XCTAssertLessThanOrEqual(changes, writes * (16 * kl + 2), "step \(t): link changes bounded")
+            work.linkChanges += changes
+            let logged = r.oldRows.count + r.newRows.count + r.linkCells.count + r.linkOld.count + r.positions.count
+                + r.weights.count + r.scores.count + r.moves.count + r.writeCells.count
+            XCTAssertLessThanOrEqual(logged, writes * (2 * s.width + 4 * kl + 8) + 3 * memory.readSlots, "step \(t): log bounded")
+            work.logged += logged
+        }
+        XCTAssertGreaterThan(work.linkChanges, 0)
+        store.zeroGradients()
+        var final = memory.zeroStateGradient(batch: 1)
+        TemporalHarness.addTemporalGradient(&final, state)
+        // The links present at the end (each carries a gradient into the backward).
+        work.linkGradients = final.samples[0].links.count
+        XCTAssertGreaterThan(work.linkGradients, 0)
+        _ = SparseHarness.backward(memory, tape: tape, readGradients: MemoryHarness.randomTensor(reads.shape, &rng), final: final)
+        XCTAssertEqual(m.rowsRestored, work.rowsWritten)
+        XCTAssertLessThanOrEqual(work.rowsWritten, s.steps * writes)
+        XCTAssertLessThanOrEqual(work.listOperations, 2 * s.steps * (2 * memory.readSlots + 1))
+        XCTAssertLessThanOrEqual(work.linkGradients, s.steps * writes * kl)
+        return work
+    }
+
+    func testNoPerStepCostInN() {
+        let small = run(cells: 1_000, index: .exact), large = run(cells: 100_000, index: .exact)
+        print("SDNC exact: N=1k \(small), N=100k \(large)")
+        XCTAssertEqual(small.visitsPerQuery, 1_000)
+        XCTAssertEqual(large.visitsPerQuery, 100_000)
+        let smallA = run(cells: 1_000, index: .approximate), largeA = run(cells: 100_000, index: .approximate)
+        print("SDNC approximate: N=1k \(smallA), N=100k \(largeA)")
+        XCTAssertLessThan(largeA.visitsPerQuery / smallA.visitsPerQuery, 20, "sublinear: far below the 100× of N")
+        for (a, b) in [(small, large), (smallA, largeA)] {
+            for (x, y) in [(a.rowsWritten, b.rowsWritten), (a.listOperations, b.listOperations),
+                           (a.linkChanges, b.linkChanges), (a.logged, b.logged), (a.linkGradients, b.linkGradients)] {
+                XCTAssertLessThanOrEqual(Double(y), 1.5 * Double(x))
+            }
+        }
+    }
+}
