@@ -17,7 +17,7 @@ struct DNCBench: ParsableCommand {
         its peak memory is its own. --json prints one JSON object per line.
         """)
 
-    @Option(help: "Run only this benchmark (controller, \(DNCBenchConfiguration.all.map(\.name).joined(separator: ", ")), scaling, sam: the SAM table, or one row of it such as sam-100000-exact-b4).")
+    @Option(help: "Run only this benchmark (controller, \(DNCBenchConfiguration.all.map(\.name).joined(separator: ", ")), scaling, sam or sdnc: the SAM or SDNC table, or one row of it such as sam-100000-exact-b4).")
     var only: String?
 
     @Option(help: "Controller cell: lstm, gru or rnn.") var cell = "lstm"
@@ -35,7 +35,8 @@ struct DNCBench: ParsableCommand {
             guard value >= 1 else { throw ValidationError("--\(name) must be positive, got \(value)") }
         }
         if let input, input < 1 { throw ValidationError("--input must be positive, got \(input)") }
-        if let only, !["controller", "scaling", "scaling-rank", "sam"].contains(only), SAMBenchConfiguration.named(only) == nil,
+        if let only, !(["controller", "scaling", "scaling-rank"] + SparseBenchConfiguration.models).contains(only),
+           SparseBenchConfiguration.named(only) == nil,
            !DNCBenchConfiguration.all.contains(where: { $0.name == only }) {
             throw ValidationError("--only '\(only)' is not a benchmark (controller, \(DNCBenchConfiguration.all.map(\.name).joined(separator: ", ")))")
         }
@@ -59,15 +60,15 @@ struct DNCBench: ParsableCommand {
             }
             return
         }
-        if only == "sam" {
-            let results = try SAMBenchConfiguration.all.map { try runChild(name: $0.name) }
+        if SparseBenchConfiguration.models.contains(only) {
+            let results = try SparseBenchConfiguration.table(only).map { try runChild(name: $0.name) }
             if !json { printTable(results) }
             return
         }
-        if let sam = SAMBenchConfiguration.named(only) {
+        if let sam = SparseBenchConfiguration.named(only) {
             let times = try sam.measure(repeats: repeats)
             let median = Timing.median(times)
-            let result: [String: Any] = ["name": sam.name, "model": "sam", "nr_cells": sam.cells,
+            let result: [String: Any] = ["name": sam.name, "model": sam.model, "nr_cells": sam.cells,
                                          "index": sam.approximate ? "approximate" : "exact", "batch": sam.batch,
                                          "median_ms": median * 1e3, "steps_per_second": 1 / median,
                                          "peak_rss_mib": peakResidentMiB(), "repeats": repeats]
@@ -131,7 +132,7 @@ struct DNCBench: ParsableCommand {
               let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw ValidationError("benchmark \(name) failed (exit status \(child.terminationStatus))")
         }
-        if json && SAMBenchConfiguration.named(name) != nil { print(String(decoding: data, as: UTF8.self), terminator: "") }
+        if json && SparseBenchConfiguration.named(name) != nil { print(String(decoding: data, as: UTF8.self), terminator: "") }
         return object
     }
 
@@ -164,17 +165,19 @@ struct DNCBench: ParsableCommand {
                              r["allreduce_ms"] as! Double, r["bytes_reduced_per_step"] as! Int))
             }
         }
-        let sam = results.filter { ($0["model"] as? String) == "sam" }
-        if !sam.isEmpty {
-            print("\nSAM training step (LSTM 100, W 32, 1 read head, K 4, copy length 10 = 21 steps), median")
+        for model in SparseBenchConfiguration.models {
+            let rows = results.filter { ($0["model"] as? String) == model }
+            guard !rows.isEmpty else { continue }
+            print("\n\(model.uppercased()) training step (LSTM 100, W 32, 1 read head, K 4\(model == "sdnc" ? ", K_L 4" : ""), copy length 10 = 21 steps), median")
             print("cells      index        batch  ms/step  peak RSS MiB")
-            for r in sam {
+            for r in rows {
                 let index = (r["index"] as! String).padding(toLength: 12, withPad: " ", startingAt: 0)
                 print(String(format: "%-10d ", r["nr_cells"] as! Int) + index
                       + String(format: " %5d %8.2f %13.1f", r["batch"] as! Int, r["median_ms"] as! Double, r["peak_rss_mib"] as! Double))
             }
         }
-        let dnc = results.filter { !["controller", "scaling"].contains($0["name"] as? String ?? "") && ($0["model"] as? String) != "sam" }
+        let dnc = results.filter { !["controller", "scaling"].contains($0["name"] as? String ?? "")
+            && !SparseBenchConfiguration.models.contains($0["model"] as? String ?? "") }
         if !dnc.isEmpty {
             print("\nDNC training step (forward + BCE + backward + Adam), copy task, batch-first, median")
             print("config          ms/step  steps/s   seq/s  peak RSS MiB  PyTorch ms  speed-up")

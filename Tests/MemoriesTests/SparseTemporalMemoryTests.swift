@@ -70,7 +70,7 @@ enum TemporalHarness {
     /// Sets the value of a present link (tests only: not journaled).
     static func setLink(_ m: SparseSampleMemory<Double>, _ key: LinkKey, _ value: Double) {
         let links = m.links!
-        for e in 0..<links.rowCount[key.row] where links.rowTarget[key.row * links.perCell + e] == key.target {
+        for e in 0..<links.rowLength(key.row) where links.rowTarget[key.row * links.perCell + e] == Int32(key.target) {
             links.rowValue[key.row * links.perCell + e] = value
         }
     }

@@ -11,7 +11,8 @@ import DNCNumerics
 /// rows) both cost O(K_L) per non-zero of w, independent of N.
 ///
 /// Storage, allocated once, O(N·K_L): per cell a row (targets and values, K_L slots) and a
-/// column (sources, K_L slots); no values are stored twice. Precedence: at most K_L
+/// column (sources, K_L slots); no values are stored twice. Cells and counts are 32-bit
+/// (4·(3K_L + 2) + K_L·sizeof(T) bytes per cell: 64 MB at 1 M cells, K_L 4, Float). Precedence: at most K_L
 /// (cell, value) pairs.
 ///
 /// **Lazy reset.** `reset()` only empties the precedence. A cell's row and column are cleared
@@ -25,17 +26,18 @@ public final class SparseLinks<T: Real>: @unchecked Sendable {
     public let cells: Int
     /// K_L.
     public let perCell: Int
-    let rowTarget: UnsafeMutablePointer<Int>
+    let rowTarget: UnsafeMutablePointer<Int32>
     let rowValue: UnsafeMutablePointer<T>
-    let rowCount: UnsafeMutablePointer<Int>
-    let columnSource: UnsafeMutablePointer<Int>
-    let columnCount: UnsafeMutablePointer<Int>
+    let rowCount: UnsafeMutablePointer<Int32>
+    let columnSource: UnsafeMutablePointer<Int32>
+    let columnCount: UnsafeMutablePointer<Int32>
     /// The precedence p: cells and values, at most K_L, in no particular order.
     public internal(set) var precedenceCells: [Int] = []
     public internal(set) var precedenceValues: [T] = []
     var journal: LinkJournal<T>?
 
     init(cells: Int, perCell: Int) {
+        precondition(cells <= Int(Int32.max), "\(cells) cells exceed the link storage's 32-bit cell numbers")
         self.cells = cells
         self.perCell = perCell
         rowTarget = .allocate(capacity: cells * perCell)
@@ -62,19 +64,22 @@ public final class SparseLinks<T: Real>: @unchecked Sendable {
 
     /// L(i, j), 0 when absent. O(K_L).
     public func value(row i: Int, target j: Int) -> T {
-        let base = i * perCell
-        for e in 0..<rowCount[i] where rowTarget[base + e] == j { return rowValue[base + e] }
+        let base = i * perCell, target = Int32(truncatingIfNeeded: j)
+        for e in 0..<Int(rowCount[i]) where rowTarget[base + e] == target { return rowValue[base + e] }
         return 0
     }
 
+    /// Number of predecessors of cell i.
+    func rowLength(_ i: Int) -> Int { Int(rowCount[i]) }
+
     /// The predecessors of cell i with their link values.
     public func row(_ i: Int) -> [(cell: Int, value: T)] {
-        (0..<rowCount[i]).map { (rowTarget[i * perCell + $0], rowValue[i * perCell + $0]) }
+        (0..<Int(rowCount[i])).map { (Int(rowTarget[i * perCell + $0]), rowValue[i * perCell + $0]) }
     }
 
     /// The successors of cell j (cells i with L(i, j) ≠ 0).
     public func column(_ j: Int) -> [Int] {
-        (0..<columnCount[j]).map { columnSource[j * perCell + $0] }
+        (0..<Int(columnCount[j])).map { Int(columnSource[j * perCell + $0]) }
     }
 
     /// The precedence weight of `cell`, 0 when absent.
@@ -86,15 +91,9 @@ public final class SparseLinks<T: Real>: @unchecked Sendable {
     // MARK: Journaled changes
 
     @inline(__always) private func set(_ kind: LinkJournal<T>.Storage, _ index: Int, _ new: Int) {
-        let pointer: UnsafeMutablePointer<Int>
-        switch kind {
-        case .rowTarget: pointer = rowTarget
-        case .rowCount: pointer = rowCount
-        case .columnSource: pointer = columnSource
-        case .columnCount: pointer = columnCount
-        }
-        journal?.integers.append(.init(storage: kind, index: index, old: pointer[index], new: new))
-        pointer[index] = new
+        let p = pointer(kind), value = Int32(truncatingIfNeeded: new)
+        journal?.integers.append(.init(storage: kind, index: index, old: p[index], new: value))
+        p[index] = value
     }
 
     @inline(__always) private func setValue(_ index: Int, _ new: T) {
@@ -109,9 +108,9 @@ public final class SparseLinks<T: Real>: @unchecked Sendable {
     }
 
     private func removeFromRow(_ i: Int, target j: Int) {
-        let base = i * perCell, last = rowCount[i] - 1
-        for e in 0...last where rowTarget[base + e] == j {
-            if e != last { set(.rowTarget, base + e, rowTarget[base + last]); setValue(base + e, rowValue[base + last]) }
+        let base = i * perCell, last = Int(rowCount[i]) - 1
+        for e in 0...last where rowTarget[base + e] == Int32(j) {
+            if e != last { set(.rowTarget, base + e, Int(rowTarget[base + last])); setValue(base + e, rowValue[base + last]) }
             set(.rowCount, i, last)
             return
         }
@@ -119,9 +118,9 @@ public final class SparseLinks<T: Real>: @unchecked Sendable {
     }
 
     private func removeFromColumn(_ j: Int, source i: Int) {
-        let base = j * perCell, last = columnCount[j] - 1
-        for e in 0...last where columnSource[base + e] == i {
-            if e != last { set(.columnSource, base + e, columnSource[base + last]) }
+        let base = j * perCell, last = Int(columnCount[j]) - 1
+        for e in 0...last where columnSource[base + e] == Int32(i) {
+            if e != last { set(.columnSource, base + e, Int(columnSource[base + last])) }
             set(.columnCount, j, last)
             return
         }
@@ -137,8 +136,8 @@ public final class SparseLinks<T: Real>: @unchecked Sendable {
         precondition(entries.count <= perCell, "row \(i) gets \(entries.count) links, at most \(perCell) allowed")
         let base = i * perCell
         // Targets that leave the row leave their columns.
-        for e in stride(from: rowCount[i] - 1, through: 0, by: -1) {
-            let j = rowTarget[base + e]
+        for e in stride(from: Int(rowCount[i]) - 1, through: 0, by: -1) {
+            let j = Int(rowTarget[base + e])
             if !entries.contains(where: { $0.cell == j }) {
                 removeFromRow(i, target: j)
                 removeFromColumn(j, source: i)
@@ -148,16 +147,16 @@ public final class SparseLinks<T: Real>: @unchecked Sendable {
         for (n, entry) in entries.enumerated() {
             let j = entry.cell
             precondition(j != i && entry.value > 0, "invalid link (\(i), \(j)) = \(entry.value)")
-            if let e = (0..<rowCount[i]).first(where: { rowTarget[base + $0] == j }) {
+            if let e = (0..<Int(rowCount[i])).first(where: { rowTarget[base + $0] == Int32(j) }) {
                 setValue(base + e, entry.value)
                 kept[n] = true
                 continue
             }
-            if columnCount[j] == perCell {
+            if Int(columnCount[j]) == perCell {
                 // The column's weakest link, compared with the newcomer.
                 var weakest = -1, weakestValue = entry.value, weakestSource = i
                 for s in 0..<perCell {
-                    let source = columnSource[j * perCell + s], v = value(row: source, target: j)
+                    let source = Int(columnSource[j * perCell + s]), v = value(row: source, target: j)
                     if v < weakestValue || (v == weakestValue && source > weakestSource) {
                         weakest = s; weakestValue = v; weakestSource = source
                     }
@@ -166,9 +165,9 @@ public final class SparseLinks<T: Real>: @unchecked Sendable {
                 removeFromRow(weakestSource, target: j)
                 removeFromColumn(j, source: weakestSource)
             }
-            set(.columnSource, j * perCell + columnCount[j], i)
-            set(.columnCount, j, columnCount[j] + 1)
-            let slot = rowCount[i]
+            set(.columnSource, j * perCell + Int(columnCount[j]), i)
+            set(.columnCount, j, Int(columnCount[j]) + 1)
+            let slot = Int(rowCount[i])
             set(.rowTarget, base + slot, j)
             setValue(base + slot, entry.value)
             set(.rowCount, i, slot + 1)
@@ -189,7 +188,7 @@ public final class SparseLinks<T: Real>: @unchecked Sendable {
         for entry in journal.reals { rowValue[entry.index] = entry.new }
     }
 
-    private func pointer(_ kind: LinkJournal<T>.Storage) -> UnsafeMutablePointer<Int> {
+    @inline(__always) private func pointer(_ kind: LinkJournal<T>.Storage) -> UnsafeMutablePointer<Int32> {
         switch kind {
         case .rowTarget: return rowTarget
         case .rowCount: return rowCount
@@ -230,7 +229,7 @@ public final class SparseLinks<T: Real>: @unchecked Sendable {
     /// respected, over the first `used` cells (tests).
     public func isConsistent(used: Int) -> Bool {
         for i in 0..<used {
-            guard rowCount[i] <= perCell, columnCount[i] <= perCell else { return false }
+            guard Int(rowCount[i]) <= perCell, Int(columnCount[i]) <= perCell else { return false }
             for (j, v) in row(i) where j == i || v <= 0 || j >= used || !column(j).contains(i) { return false }
             for s in column(i) where s >= used || value(row: s, target: i) == 0 { return false }
         }
@@ -241,7 +240,7 @@ public final class SparseLinks<T: Real>: @unchecked Sendable {
 /// The changes one step made to a `SparseLinks`' storage, in order.
 struct LinkJournal<T: Real> {
     enum Storage: UInt8 { case rowTarget, rowCount, columnSource, columnCount }
-    struct IntegerChange { let storage: Storage; let index: Int; let old: Int; let new: Int }
+    struct IntegerChange { let storage: Storage; let index: Int; let old: Int32; let new: Int32 }
     struct RealChange { let index: Int; let old: T; let new: T }
     var integers: [IntegerChange] = []
     var reals: [RealChange] = []

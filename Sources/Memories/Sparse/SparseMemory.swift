@@ -113,6 +113,8 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
     /// writes the read vectors (B×R×W, head-major) and modifies `state` in place. With a tape,
     /// logs the step for `backwardStep`/`restoreFinalState`; without, uses an internal one-step
     /// record. `active` (B flags): inactive samples are left untouched and read zeros.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func step(input: UnsafePointer<T>, batch: Int, state: SparseMemoryState<T>, tape: SparseMemoryTape<T>?,
                      active: [Bool]? = nil, readVectors: UnsafeMutablePointer<T>) {
         precondition(state.batch == batch, "state has batch \(state.batch), expected \(batch)")
@@ -275,6 +277,8 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
     /// is returned to the state before it. `readVectorsGradient` (B×R×W); `stateGradient` holds
     /// dℓ/d(state after the step) and is replaced by dℓ/d(state before it); `inputGradient`
     /// (B×inputSize) is overwritten; parameter gradients accumulate into the store.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func backwardStep(tape: SparseMemoryTape<T>, stepIndex: Int, readVectorsGradient: UnsafePointer<T>,
                              stateGradient: inout SparseMemoryStateGradient<T>, inputGradient: UnsafeMutablePointer<T>) {
         precondition(tape.owner === self, "this tape was recorded by another memory")
@@ -402,6 +406,8 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
     /// Re-applies every logged step of `tape` (after the backward has rolled the state back to the
     /// start of the sequence), leaving the state bit-identical to the end of the forward pass.
     /// O(T·R·K·W); no search, no arithmetic beyond copying.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func restoreFinalState(tape: SparseMemoryTape<T>) {
         guard let state = tape.state, tape.steps > 0 else { return }
         let l = recordLayout(batch: tape.batch), w = cellWidth

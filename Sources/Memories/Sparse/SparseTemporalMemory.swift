@@ -103,6 +103,8 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
 
     // MARK: Step
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func step(input: UnsafePointer<T>, batch: Int, state: SparseMemoryState<T>, tape: SparseMemoryTape<T>?,
                      active: [Bool]? = nil, readVectors: UnsafeMutablePointer<T>) {
         precondition(state.batch == batch, "state has batch \(state.batch), expected \(batch)")
@@ -334,6 +336,8 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
 
     // MARK: Backward and rollback
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func backwardStep(tape: SparseMemoryTape<T>, stepIndex: Int, readVectorsGradient: UnsafePointer<T>,
                              stateGradient: inout SparseMemoryStateGradient<T>, inputGradient: UnsafeMutablePointer<T>) {
         precondition(tape.owner === self, "this tape was recorded by another memory")
@@ -522,6 +526,8 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
         }
     }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func restoreFinalState(tape: SparseMemoryTape<T>) {
         guard let state = tape.state, tape.steps > 0 else { return }
         let w = cellWidth
