@@ -17,8 +17,14 @@ struct DNCBench: ParsableCommand {
         its peak memory is its own. --json prints one JSON object per line.
         """)
 
-    @Option(help: "Run only this benchmark (controller, \(DNCBenchConfiguration.all.map(\.name).joined(separator: ", ")), scaling, sam or sdnc: the SAM or SDNC table, or one row of it such as sam-100000-exact-b4).")
+    @Option(help: "Run only this benchmark (controller, \(DNCBenchConfiguration.all.map(\.name).joined(separator: ", ")), scaling, sam or sdnc: the SAM or SDNC table, or one row of it such as sam-100000-exact-b4, index: the nearest-neighbour indexes on full memories).")
     var only: String?
+
+    @Option(help: "With --only index: also write each dataset to this folder for scripts/index-compare/flann-bench.sh.")
+    var dump: String?
+
+    @Option(help: "With --only index: lists probed per query by the approximate index (default: the index's default).")
+    var probes: Int?
 
     @Option(help: "Controller cell: lstm, gru or rnn.") var cell = "lstm"
     @Option(help: "Hidden size H.") var hidden = 256
@@ -35,7 +41,8 @@ struct DNCBench: ParsableCommand {
             guard value >= 1 else { throw ValidationError("--\(name) must be positive, got \(value)") }
         }
         if let input, input < 1 { throw ValidationError("--input must be positive, got \(input)") }
-        if let only, !(["controller", "scaling", "scaling-rank"] + SparseBenchConfiguration.models).contains(only),
+        if let probes, probes < 1 { throw ValidationError("--probes must be positive, got \(probes)") }
+        if let only, !(["controller", "scaling", "scaling-rank", "index"] + SparseBenchConfiguration.models).contains(only),
            SparseBenchConfiguration.named(only) == nil,
            !DNCBenchConfiguration.all.contains(where: { $0.name == only }) {
             throw ValidationError("--only '\(only)' is not a benchmark (controller, \(DNCBenchConfiguration.all.map(\.name).joined(separator: ", ")))")
@@ -60,6 +67,7 @@ struct DNCBench: ParsableCommand {
             }
             return
         }
+        if only == "index" { return try runIndexBench() }
         if SparseBenchConfiguration.models.contains(only) {
             let results = try SparseBenchConfiguration.table(only).map { try runChild(name: $0.name) }
             if !json { printTable(results) }
@@ -134,6 +142,31 @@ struct DNCBench: ParsableCommand {
         }
         if json && SparseBenchConfiguration.named(name) != nil { print(String(decoding: data, as: UTF8.self), terminator: "") }
         return object
+    }
+
+    func runIndexBench() throws {
+        if !json {
+            print("Nearest-neighbour indexes on full memories (W \(IndexBench.width), K \(IndexBench.neighbours), "
+                  + "\(IndexBench.queryCount) queries, \(IndexBench.updateCount) row updates)")
+            print("dataset              index         build ms  query µs  recall@4  visited/query  update µs")
+        }
+        for clustered in [false, true] {
+            for cells in IndexBench.sizes {
+                let data = IndexBench.dataset(cells: cells, clustered: clustered)
+                if let dump { try IndexBench.dump(data, to: URL(fileURLWithPath: dump)) }
+                for approximate in [false, true] {
+                    let r = IndexBench.measure(data, approximate: approximate, probes: probes)
+                    if json {
+                        print(String(decoding: try JSONSerialization.data(withJSONObject: r, options: [.sortedKeys]), as: UTF8.self))
+                    } else {
+                        print((r["dataset"] as! String).padding(toLength: 21, withPad: " ", startingAt: 0)
+                              + (r["index"] as! String).padding(toLength: 12, withPad: " ", startingAt: 0)
+                              + String(format: "%10.1f %9.1f %9.3f %14.0f %10.2f", r["build_ms"] as! Double, r["query_us"] as! Double,
+                                       r["recall_at_k"] as! Double, r["entries_visited_per_query"] as! Double, r["update_us"] as! Double))
+                    }
+                }
+            }
+        }
     }
 
     func printTable(_ results: [[String: Any]]) {

@@ -125,6 +125,8 @@ public final class ExactNeighbourIndex<T: Real>: NearestNeighbourIndex, @uncheck
 
     public func contains(_ id: Int) -> Bool { slot(id) != nil }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func insert(id: Int, vector: UnsafePointer<T>) {
         precondition(id >= 0 && id < capacity, "row \(id) out of range 0..<\(capacity)")
         let s: Int
@@ -148,10 +150,14 @@ public final class ExactNeighbourIndex<T: Real>: NearestNeighbourIndex, @uncheck
         count -= 1
     }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func undoInsert(id: Int, previous: UnsafePointer<T>?) {
         if let previous { insert(id: id, vector: previous) } else { remove(id: id) }
     }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func search(query: UnsafePointer<T>, k: Int, results: UnsafeMutablePointer<Int>) -> Int {
         guard count > 0, k > 0 else { return 0 }
         Kernels.gemm(transB: true, m: 1, n: count, k: width, a: query, b: unit, beta: 0, c: scores)
