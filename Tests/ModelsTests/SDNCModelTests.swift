@@ -23,7 +23,21 @@ final class SDNCModelTests: XCTestCase {
     }
 
     func testGradientsThroughControllerAndSDNCMemory() {
-        let model = DNC<Double>(configuration(), seed: 5)
+        gradientCheck(configuration(), label: "SDNC")
+    }
+
+    /// Two DNC layers, each with its own SDNC memory and six independent interface layers.
+    func testGradientsWithSeparateMemoriesPerLayer() {
+        var c = configuration()
+        c.layerCount = 2
+        c.shareMemoryBetweenLayers = false
+        c.independentLinears = true
+        c.readHeads = 1
+        gradientCheck(c, label: "SDNC two layers")
+    }
+
+    func gradientCheck(_ c: DNCConfiguration, label: String, file: StaticString = #filePath, line: UInt = #line) {
+        let model = DNC<Double>(c, seed: 5)
         let random = CounterRandom(seed: 5)
         for slot in model.store.slots { model.store.initializeUniform(slot, bound: 0.6, random: random, stream: 9) }
         var input = Tensor<Double>(shape: [2, 4, 3], storage: (0..<24).map { random.uniform(Double.self, stream: 1, index: UInt64($0), low: -1, high: 1) })
@@ -37,14 +51,16 @@ final class SDNCModelTests: XCTestCase {
         let gradients = model.backward(outputGradient: weights)
         let store = model.store
         let parameters = store.flatValues
-        XCTAssertNotNil(store.slot(named: "rnn_layer_memory_shared.interface_weights.weight"))
-        GradientCheck.compare(point: parameters, analytic: store.flatGradients, step: 1e-4, floor: 1e-4, label: "SDNC parameters") { x in
+        XCTAssertTrue(store.slots.contains { $0.name.hasPrefix("rnn_layer_memory") }, file: file, line: line)
+        GradientCheck.compare(point: parameters, analytic: store.flatGradients, step: 1e-4, floor: 1e-4, label: "\(label) parameters",
+                              file: file, line: line) { x in
             for (i, v) in x.enumerated() { store.values[i] = v }
             defer { for (i, v) in parameters.enumerated() { store.values[i] = v } }
             return loss()
         }
         let original = input
-        GradientCheck.compare(point: input.storage, analytic: gradients.input.storage, step: 1e-4, floor: 1e-4, label: "SDNC input") { x in
+        GradientCheck.compare(point: input.storage, analytic: gradients.input.storage, step: 1e-4, floor: 1e-4, label: "\(label) input",
+                              file: file, line: line) { x in
             input.storage = x
             defer { input = original }
             return loss()
