@@ -71,8 +71,8 @@ public enum Executables {
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("exec-\(UUID().uuidString)")
         let outputFile = base.appendingPathExtension("out"), errorFile = base.appendingPathExtension("err")
-        FileManager.default.createFile(atPath: outputFile.path, contents: nil)
-        FileManager.default.createFile(atPath: errorFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: outputFile)
         process.standardError = try FileHandle(forWritingTo: errorFile)
         try process.run()
