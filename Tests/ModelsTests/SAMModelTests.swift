@@ -21,31 +21,7 @@ final class SAMModelTests: XCTestCase {
     }
 
     func testGradientsThroughControllerAndSparseMemory() {
-        let model = DNC<Double>(configuration(), seed: 5)
-        let random = CounterRandom(seed: 5)
-        for slot in model.store.slots { model.store.initializeUniform(slot, bound: 0.6, random: random, stream: 9) }
-        var input = Tensor<Double>(shape: [2, 4, 3], storage: (0..<24).map { random.uniform(Double.self, stream: 1, index: UInt64($0), low: -1, high: 1) })
-        let weights = Tensor<Double>(shape: [2, 4, 3], storage: (0..<24).map { random.uniform(Double.self, stream: 2, index: UInt64($0), low: -1, high: 1) })
-        func loss() -> Double {
-            let output = model.forward(input, recordForBackward: false).output
-            return zip(output.storage, weights.storage).reduce(0) { $0 + $1.0 * $1.1 }
-        }
-        model.store.zeroGradients()
-        _ = model.forward(input)
-        let gradients = model.backward(outputGradient: weights)
-        let store = model.store
-        let parameters = store.flatValues
-        GradientCheck.compare(point: parameters, analytic: store.flatGradients, step: 1e-4, floor: 1e-4, label: "SAM parameters") { x in
-            for (i, v) in x.enumerated() { store.values[i] = v }
-            defer { for (i, v) in parameters.enumerated() { store.values[i] = v } }
-            return loss()
-        }
-        let original = input
-        GradientCheck.compare(point: input.storage, analytic: gradients.input.storage, step: 1e-4, floor: 1e-4, label: "SAM input") { x in
-            input.storage = x
-            defer { input = original }
-            return loss()
-        }
+        sparseModelGradientCheck(configuration(), label: "SAM")
     }
 
     /// After forward and backward the memory a state holds is the end of the forward pass (the

@@ -82,12 +82,7 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
     }
 
     /// A new index for one sample.
-    public func makeIndex() -> any NearestNeighbourIndex<T> {
-        switch indexKind {
-        case .exact: return ExactNeighbourIndex<T>(capacity: cellCount, width: cellWidth)
-        case .approximate(let o): return ApproximateNeighbourIndex<T>(capacity: cellCount, width: cellWidth, options: o)
-        }
-    }
+    public func makeIndex() -> any NearestNeighbourIndex<T> { indexKind.makeIndex(capacity: cellCount, width: cellWidth) }
 
     /// The empty memory for `batch` samples. Allocates the O(N·W) per-sample storage (once);
     /// reuse a state across sequences with `state.reset()` (lazy, O(1) per sample).

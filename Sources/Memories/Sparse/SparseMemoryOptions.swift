@@ -11,6 +11,14 @@ public enum SparseIndexKind: Hashable, Sendable {
 
     /// The approximate index with its default settings.
     public static var approximate: SparseIndexKind { .approximate(ApproximateIndexOptions()) }
+
+    /// A new, empty index of this kind for one sample's memory of `capacity` rows of `width`.
+    public func makeIndex<T: Real>(capacity: Int, width: Int) -> any NearestNeighbourIndex<T> {
+        switch self {
+        case .exact: return ExactNeighbourIndex<T>(capacity: capacity, width: width)
+        case .approximate(let o): return ApproximateNeighbourIndex<T>(capacity: capacity, width: width, options: o)
+        }
+    }
 }
 
 /// Settings of the sparse memory beyond its sizes (paper mode, sam.md Part C).

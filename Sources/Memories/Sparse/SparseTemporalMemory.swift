@@ -83,12 +83,7 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
         interface.initializeDefault(store: store, random: random, stream: stream)
     }
 
-    public func makeIndex() -> any NearestNeighbourIndex<T> {
-        switch indexKind {
-        case .exact: return ExactNeighbourIndex<T>(capacity: cellCount, width: cellWidth)
-        case .approximate(let o): return ApproximateNeighbourIndex<T>(capacity: cellCount, width: cellWidth, options: o)
-        }
-    }
+    public func makeIndex() -> any NearestNeighbourIndex<T> { indexKind.makeIndex(capacity: cellCount, width: cellWidth) }
 
     public func zeroState(batch: Int) -> SparseMemoryState<T> {
         SparseMemoryState(samples: (0..<batch).map { _ in
