@@ -33,6 +33,38 @@ public final class Adam<T: Real>: Optimiser {
         let w1 = T(1 - beta1), b2 = T(beta2), w2 = T(1 - beta2), epsilon = T(eps)
         // Without AMSGrad the "maximum" is v itself.
         let m = state[0], v = state[1], vHat = amsgrad ? state[2] : state[1]
+        if !amsgrad && !decays && T.self == Float.self {
+            // The common case, four lanes at a time (the loop below does not vectorise: its
+            // square root keeps a scalar errno path). The same arithmetic as below and as
+            // `lerp`, lane by lane, so the same bits.
+            let fp = UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
+            let fg = UnsafeRawPointer(g).assumingMemoryBound(to: Float.self)
+            let fm = UnsafeMutableRawPointer(m).assumingMemoryBound(to: Float.self)
+            let fv = UnsafeMutableRawPointer(v).assumingMemoryBound(to: Float.self)
+            let w1f = Float(w1), b2f = Float(b2), w2f = Float(w2), stepF = Float(stepSize)
+            let rootF = Float(correction2Root), epsF = Float(epsilon), low = w1f < 0.5, oneMinusW1 = 1 - w1f
+            var i = 0
+            while i + 4 <= n {
+                let d = UnsafeRawPointer(fg + i).loadUnaligned(as: SIMD4<Float>.self)
+                let mOld = UnsafeRawPointer(fm + i).loadUnaligned(as: SIMD4<Float>.self)
+                let vOld = UnsafeRawPointer(fv + i).loadUnaligned(as: SIMD4<Float>.self)
+                let mi = low ? mOld + w1f * (d - mOld) : d - (d - mOld) * oneMinusW1
+                let vi = vOld * b2f + w2f * d * d
+                let pi = UnsafeRawPointer(fp + i).loadUnaligned(as: SIMD4<Float>.self)
+                UnsafeMutableRawPointer(fm + i).storeBytes(of: mi, as: SIMD4<Float>.self)
+                UnsafeMutableRawPointer(fv + i).storeBytes(of: vi, as: SIMD4<Float>.self)
+                UnsafeMutableRawPointer(fp + i).storeBytes(of: pi - stepF * mi / (vi.squareRoot() / rootF + epsF), as: SIMD4<Float>.self)
+                i += 4
+            }
+            while i < n {
+                let d = fg[i], mi = low ? fm[i] + w1f * (d - fm[i]) : d - (d - fm[i]) * oneMinusW1
+                let vi = fv[i] * b2f + w2f * d * d
+                fm[i] = mi; fv[i] = vi
+                fp[i] -= stepF * mi / (vi.squareRoot() / rootF + epsF)
+                i += 1
+            }
+            return
+        }
         for i in 0..<n {
             let d = decays ? g[i] + lambda * p[i] : g[i]
             m[i] = lerp(m[i], d, w1)
