@@ -23,6 +23,13 @@ public final class DNC<T: Real>: @unchecked Sendable {
     public let sparseMemories: [any SparseMemoryModule<T>]
     /// Reused fresh sparse states: a lazy reset is O(1), a new state allocates N×W per sample.
     private var sparseStatePool: [SparseMemoryState<T>] = []
+    /// Calls recorded on sparse states, oldest first, with the states they changed in place: a
+    /// backward through an earlier call first undoes the later ones (see `backward`).
+    private var sparseHistory: [SparseCall] = []
+    private struct SparseCall {
+        weak var tape: DNCTape<T>?
+        let states: [ObjectIdentifier]
+    }
     public let output: Linear<T>
     /// Dropout masks are drawn from here (training mode only).
     public var dropoutRandom: RandomSequence
@@ -171,6 +178,8 @@ public final class DNC<T: Real>: @unchecked Sendable {
 
         var state = initial ?? freshState(batch: batch)
         precondition(state.batch == batch, "state is for batch \(state.batch), input has batch \(batch)")
+        if !sparseMemories.isEmpty { noteSparseCall(tape: modelTape, states: state.sparseMemories, recorded: recordForBackward,
+                                                     reset: resetExperience || initial == nil, changesMemory: passThroughMemory) }
         if resetExperience {
             state.memories = memories.map { $0.zeroState(batch: batch) }
             for sparse in state.sparseMemories { sparse.reset() }
@@ -270,19 +279,44 @@ public final class DNC<T: Real>: @unchecked Sendable {
         return Output(output: result, state: state, trace: trace)
     }
 
+    /// Keeps `sparseHistory` to the calls whose logs can still be undone on these states: a
+    /// call without a log, or a reset (a fresh state is a reset one), makes the earlier logs of
+    /// the same states unusable. Tapes are held weakly.
+    private func noteSparseCall(tape: DNCTape<T>, states: [SparseMemoryState<T>], recorded: Bool, reset: Bool,
+                                changesMemory: Bool) {
+        let ids = states.map(ObjectIdentifier.init)
+        sparseHistory.removeAll { entry in
+            entry.tape == nil || entry.tape === tape || (changesMemory && (!recorded || reset) && entry.states.contains { ids.contains($0) })
+        }
+        if recorded && changesMemory { sparseHistory.append(SparseCall(tape: tape, states: ids)) }
+    }
+
+    /// The tapes of the calls recorded after `tape` on the same sparse states, oldest first.
+    private func laterSparseCalls(after tape: DNCTape<T>) -> [DNCTape<T>] {
+        guard let index = sparseHistory.firstIndex(where: { $0.tape === tape }) else { return [] }
+        let states = sparseHistory[index].states
+        return sparseHistory[(index + 1)...].filter { entry in entry.states.contains { states.contains($0) } }.compactMap(\.tape)
+    }
+
     /// Gradients of a backward call that are not parameters.
     public struct Gradients: Sendable {
         /// d loss / d input, in the input's layout.
         public var input: Tensor<T>
-        /// d loss / d initial state (zero memory part after `resetExperience`). For a sparse memory
-        /// the gradient of its state stays inside the call (each backward stops at the call's
-        /// first step for the memory contents), so `sparseMemories` is empty here.
+        /// d loss / d initial state (zero memory part after `resetExperience`). For sparse memories
+        /// it includes `sparseMemoryGradients`: pass it as `finalStateGradient` to the backward of
+        /// the previous call (recorded on its own tape) to backpropagate through both.
         public var initialState: DNCState<T>
     }
 
     /// Backpropagation through the `forward` recorded on `tape` (default: the last call without a
     /// tape of its own). `outputGradient` has the output's layout; `finalStateGradient`
     /// (optional) is d loss / d returned state. Parameter gradients accumulate into `store.gradients`.
+    ///
+    /// Sparse memories are rolled back step by step and then put back at the end of the calls
+    /// made so far, so backward calls may come in any order after the forwards; a backward
+    /// through an earlier call first undoes the later calls' logs (O(their steps), no search).
+    /// That needs every call since on the same state recorded on its own tape, with no
+    /// `resetExperience`.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func backward(outputGradient: Tensor<T>, finalStateGradient: DNCState<T>? = nil,
@@ -300,8 +334,17 @@ public final class DNC<T: Real>: @unchecked Sendable {
             controllers: controllers.map { $0.zeroState(batch: batch) },
             memories: memories.map { $0.zeroState(batch: batch) },
             lastRead: Tensor(shape: [batch, rw]))
-        // A sparse state's gradient stays inside this call (see `Gradients`).
         var sparseGradients = sparseMemories.map { $0.zeroStateGradient(batch: batch) }
+        if let given = finalStateGradient?.sparseMemoryGradients, !given.isEmpty {
+            precondition(given.count == sparseGradients.count && zip(given, sparseGradients).allSatisfy { $0.samples.count == $1.samples.count },
+                         "the final state gradient's sparse memory gradients do not match this model and batch")
+            sparseGradients = given
+        }
+        // Later calls on the same sparse states are undone first, latest first, and redone after.
+        let later = laterSparseCalls(after: modelTape)
+        if tape.passThroughMemory {
+            for entry in later.reversed() { for (k, memory) in sparseMemories.enumerated() { memory.rollBack(tape: entry.sparseMemories[k]) } }
+        }
         var inputGradient = Tensor<T>(shape: c.batchFirst ? [batch, steps, x] : [steps, batch, x])
         var initialReadGradient = Tensor<T>(shape: [batch, rw])
         let scratch = Scratch<T>(batch: batch, configuration: c)
@@ -385,8 +428,12 @@ public final class DNC<T: Real>: @unchecked Sendable {
         for i in 0..<initialReadGradient.count { stateGradient.lastRead[flat: i] += initialReadGradient[flat: i] }
         // The sparse backward rolled the memories back to the start of the call; put them back
         // at its end, where the next call continues.
-        if tape.passThroughMemory { for (k, memory) in sparseMemories.enumerated() { memory.restoreFinalState(tape: sparseTapes[k]) } }
+        if tape.passThroughMemory {
+            for (k, memory) in sparseMemories.enumerated() { memory.restoreFinalState(tape: sparseTapes[k]) }
+            for entry in later { for (k, memory) in sparseMemories.enumerated() { memory.restoreFinalState(tape: entry.sparseMemories[k]) } }
+        }
         stateGradient.sparseMemories = []
+        stateGradient.sparseMemoryGradients = tape.resetExperience ? [] : sparseGradients
         if tape.resetExperience {
             // A reset cuts the gradient into the memory and read vector that came before it.
             stateGradient.memories = memories.map { $0.zeroState(batch: batch) }

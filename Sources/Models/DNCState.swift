@@ -17,6 +17,10 @@ public struct DNCState<T: Real>: Equatable, @unchecked Sendable {
     public var sparseMemories: [SparseMemoryState<T>] = []
     /// The last DNC layer's read vectors at the last step, (B, R·W) head-major.
     public var lastRead: Tensor<T>
+    /// Only when this value is a gradient (`DNC.Gradients.initialState`, or a `finalStateGradient`
+    /// passed to `backward`): d loss / d sparse memory state, one per sparse memory, carried
+    /// sparsely (the rows, links and read weights that received gradient). Not compared by `==`.
+    public var sparseMemoryGradients: [SparseMemoryStateGradient<T>] = []
 
     public init(controllers: [RecurrentState<T>], memories: [DenseMemoryState<T>], lastRead: Tensor<T>) {
         self.controllers = controllers

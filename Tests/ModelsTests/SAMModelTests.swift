@@ -20,6 +20,11 @@ final class SAMModelTests: XCTestCase {
         return c
     }
 
+    /// Backpropagation through several calls, latest first, equals one pass.
+    func testBackwardThroughSeveralCalls() {
+        sparseChunkedBackwardEqualsOnePass(configuration(), label: "SAM")
+    }
+
     func testGradientsThroughControllerAndSparseMemory() {
         sparseModelGradientCheck(configuration(), label: "SAM")
     }

@@ -22,6 +22,11 @@ final class SDNCModelTests: XCTestCase {
         return c
     }
 
+    /// Backpropagation through several calls, latest first, equals one pass.
+    func testBackwardThroughSeveralCalls() {
+        sparseChunkedBackwardEqualsOnePass(configuration(), label: "SDNC")
+    }
+
     func testGradientsThroughControllerAndSDNCMemory() {
         sparseModelGradientCheck(configuration(), label: "SDNC")
     }

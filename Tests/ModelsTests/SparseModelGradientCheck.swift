@@ -36,3 +36,57 @@ func sparseModelGradientCheck(_ c: DNCConfiguration, label: String, file: Static
         return loss()
     }
 }
+
+/// (B, T, X) steps [start, end) along T.
+func timeSteps(_ x: Tensor<Double>, _ range: Range<Int>) -> Tensor<Double> {
+    let (batch, total, width) = (x.shape[0], x.shape[1], x.shape[2])
+    var out = Tensor<Double>(shape: [batch, range.count, width])
+    for b in 0..<batch { for (i, t) in range.enumerated() { for j in 0..<width {
+        out[flat: (b * range.count + i) * width + j] = x[flat: (b * total + t) * width + j]
+    } } }
+    return out
+}
+
+/// Three chunks carrying a sparse state, each on its own tape, give one pass's outputs; the
+/// backward calls, latest first, each continuing the previous one's state gradient (sparse
+/// memory included), give one pass's parameter and input gradients; afterwards the state is
+/// the end of the stream again. Selections are fixed by `c` (K = N, as the gradient checks).
+func sparseChunkedBackwardEqualsOnePass(_ c: DNCConfiguration, label: String, file: StaticString = #filePath, line: UInt = #line) {
+    let model = DNC<Double>(c, seed: 7), reference = DNC<Double>(c, seed: 7)
+    let random = CounterRandom(seed: 7)
+    let x = Tensor<Double>(shape: [2, 9, 3], storage: (0..<54).map { random.uniform(Double.self, stream: 1, index: UInt64($0), low: -1, high: 1) })
+    let weights = Tensor<Double>(shape: [2, 9, 3], storage: (0..<54).map { random.uniform(Double.self, stream: 2, index: UInt64($0), low: -1, high: 1) })
+    let whole = reference.forward(x)
+    reference.store.zeroGradients()
+    let wholeGradients = reference.backward(outputGradient: weights)
+    let ranges = [0..<3, 3..<5, 5..<9]
+    let tapes = ranges.map { _ in DNCTape(for: model) }
+    var state: DNCState<Double>? = nil
+    var outputs: [Tensor<Double>] = []
+    for (range, tape) in zip(ranges, tapes) {
+        let out = model.forward(timeSteps(x, range), state: state, tape: tape)
+        outputs.append(out.output)
+        state = out.state
+    }
+    for (range, out) in zip(ranges, outputs) { XCTAssertEqual(out, timeSteps(whole.output, range), "\(label) outputs", file: file, line: line) }
+    let end = state!.sparseMemories.map { $0.copy() }
+    model.store.zeroGradients()
+    var carried: DNCState<Double>? = nil
+    var inputGradients: [Tensor<Double>] = []
+    for (range, tape) in zip(ranges, tapes).reversed() {
+        let g = model.backward(outputGradient: timeSteps(weights, range), finalStateGradient: carried, tape: tape)
+        XCTAssertFalse(g.initialState.sparseMemoryGradients.isEmpty, file: file, line: line)
+        carried = g.initialState
+        inputGradients.insert(g.input, at: 0)
+        XCTAssertTrue(zip(state!.sparseMemories, end).allSatisfy { $0.isIdentical(to: $1) }, "\(label): state back at the end",
+                      file: file, line: line)
+    }
+    for (u, v) in zip(model.store.flatGradients, reference.store.flatGradients) {
+        XCTAssertEqual(u, v, accuracy: 1e-10 * max(1, abs(v)), "\(label) parameter gradients", file: file, line: line)
+    }
+    for (range, g) in zip(ranges, inputGradients) {
+        for (u, v) in zip(g.storage, timeSteps(wholeGradients.input, range).storage) {
+            XCTAssertEqual(u, v, accuracy: 1e-10 * max(1, abs(v)), "\(label) input gradients", file: file, line: line)
+        }
+    }
+}

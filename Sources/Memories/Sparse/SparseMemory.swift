@@ -398,6 +398,23 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
         }
     }
 
+    public func rollBack(tape: SparseMemoryTape<T>) {
+        precondition(tape.steps == 0 || tape.owner === self, "this tape was recorded by another memory")
+        guard let state = tape.state, tape.steps > 0 else { return }
+        let l = recordLayout(batch: tape.batch)
+        for t in stride(from: tape.steps - 1, through: 0, by: -1) {
+            let (rec, ints) = tape.record(t)
+            for b in 0..<tape.batch {
+                let sr = rec + l.samples + b * l.sampleSize, si = ints + b * l.sampleIntegers
+                guard si[l.active] != 0 else { continue }
+                let m = state.samples[b]
+                precondition(m.step == si[l.oldStep] + 1, "sample \(b) is at step \(m.step), not at the end of logged step \(t)")
+                undo(m, rec: sr, ints: si, layout: l)
+                if si[l.rebuilt] != 0, let snapshot = tape.indexSnapshots[t * tape.batch + b] { m.index = snapshot.copy() }
+            }
+        }
+    }
+
     /// Re-applies every logged step of `tape` (after the backward has rolled the state back to the
     /// start of the sequence), leaving the state bit-identical to the end of the forward pass.
     /// O(T·R·K·W); no search, no arithmetic beyond copying.

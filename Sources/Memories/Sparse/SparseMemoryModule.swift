@@ -25,6 +25,9 @@ public protocol SparseMemoryModule<Scalar>: AnyObject, Sendable {
     func backwardStep(tape: SparseMemoryTape<Scalar>, stepIndex: Int, readVectorsGradient: UnsafePointer<Scalar>,
                       stateGradient: inout SparseMemoryStateGradient<Scalar>, inputGradient: UnsafeMutablePointer<Scalar>)
     func restoreFinalState(tape: SparseMemoryTape<Scalar>)
+    /// Undoes every logged step of `tape` (latest first) without computing gradients, leaving
+    /// the state as it was before the sequence; the state must be at the end of it.
+    func rollBack(tape: SparseMemoryTape<Scalar>)
     func lastStepDebugRecord(batchElement: Int) -> SparseMemoryDebugRecord<Scalar>
 }
 

@@ -521,6 +521,22 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
         }
     }
 
+    public func rollBack(tape: SparseMemoryTape<T>) {
+        precondition(tape.steps == 0 || tape.owner === self, "this tape was recorded by another memory")
+        guard let state = tape.state, tape.steps > 0 else { return }
+        for t in stride(from: tape.steps - 1, through: 0, by: -1) {
+            let record = tape.temporalRecord(t)
+            for b in 0..<tape.batch {
+                let r = record.samples[b]
+                guard r.active else { continue }
+                let m = state.samples[b]
+                precondition(m.step == r.oldStep + 1, "sample \(b) is at step \(m.step), not at the end of logged step \(t)")
+                undo(m, record: r)
+                if r.rebuilt, let snapshot = tape.indexSnapshots[t * tape.batch + b] { m.index = snapshot.copy() }
+            }
+        }
+    }
+
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func restoreFinalState(tape: SparseMemoryTape<T>) {
