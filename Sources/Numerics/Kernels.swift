@@ -26,8 +26,9 @@ public enum Kernels {
         // packs both operands for such a product unless it is small enough for its unpacked
         // "small matrix" kernels; splitting the columns into blocks gets there. Measured on this
         // machine (one thread, sgemm): 16×1024×256 with op(B) = Bᵀ 141 → 95 µs in blocks of 64
-        // columns, 16×256×247 without transposes 28 → 18 µs in blocks of 128; 32 rows gain nothing.
-        let block = !transA && m <= 16 ? (transB ? 64 : 128) : n
+        // columns; without transposes 16×256×247 28 → 18 µs in blocks of 128 and 16×256×1024
+        // 121 → 108 µs in blocks of 32 (long products favour narrow blocks); 32 rows gain nothing.
+        let block = !transA && m <= 16 ? (transB ? 64 : (k >= 512 ? 32 : 128)) : n
         guard n > block else {
             T.blasGemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
                        a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
