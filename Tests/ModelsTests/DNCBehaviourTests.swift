@@ -23,16 +23,6 @@ final class DNCBehaviourTests: XCTestCase {
         return Tensor(shape: shape, storage: (0..<shape.reduce(1, *)).map { random.uniform(Double.self, stream: 0, index: UInt64($0), low: -1, high: 1) })
     }
 
-    /// (B, T, X) columns [start, end) along T.
-    func steps(_ x: Tensor<Double>, _ range: Range<Int>) -> Tensor<Double> {
-        let (batch, total, width) = (x.shape[0], x.shape[1], x.shape[2])
-        var out = Tensor<Double>(shape: [batch, range.count, width])
-        for b in 0..<batch { for (i, t) in range.enumerated() { for j in 0..<width {
-            out[flat: (b * range.count + i) * width + j] = x[flat: (b * total + t) * width + j]
-        } } }
-        return out
-    }
-
     /// Two chunks carrying the state give one pass's outputs exactly, and, backpropagating the
     /// second chunk's state gradient into the first (each on its own tape), the same gradients.
     func testChunkedProcessingEqualsOnePass() {
@@ -45,17 +35,17 @@ final class DNCBehaviourTests: XCTestCase {
         let wholeParameterGradients = model.store.flatGradients
 
         let first = DNCTape(for: model), second = DNCTape(for: model)
-        let a = model.forward(steps(x, 0..<3), tape: first)
-        let b = model.forward(steps(x, 3..<7), state: a.state, tape: second)
-        XCTAssertEqual(steps(whole.output, 0..<3), a.output)
-        XCTAssertEqual(steps(whole.output, 3..<7), b.output)
+        let a = model.forward(timeSteps(x, 0..<3), tape: first)
+        let b = model.forward(timeSteps(x, 3..<7), state: a.state, tape: second)
+        XCTAssertEqual(timeSteps(whole.output, 0..<3), a.output)
+        XCTAssertEqual(timeSteps(whole.output, 3..<7), b.output)
         XCTAssertEqual(whole.state, b.state)
 
         model.store.zeroGradients()
-        let gb = model.backward(outputGradient: steps(weights, 3..<7), tape: second)
-        let ga = model.backward(outputGradient: steps(weights, 0..<3), finalStateGradient: gb.initialState, tape: first)
+        let gb = model.backward(outputGradient: timeSteps(weights, 3..<7), tape: second)
+        let ga = model.backward(outputGradient: timeSteps(weights, 0..<3), finalStateGradient: gb.initialState, tape: first)
         for (u, v) in zip(model.store.flatGradients, wholeParameterGradients) { XCTAssertEqual(u, v, accuracy: 1e-12 * max(1, abs(v))) }
-        for (u, v) in zip(ga.input.storage + gb.input.storage, steps(wholeGradients.input, 0..<3).storage + steps(wholeGradients.input, 3..<7).storage) {
+        for (u, v) in zip(ga.input.storage + gb.input.storage, timeSteps(wholeGradients.input, 0..<3).storage + timeSteps(wholeGradients.input, 3..<7).storage) {
             XCTAssertEqual(u, v, accuracy: 1e-12 * max(1, abs(v)))
         }
     }
@@ -70,8 +60,8 @@ final class DNCBehaviourTests: XCTestCase {
         let state = DNCState(controllers: [model.controllers[0].zeroState(batch: 2)],
                              memories: [model.memories[0].zeroState(batch: 2)], lastRead: Tensor(shape: [2, c.readWidth]))
         let whole = model.forward(x, state: state)
-        let a = model.forward(steps(x, 0..<3), state: state)
-        let b = model.forward(steps(x, 3..<6), state: a.state)
+        let a = model.forward(timeSteps(x, 0..<3), state: state)
+        let b = model.forward(timeSteps(x, 3..<6), state: a.state)
         XCTAssertEqual(whole.output.shape, [6, 2, 4], "compat output is time-major for batch-first input (Q2)")
         XCTAssertNotEqual(Array(whole.output.storage[24...]), b.output.storage)
     }
@@ -82,7 +72,7 @@ final class DNCBehaviourTests: XCTestCase {
         let x = randomInput([2, 5, 4])
         let full = model.forward(x)
         let masked = model.forward(x, lengths: [5, 2])
-        let shortOnly = model.forward(steps(x, 0..<2))
+        let shortOnly = model.forward(timeSteps(x, 0..<2))
         // Sample 0 runs all 5 steps in both.
         XCTAssertEqual(Array(masked.output.storage[0..<20]), Array(full.output.storage[0..<20]))
         // Sample 1: 2 real steps, then zeros; its final state is the state after step 2.
