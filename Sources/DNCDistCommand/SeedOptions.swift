@@ -28,7 +28,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: seedFlag("mem_size"), help: "Cell width W.") var mem_size: Int?
     @Option(name: seedFlag("read_heads"), help: "Read heads R.") var read_heads: Int?
     @Option(name: seedFlag("sparse_reads"), help: "SAM/SDNC: reads per head K.") var sparse_reads: Int?
-    @Option(name: seedFlag("index"), help: "SAM's neighbour index: auto (exact below 10 000 cells), exact, approximate.") var index: String?
+    @Option(name: seedFlag("index"), help: "SAM/SDNC neighbour index: auto (exact below 10 000 cells), exact, approximate.") var index: String?
     @Option(name: seedFlag("temporal_reads"), help: "SDNC: temporal links per cell.") var temporal_reads: Int?
     @Option(name: seedFlag("independent_linears"), help: "Ten separate interface layers (true/false).") var independent_linears: Bool?
     @Option(name: seedFlag("share_memory"), help: "One memory for all DNC layers (true/false).") var share_memory: Bool?
@@ -55,6 +55,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: seedFlag("cuda"), help: "GPU id of the seed; this build runs on the CPU.") var cuda: Int?
     @Flag(name: seedFlag("visdom"), help: "The seed's live plots: here, debug tensors to HDF5 (same as --debug).") var visdom = false
     @Flag(name: seedFlag("debug"), help: "Write the memory's debug tensors every summarize_freq steps.") var debug = false
+    @Option(name: seedFlag("debug_memory_window"), help: "SAM/SDNC debug memory: 0 = the rows each step wrote (default), w = the first w rows.") var debug_memory_window: Int?
 
     /// Task defaults (or, resuming, the run's own configuration), then the configuration file,
     /// then the flags given.
@@ -82,7 +83,7 @@ struct TrainingOptions: ParsableArguments {
         set(lr_decay, \.lr_decay); set(lr_min, \.lr_min); set(clip, \.clip); set(batch_size, \.batch_size); set(per_rank_batch_size, \.per_rank_batch_size)
         set(iterations, \.iterations); set(seed, \.seed); set(summarize_freq, \.summarize_freq)
         set(check_freq, \.check_freq); set(keep_checkpoints, \.keep_checkpoints); set(eval_batches, \.eval_batches); set(eval_freq, \.eval_freq)
-        set(max_bad_steps, \.max_bad_steps); set(cuda, \.cuda)
+        set(max_bad_steps, \.max_bad_steps); set(cuda, \.cuda); set(debug_memory_window, \.debug_memory_window)
         if let eval_lengths { c.eval_lengths = try Self.lengths(eval_lengths, flag: "eval_lengths") }
         if visdom || debug { c.debug = true }
         if let problem = c.validationError() { throw ValidationError(problem) }

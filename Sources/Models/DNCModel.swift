@@ -39,6 +39,10 @@ public final class DNC<T: Real>: @unchecked Sendable {
 
     /// Used when a call passes no tape of its own.
     public let defaultTape: DNCTape<T>
+    /// Sparse memories' debug `memory`: 0 (default) records the rows each step wrote; w > 0
+    /// records rows 0 ..< w of the memory after each step (pytorch-dnc's dense N×W view for a
+    /// window of the memory; never the whole of a large memory unless asked).
+    public var debugMemoryWindow = 0
 
     /// Builds the model and initialises its parameters as pytorch-dnc does (dnc.md §9), from `seed`.
     public init(_ configuration: DNCConfiguration, seed: UInt64 = 0, store: ParameterStore<T> = ParameterStore<T>()) {
@@ -197,7 +201,10 @@ public final class DNC<T: Real>: @unchecked Sendable {
         let y = c.resolvedOutputSize, x = c.inputSize, h = c.hiddenSize, rw = c.readWidth
         var result = Tensor<T>(shape: outputIsTimeMajor ? [steps, batch, y] : [batch, steps, y])
         var trace = debug ? DNCTrace<T>(batchElement: debugBatchElement, records: []) : nil
-        if let first = sparseMemories.first { trace?.sparseRows = first.maximumWrites }
+        if let first = sparseMemories.first {
+            trace?.sparseRows = first.maximumWrites
+            trace?.sparseMemoryWindow = debugMemoryWindow
+        }
         var currentRead = state.lastRead
         let scratch = Scratch<T>(batch: batch, configuration: c)
 
@@ -238,7 +245,10 @@ public final class DNC<T: Real>: @unchecked Sendable {
                     if !sparseMemories.isEmpty {
                         sparseMemories[k].step(input: o, batch: batch, state: state.sparseMemories[k],
                                                tape: recordForBackward ? sparseTapes[k] : nil, active: active, readVectors: reads)
-                        if debug { sparseRecords.append(sparseMemories[k].lastStepDebugRecord(batchElement: debugBatchElement)) }
+                        if debug {
+                            sparseRecords.append(sparseMemories[k].lastStepDebugRecord(batchElement: debugBatchElement,
+                                                                                       memoryWindow: debugMemoryWindow))
+                        }
                     } else {
                     memories[k].step(input: o, batch: batch, state: &state.memories[k],
                                      tape: recordForBackward ? memoryTapes[k] : nil, active: active,

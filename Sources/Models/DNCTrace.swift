@@ -18,6 +18,8 @@ public struct DNCTrace<T: Real>: Sendable {
     /// Rows of a sparse record's variable-size tensors are padded to this many (R·K + 1), so
     /// that every step has the same shape.
     var sparseRows = 0
+    /// > 0: a sparse `memory` is this window of rows (already one shape; not padded).
+    var sparseMemoryWindow = 0
 
     init(batchElement: Int, records: [[MemoryDebugRecord<T>]]) {
         self.batchElement = batchElement
@@ -25,7 +27,8 @@ public struct DNCTrace<T: Real>: Sendable {
     }
 
     /// `fieldRecords[t][ℓ]`: (key, tensor) pairs of step t, layer ℓ, whatever the memory.
-    /// Sparse memory: `memory` (R·K+1, W) the rows written (zero rows pad), `write_positions`
+    /// Sparse memory: `memory` (R·K+1, W) the rows written (zero rows pad; or the
+    /// `debugMemoryWindow` first rows of the memory), `write_positions`
     /// and `write_weights` (1, R·K+1) (position −1 pads), `visible_memory` (R·K, W),
     /// `read_positions`, `read_weights`, `usage` (R, K), `least_used_mem` (1, 1).
     public var fieldRecords: [[[(key: String, value: Tensor<T>)]]] {
@@ -33,7 +36,7 @@ public struct DNCTrace<T: Real>: Sendable {
         return sparseRecords.map { $0.map { record in
             record.fields.map { field in
                 switch field.key {
-                case "memory": return (field.key, Self.padRows(field.value, to: sparseRows, with: 0))
+                case "memory": return sparseMemoryWindow > 0 ? field : (field.key, Self.padRows(field.value, to: sparseRows, with: 0))
                 case "write_positions": return (field.key, Self.padColumns(field.value, to: sparseRows, with: -1))
                 case "write_weights": return (field.key, Self.padColumns(field.value, to: sparseRows, with: 0))
                 default: return field

@@ -47,7 +47,7 @@ final class TrainCommandTests: XCTestCase {
                              ("repeat-copy", "--nhid 16 --batch_size 4"),
                              ("associative-recall", "--nhid 16 --batch_size 4 --sequence_max_length 3"),
                              ("copy", "--memory_type sam --nhid 16 --mem_slot 64 --mem_size 8 --read_heads 2 --sparse_reads 4 --index approximate --batch_size 4"),
-                             ("copy", "--memory_type sdnc --nhid 16 --mem_slot 64 --mem_size 8 --read_heads 2 --sparse_reads 4 --temporal_reads 3 --index approximate --batch_size 4"),
+                             ("copy", "--memory_type sdnc --nhid 16 --mem_slot 64 --mem_size 8 --read_heads 2 --sparse_reads 4 --temporal_reads 3 --index approximate --batch_size 4 --debug --debug_memory_window 16"),
                              ("copy", "--memory_type none --nhid 16 --batch_size 4")] {
             let run = Executables.temporaryDirectory("spelling")
             let result = try Executables.run("dnc-dist", ["train", task] + line.split(separator: " ").map(String.init) + quick + ["--run-dir", run.path])

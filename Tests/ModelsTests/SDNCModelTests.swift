@@ -90,6 +90,26 @@ final class SDNCModelTests: XCTestCase {
         XCTAssertTrue(trace.sequence("link_matrix").dropFirst(2).contains { $0.storage.contains { $0 > 0 } }, "links appear")
     }
 
+    /// With a memory window the debug `memory` is the first rows of the memory after each step:
+    /// one shape per step, and at the last step exactly the state's rows.
+    func testDebugMemoryWindow() {
+        var c = configuration()
+        c.cellCount = 20
+        c.memoryKind = .sparseTemporal(reads: 3, temporalReads: 2, index: .exact)
+        let model = DNC<Double>(c, seed: 4)
+        model.debugMemoryWindow = 12
+        let random = CounterRandom(seed: 4)
+        let x = Tensor<Double>(shape: [2, 6, 3], storage: (0..<36).map { random.uniform(Double.self, stream: 1, index: UInt64($0), low: -1, high: 1) })
+        let out = model.forward(x, recordForBackward: false, debug: true)
+        let memory = out.trace!.sequence("memory")
+        XCTAssertTrue(memory.allSatisfy { $0.shape == [12, 3] }, "\(memory.map(\.shape))")
+        let sample = out.state.sparseMemories[0].samples[0]
+        XCTAssertEqual(sample.fresh, 6, "six cells written")
+        for row in 0..<12 { XCTAssertEqual(Array(memory.last!.storage[(row * 3)..<(row * 3 + 3)]), sample.row(row)) }
+        XCTAssertTrue(memory.last!.storage[(6 * 3)...].allSatisfy { $0 == 0 }, "unused cells are zero rows")
+        XCTAssertEqual(out.trace!.sequence("write_positions").first!.shape, [1, 2 * (3 + 2 * 2) + 1])
+    }
+
     func testSDNCLearnsToCopy() throws {
         let summaries = try smallCopyRun(memoryType: "sdnc", cells: 32)
         XCTAssertLessThan(summaries.last!.loss, 0.6 * summaries.first!.loss, "loss \(summaries.map(\.loss))")

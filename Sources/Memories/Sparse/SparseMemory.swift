@@ -450,7 +450,7 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
     // MARK: Debug
 
     /// Debug record of the most recent step for one batch element (see `SparseMemoryDebugRecord`).
-    public func lastStepDebugRecord(batchElement b: Int) -> SparseMemoryDebugRecord<T> {
+    public func lastStepDebugRecord(batchElement b: Int, memoryWindow: Int) -> SparseMemoryDebugRecord<T> {
         guard let tape = lastTape, tape.owner === self, lastStepIndex < tape.steps, let state = tape.state else {
             preconditionFailure("no step recorded yet (or its tape was reset)")
         }
@@ -474,7 +474,8 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
             }
         }
         return SparseMemoryDebugRecord(
-            memory: Tensor(shape: [count, w], storage: Array(UnsafeBufferPointer(start: sr + l.newRows, count: count * w))),
+            memory: memoryWindow > 0 ? m.window(memoryWindow)
+                : Tensor(shape: [count, w], storage: Array(UnsafeBufferPointer(start: sr + l.newRows, count: count * w))),
             writePositions: Tensor(shape: [1, count], storage: (0..<count).map { T(si[l.writeCells + $0]) }),
             writeWeights: Tensor(shape: [1, count], storage: Array(UnsafeBufferPointer(start: sr + l.writeWeights, count: count))),
             visibleMemory: visible, readPositions: positions, readWeights: weights, usage: usage,
@@ -485,7 +486,8 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
 /// One sparse memory step as users see it, for one batch element. Shapes (m = cells written
 /// this step ≤ R·K+1; unused read slots hold position −1, weight 0, a zero row):
 public struct SparseMemoryDebugRecord<T: Real>: Sendable {
-    /// The written rows after the write, (m, W) — the window of memory this step changed.
+    /// The written rows after the write, (m, W) — the window of memory this step changed; or,
+    /// with a memory window w, rows 0 ..< w of the memory after the step, (w, W).
     public var memory: Tensor<T>
     /// Their cells, (1, m).
     public var writePositions: Tensor<T>

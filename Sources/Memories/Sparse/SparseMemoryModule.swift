@@ -28,7 +28,23 @@ public protocol SparseMemoryModule<Scalar>: AnyObject, Sendable {
     /// Undoes every logged step of `tape` (latest first) without computing gradients, leaving
     /// the state as it was before the sequence; the state must be at the end of it.
     func rollBack(tape: SparseMemoryTape<Scalar>)
-    func lastStepDebugRecord(batchElement: Int) -> SparseMemoryDebugRecord<Scalar>
+    /// The most recent step for one sample. `memoryWindow` > 0: `memory` holds the first
+    /// `memoryWindow` rows of the memory after the step instead of the rows it wrote.
+    func lastStepDebugRecord(batchElement: Int, memoryWindow: Int) -> SparseMemoryDebugRecord<Scalar>
+}
+
+extension SparseMemoryModule {
+    public func lastStepDebugRecord(batchElement: Int) -> SparseMemoryDebugRecord<Scalar> {
+        lastStepDebugRecord(batchElement: batchElement, memoryWindow: 0)
+    }
+}
+
+extension SparseSampleMemory {
+    /// Rows 0 ..< min(count, N) of the memory ((rows, W); unused cells are zero rows).
+    func window(_ count: Int) -> Tensor<T> {
+        let rows = Swift.min(count, cells)
+        return Tensor(shape: [rows, width], storage: (0..<rows).flatMap { row($0) })
+    }
 }
 
 extension SparseMemory: SparseMemoryModule {

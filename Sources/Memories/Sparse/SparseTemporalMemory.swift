@@ -574,7 +574,7 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
     /// Debug record of the most recent step for one batch element; shapes as
     /// `SparseMemoryDebugRecord` with K replaced by the slots per head K + 2K_L, plus the
     /// SDNC's read modes, links among the visible cells and precedence.
-    public func lastStepDebugRecord(batchElement b: Int) -> SparseMemoryDebugRecord<T> {
+    public func lastStepDebugRecord(batchElement b: Int, memoryWindow: Int) -> SparseMemoryDebugRecord<T> {
         guard let tape = lastTape, tape.owner === self, lastStepIndex < tape.steps, let state = tape.state else {
             preconditionFailure("no step recorded yet (or its tape was reset)")
         }
@@ -608,7 +608,7 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
             }
         }
         var record = SparseMemoryDebugRecord(
-            memory: Tensor(shape: [count, w], storage: Array(r.newRows.prefix(count * w))),
+            memory: memoryWindow > 0 ? m.window(memoryWindow) : Tensor(shape: [count, w], storage: Array(r.newRows.prefix(count * w))),
             writePositions: Tensor(shape: [1, count], storage: r.writeCells.prefix(count).map { T($0) }),
             writeWeights: Tensor(shape: [1, count], storage: Array(r.writeWeights.prefix(count))),
             visibleMemory: visible, readPositions: positions, readWeights: weights, usage: usage,

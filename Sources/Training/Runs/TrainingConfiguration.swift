@@ -62,6 +62,8 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
     public var keep_checkpoints = 3
     /// Record the memory's debug tensors every summarize_freq steps (the seed's -visdom did this).
     public var debug = false
+    /// SAM/SDNC debug `memory`: 0 = the rows each step wrote; w > 0 = rows 0 ..< w of the memory.
+    public var debug_memory_window = 0
     /// Generalisation lengths evaluated at the end of training (empty: the task's default set).
     public var eval_lengths: [Int] = []
     public var eval_batches = 4
@@ -123,6 +125,7 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
                                          ("lr_step", lr_step), ("eval_batches", eval_batches), ("max_bad_steps", max_bad_steps)]
         for (name, value) in positive where value < 1 { return "\(name) must be at least 1, got \(value)" }
         if eval_freq < 0 { return "eval_freq must be ≥ 0, got \(eval_freq)" }
+        if debug_memory_window < 0 { return "debug_memory_window must be ≥ 0, got \(debug_memory_window)" }
         if per_rank_batch_size < 0 { return "per_rank_batch_size must be ≥ 0, got \(per_rank_batch_size)" }
         if curriculum_increment < 0 { return "curriculum_increment must be ≥ 0, got \(curriculum_increment)" }
         if ["sam", "sdnc"].contains(memory_type) && sparse_reads > mem_slot {

@@ -16,7 +16,9 @@ public struct TrainingSetup {
                                     inputSize: task.inputSize, hiddenSize: c.nhid, depth: c.nhlayer,
                                     outputSize: task.outputSize, dropout: c.dropout, seed: c.seed)
         } else {
-            model = DNC<Float>(c.dncConfiguration(inputSize: task.inputSize, outputSize: task.outputSize), seed: c.seed)
+            let dnc = DNC<Float>(c.dncConfiguration(inputSize: task.inputSize, outputSize: task.outputSize), seed: c.seed)
+            dnc.debugMemoryWindow = c.debug_memory_window
+            model = dnc
         }
         optimiser = try Optimisers.seed(c.optim, learningRate: c.lr, scalar: Float.self)
     }
