@@ -114,7 +114,8 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
         let record = recording.appendTemporalRecord(owner: self, state: state, batch: batch)
         lastTape = recording
         lastStepIndex = recording.steps - 1
-        record.input = Array(UnsafeBufferPointer(start: input, count: batch * inputSize))
+        record.input.removeAll(keepingCapacity: true)
+        record.input.append(contentsOf: UnsafeBufferPointer(start: input, count: batch * inputSize))
         for b in 0..<batch where !(active?[b] ?? true) {
             for e in 0..<inputSize { record.input[b * inputSize + e] = 0 }
         }
@@ -141,8 +142,9 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
                 m.index.rebuild()
                 sample.rebuilt = true
             }
-            let xi = Array(record.interface[(b * s)..<((b + 1) * s)])
-            xi.withUnsafeBufferPointer { sampleForward(m, sample: b, xi: $0.baseAddress!, record: sample, readVectors: out) }
+            record.interface.withUnsafeBufferPointer { xi in
+                sampleForward(m, sample: b, xi: xi.baseAddress! + b * s, record: sample, readVectors: out)
+            }
         }
     }
 
