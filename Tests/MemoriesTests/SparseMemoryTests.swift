@@ -74,6 +74,39 @@ enum SparseHarness {
         return g
     }
 
+    /// Forward over a warm-up and a 40-step sequence (memory filled, sample 1 inactive at some
+    /// steps), then the backward: the state must roll back bit for bit to before the sequence,
+    /// `restoreFinalState` must give exactly the state after it, and a next forward from the
+    /// restored state must match one from a snapshot. Returns the tape (for index checks).
+    @discardableResult
+    static func checkRollbackAndRestore(_ memory: any SparseMemoryModule<Double>, store: ParameterStore<Double>, cells: Int,
+                                        batch: Int, label: String, file: StaticString = #filePath,
+                                        line: UInt = #line) -> SparseMemoryTape<Double> {
+        let steps = 40, input = memory.inputSize
+        var rng = CounterRandom(seed: 22).sequence(stream: 1)
+        let state = memory.zeroState(batch: batch)
+        _ = forward(memory, inputs: MemoryHarness.randomTensor([5, batch, input], &rng), state: state, tape: nil)
+        let before = state.copy()
+        let inputs = MemoryHarness.randomTensor([steps, batch, input], &rng)
+        let active = (0..<steps).map { t in (0..<batch).map { b in !(b == 1 && t % 7 == 3) } }
+        let tape = SparseMemoryTape<Double>()
+        let reads = forward(memory, inputs: inputs, state: state, tape: tape, active: active)
+        let after = state.copy()
+        XCTAssertEqual(state.samples[0].fresh, cells, "\(label): memory filled", file: file, line: line)
+        XCTAssertFalse(state.isIdentical(to: before), file: file, line: line)
+        store.zeroGradients()
+        _ = backward(memory, tape: tape, readGradients: MemoryHarness.randomTensor(reads.shape, &rng),
+                     final: memory.zeroStateGradient(batch: batch))
+        XCTAssertTrue(state.isIdentical(to: before), "\(label): rolled back to the state before the sequence", file: file, line: line)
+        memory.restoreFinalState(tape: tape)
+        XCTAssertTrue(state.isIdentical(to: after), "\(label): restored to the state after the forward pass", file: file, line: line)
+        // The next forward from the restored state matches one from the snapshot.
+        let next = MemoryHarness.randomTensor([6, batch, input], &rng)
+        XCTAssertEqual(forward(memory, inputs: next, state: state, tape: nil), forward(memory, inputs: next, state: after, tape: nil),
+                       label, file: file, line: line)
+        return tape
+    }
+
     /// Overwrites one stored row (memory and index), as a perturbation of the state.
     static func setRow(_ m: SparseSampleMemory<Double>, _ c: Int, _ values: [Double]) {
         for j in 0..<m.width { m.memory[c * m.width + j] = values[j] }
@@ -179,34 +212,10 @@ final class SparseMemoryRollbackTests: XCTestCase {
         let approximate = SparseIndexKind.approximate(ApproximateIndexOptions(lists: 4, probes: 2, minimumBuildSize: 6))
         for index in [SparseIndexKind.exact, approximate] {
             let (memory, store) = SparseHarness.make(s, index: index, seed: 21)
-            var rng = CounterRandom(seed: 22).sequence(stream: 1)
-            let state = memory.zeroState(batch: s.batch)
-            _ = SparseHarness.forward(memory, inputs: MemoryHarness.randomTensor([5, s.batch, s.input], &rng),
-                                      state: state, tape: nil)
-            let before = state.copy()
-            let inputs = MemoryHarness.randomTensor([s.steps, s.batch, s.input], &rng)
-            let active = (0..<s.steps).map { t in (0..<s.batch).map { b in !(b == 1 && t % 7 == 3) } }
-            let tape = SparseMemoryTape<Double>()
-            let reads = SparseHarness.forward(memory, inputs: inputs, state: state, tape: tape, active: active)
-            let after = state.copy()
-            XCTAssertEqual(state.samples[0].fresh, s.cells, "memory filled")
+            let tape = SparseHarness.checkRollbackAndRestore(memory, store: store, cells: s.cells, batch: s.batch, label: "\(index)")
             if case .approximate = index {
                 XCTAssertTrue(tape.indexSnapshots.count > 0, "the approximate index rebuilt inside the sequence")
             }
-            XCTAssertFalse(state.isIdentical(to: before))
-            let readGradients = MemoryHarness.randomTensor(reads.shape, &rng)
-            store.zeroGradients()
-            _ = SparseHarness.backward(memory, tape: tape, readGradients: readGradients,
-                                       final: memory.zeroStateGradient(batch: s.batch))
-            XCTAssertTrue(state.isIdentical(to: before), "\(index): rolled back to the state before the sequence")
-            memory.restoreFinalState(tape: tape)
-            XCTAssertTrue(state.isIdentical(to: after), "\(index): restored to the state after the forward pass")
-            // The next forward from the restored state matches one from the snapshot.
-            tape.reset()
-            let next = MemoryHarness.randomTensor([6, s.batch, s.input], &rng)
-            let a = SparseHarness.forward(memory, inputs: next, state: state, tape: nil)
-            let b = SparseHarness.forward(memory, inputs: next, state: after, tape: nil)
-            XCTAssertEqual(a, b)
         }
     }
 

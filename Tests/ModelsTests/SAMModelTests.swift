@@ -29,25 +29,11 @@ final class SAMModelTests: XCTestCase {
         sparseModelGradientCheck(configuration(), label: "SAM")
     }
 
-    /// After forward and backward the memory a state holds is the end of the forward pass (the
-    /// backward rolls back, then the model restores), so a chunked stream continues correctly.
+    /// After forward and backward the memory a state holds is the end of the forward pass.
     func testStateAfterBackwardIsTheEndOfTheForwardPass() {
         var c = configuration()
         c.memoryKind = .sparse(reads: 2, index: .exact)
-        let model = DNC<Double>(c, seed: 3)
-        let random = CounterRandom(seed: 3)
-        let x = Tensor<Double>(shape: [2, 8, 3], storage: (0..<48).map { random.uniform(Double.self, stream: 1, index: UInt64($0), low: -1, high: 1) })
-        let first = Tensor(shape: [2, 4, 3], storage: (0..<2).flatMap { b in Array(x.storage[(b * 24)..<(b * 24 + 12)]) })
-        let second = Tensor(shape: [2, 4, 3], storage: (0..<2).flatMap { b in Array(x.storage[(b * 24 + 12)..<(b * 24 + 24)]) })
-        // Reference: the two chunks without any backward in between.
-        let reference = DNC<Double>(c, seed: 3)
-        let a = reference.forward(first, recordForBackward: false)
-        let b = reference.forward(second, state: a.state, recordForBackward: false)
-        // The same with a training backward after the first chunk.
-        let trained = model.forward(first)
-        _ = model.backward(outputGradient: Tensor(shape: trained.output.shape, repeating: 1))
-        let continued = model.forward(second, state: trained.state, recordForBackward: false)
-        XCTAssertEqual(continued.output, b.output)
+        sparseStateAfterBackwardContinues(c, label: "SAM")
     }
 
     func testSAMLearnsToCopy() throws {

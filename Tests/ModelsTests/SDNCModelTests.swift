@@ -41,23 +41,11 @@ final class SDNCModelTests: XCTestCase {
         sparseModelGradientCheck(c, label: "SDNC two layers")
     }
 
-    /// After forward and backward the state holds the end of the forward pass (links included),
-    /// so a chunked stream continues exactly as without the backward.
+    /// After forward and backward the state holds the end of the forward pass (links included).
     func testStateAfterBackwardIsTheEndOfTheForwardPass() {
         var c = configuration()
         c.memoryKind = .sparseTemporal(reads: 2, temporalReads: 2, index: .exact)
-        let model = DNC<Double>(c, seed: 3), reference = DNC<Double>(c, seed: 3)
-        let random = CounterRandom(seed: 3)
-        let x = Tensor<Double>(shape: [2, 8, 3], storage: (0..<48).map { random.uniform(Double.self, stream: 1, index: UInt64($0), low: -1, high: 1) })
-        let first = Tensor(shape: [2, 4, 3], storage: (0..<2).flatMap { b in Array(x.storage[(b * 24)..<(b * 24 + 12)]) })
-        let second = Tensor(shape: [2, 4, 3], storage: (0..<2).flatMap { b in Array(x.storage[(b * 24 + 12)..<(b * 24 + 24)]) })
-        let a = reference.forward(first, recordForBackward: false)
-        let trained = model.forward(first)
-        _ = model.backward(outputGradient: Tensor(shape: trained.output.shape, repeating: 1))
-        XCTAssertTrue(trained.state.sparseMemories[0].isIdentical(to: a.state.sparseMemories[0]))
-        let b = reference.forward(second, state: a.state, recordForBackward: false)
-        let continued = model.forward(second, state: trained.state, recordForBackward: false)
-        XCTAssertEqual(continued.output, b.output)
+        sparseStateAfterBackwardContinues(c, label: "SDNC")
     }
 
     /// Debug keys and shapes per step (c = R·(K+2K_L) read slots, m = c + 1 written rows at most).

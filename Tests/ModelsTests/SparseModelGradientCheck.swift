@@ -37,6 +37,26 @@ func sparseModelGradientCheck(_ c: DNCConfiguration, label: String, file: Static
     }
 }
 
+/// After forward and backward the sparse state is the end of the forward pass (the backward
+/// rolls back, then the model restores), so a chunked stream continues exactly as it would
+/// without the backward.
+func sparseStateAfterBackwardContinues(_ c: DNCConfiguration, label: String, file: StaticString = #filePath, line: UInt = #line) {
+    let model = DNC<Double>(c, seed: 3), reference = DNC<Double>(c, seed: 3)
+    let random = CounterRandom(seed: 3)
+    let x = Tensor<Double>(shape: [2, 8, 3], storage: (0..<48).map { random.uniform(Double.self, stream: 1, index: UInt64($0), low: -1, high: 1) })
+    let first = timeSteps(x, 0..<4), second = timeSteps(x, 4..<8)
+    // Reference: the two chunks without any backward in between.
+    let a = reference.forward(first, recordForBackward: false)
+    // The same with a training backward after the first chunk.
+    let trained = model.forward(first)
+    _ = model.backward(outputGradient: Tensor(shape: trained.output.shape, repeating: 1))
+    XCTAssertTrue(zip(trained.state.sparseMemories, a.state.sparseMemories).allSatisfy { $0.isIdentical(to: $1) },
+                  "\(label): the state after the backward", file: file, line: line)
+    let b = reference.forward(second, state: a.state, recordForBackward: false)
+    let continued = model.forward(second, state: trained.state, recordForBackward: false)
+    XCTAssertEqual(continued.output, b.output, label, file: file, line: line)
+}
+
 /// (B, T, X) steps [start, end) along T.
 func timeSteps(_ x: Tensor<Double>, _ range: Range<Int>) -> Tensor<Double> {
     let (batch, total, width) = (x.shape[0], x.shape[1], x.shape[2])
