@@ -74,14 +74,29 @@ enum SparseHarness {
         return g
     }
 
+    /// For the exact index and an approximate one small enough to rebuild inside the sequence,
+    /// `make(index)` gives a memory of `cells` cells: see `checkRollbackAndRestore(_:…)`.
+    static func checkRollbackAndRestore(cells: Int, batch: Int, label: String, file: StaticString = #filePath, line: UInt = #line,
+                                        make: (SparseIndexKind) -> (any SparseMemoryModule<Double>, ParameterStore<Double>)) {
+        let approximate = SparseIndexKind.approximate(ApproximateIndexOptions(lists: 4, probes: 2, minimumBuildSize: 6))
+        for index in [SparseIndexKind.exact, approximate] {
+            let (memory, store) = make(index)
+            let tape = checkRollbackAndRestore(memory, store: store, cells: cells, batch: batch, label: "\(label) \(index)",
+                                               file: file, line: line)
+            if case .approximate = index {
+                XCTAssertTrue(tape.indexSnapshots.count > 0, "\(label): the approximate index rebuilt inside the sequence",
+                              file: file, line: line)
+            }
+        }
+    }
+
     /// Forward over a warm-up and a 40-step sequence (memory filled, sample 1 inactive at some
     /// steps), then the backward: the state must roll back bit for bit to before the sequence,
     /// `restoreFinalState` must give exactly the state after it, and a next forward from the
     /// restored state must match one from a snapshot. Returns the tape (for index checks).
-    @discardableResult
     static func checkRollbackAndRestore(_ memory: any SparseMemoryModule<Double>, store: ParameterStore<Double>, cells: Int,
-                                        batch: Int, label: String, file: StaticString = #filePath,
-                                        line: UInt = #line) -> SparseMemoryTape<Double> {
+                                        batch: Int, label: String, file: StaticString,
+                                        line: UInt) -> SparseMemoryTape<Double> {
         let steps = 40, input = memory.inputSize
         var rng = CounterRandom(seed: 22).sequence(stream: 1)
         let state = memory.zeroState(batch: batch)
@@ -209,13 +224,8 @@ final class SparseMemoryRollbackTests: XCTestCase {
     func testRollbackAndRestoreAreBitIdentical() {
         var s = SparseHarness.Sizes()
         s.cells = 24; s.neighbours = 3; s.steps = 40; s.batch = 3; s.width = 4
-        let approximate = SparseIndexKind.approximate(ApproximateIndexOptions(lists: 4, probes: 2, minimumBuildSize: 6))
-        for index in [SparseIndexKind.exact, approximate] {
-            let (memory, store) = SparseHarness.make(s, index: index, seed: 21)
-            let tape = SparseHarness.checkRollbackAndRestore(memory, store: store, cells: s.cells, batch: s.batch, label: "\(index)")
-            if case .approximate = index {
-                XCTAssertTrue(tape.indexSnapshots.count > 0, "the approximate index rebuilt inside the sequence")
-            }
+        SparseHarness.checkRollbackAndRestore(cells: s.cells, batch: s.batch, label: "SAM") { index in
+            SparseHarness.make(s, index: index, seed: 21)
         }
     }
 
