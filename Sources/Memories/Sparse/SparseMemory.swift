@@ -137,12 +137,7 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
             let xi = rec + l.interface + b * s
             layout.activate(raw: rec + l.raw + b * s, out: xi)
             let m = state.samples[b]
-            si[l.rebuilt] = 0
-            if m.index.needsRebuild {
-                if tape != nil { recording.indexSnapshots[(recording.steps - 1) * batch + b] = m.index.copy() }
-                m.index.rebuild()
-                si[l.rebuilt] = 1
-            }
+            si[l.rebuilt] = recording.rebuildIndexIfDue(m, sample: b, recording: tape != nil) ? 1 : 0
             sampleForward(m, xi: xi, rec: sr, ints: si, layout: l, readVectors: out)
         }
     }
@@ -296,12 +291,7 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
                                readGradient: readVectorsGradient + b * readHeads * cellWidth,
                                gradient: &stateGradient.samples[b], dxi: dz + b * s)
                 undo(m, rec: sr, ints: si, layout: l)
-                if si[l.rebuilt] != 0 {
-                    guard let snapshot = tape.indexSnapshots[stepIndex * batch + b] else {
-                        preconditionFailure("no index snapshot for the rebuild at step \(stepIndex)")
-                    }
-                    m.index = snapshot.copy()
-                }
+                if si[l.rebuilt] != 0 { tape.restoreIndex(m, step: stepIndex, sample: b) }
                 layout.activationBackward(activated: rec + l.interface + b * s, gradient: dz + b * s)
             }
             interface.backward(store: store, input: rec + l.input, rawGradient: dz, batch: batch, inputGradient: inputGradient)
@@ -410,7 +400,7 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
                 let m = state.samples[b]
                 precondition(m.step == si[l.oldStep] + 1, "sample \(b) is at step \(m.step), not at the end of logged step \(t)")
                 undo(m, rec: sr, ints: si, layout: l)
-                if si[l.rebuilt] != 0, let snapshot = tape.indexSnapshots[t * tape.batch + b] { m.index = snapshot.copy() }
+                if si[l.rebuilt] != 0 { tape.restoreIndex(m, step: t, sample: b) }
             }
         }
     }

@@ -56,6 +56,24 @@ public final class SparseMemoryTape<T: Real>: @unchecked Sendable {
         return (reals[steps - 1], integers[steps - 1])
     }
 
+    /// Before sample `b`'s step in the step just appended: rebuilds its index if the index is due,
+    /// keeping a copy of the old one when this tape records for a backward. Returns whether it
+    /// rebuilt (the step's record keeps that flag).
+    func rebuildIndexIfDue(_ m: SparseSampleMemory<T>, sample b: Int, recording: Bool) -> Bool {
+        guard m.index.needsRebuild else { return false }
+        if recording { indexSnapshots[(steps - 1) * batch + b] = m.index.copy() }
+        m.index.rebuild()
+        return true
+    }
+
+    /// After undoing a step that rebuilt sample `b`'s index: puts back the index from before.
+    func restoreIndex(_ m: SparseSampleMemory<T>, step: Int, sample b: Int) {
+        guard let snapshot = indexSnapshots[step * batch + b] else {
+            preconditionFailure("no index snapshot for the rebuild at step \(step)")
+        }
+        m.index = snapshot.copy()
+    }
+
     /// The SDNC's counterpart of `appendRecord`: a cleared record for the next step.
     func appendTemporalRecord(owner: AnyObject, state: SparseMemoryState<T>, batch: Int) -> TemporalStepRecord<T> {
         if steps == 0 {

@@ -137,11 +137,7 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
                 }
             }
             let m = state.samples[b]
-            if m.index.needsRebuild {
-                if tape != nil { recording.indexSnapshots[(recording.steps - 1) * batch + b] = m.index.copy() }
-                m.index.rebuild()
-                sample.rebuilt = true
-            }
+            sample.rebuilt = recording.rebuildIndexIfDue(m, sample: b, recording: tape != nil)
             record.interface.withUnsafeBufferPointer { xi in
                 sampleForward(m, sample: b, xi: xi.baseAddress! + b * s, record: sample, readVectors: out)
             }
@@ -358,12 +354,7 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
                                    gradient: &stateGradient.samples[b], dxi: dz + b * s)
                 }
                 undo(m, record: sample)
-                if sample.rebuilt {
-                    guard let snapshot = tape.indexSnapshots[stepIndex * batch + b] else {
-                        preconditionFailure("no index snapshot for the rebuild at step \(stepIndex)")
-                    }
-                    m.index = snapshot.copy()
-                }
+                if sample.rebuilt { tape.restoreIndex(m, step: stepIndex, sample: b) }
                 record.raw.withUnsafeBufferPointer { z in
                     record.interface.withUnsafeBufferPointer { xi in
                         layout.activationBackward(raw: z.baseAddress! + b * s, activated: xi.baseAddress! + b * s, gradient: dz + b * s)
@@ -534,7 +525,7 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
                 let m = state.samples[b]
                 precondition(m.step == r.oldStep + 1, "sample \(b) is at step \(m.step), not at the end of logged step \(t)")
                 undo(m, record: r)
-                if r.rebuilt, let snapshot = tape.indexSnapshots[t * tape.batch + b] { m.index = snapshot.copy() }
+                if r.rebuilt { tape.restoreIndex(m, step: t, sample: b) }
             }
         }
     }
