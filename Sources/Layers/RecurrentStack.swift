@@ -50,6 +50,19 @@ public final class RecurrentStack<T: Real>: @unchecked Sendable {
         .zeros(kind: kind, layers: depth, batch: batch, hiddenSize: hiddenSize)
     }
 
+    // MARK: Transposed weights
+
+    /// Refreshes every layer's transposed weights from the store and uses them for the forward
+    /// products until `deactivateTransposedWeights` (see `TransposedWeights`). A model calls
+    /// the pair around each forward pass; `forward(_:from:...)` does it itself.
+    public func activateTransposedWeights() {
+        for layer in layers { layer.transposedWeights.activate(store: store) }
+    }
+
+    public func deactivateTransposedWeights() {
+        for layer in layers { layer.transposedWeights.deactivate() }
+    }
+
     // MARK: Tape fields
 
     /// The fields each layer keeps per step (B rows each): its input x (in_k), h_prev (H),
@@ -238,6 +251,8 @@ public final class RecurrentStack<T: Real>: @unchecked Sendable {
                      "inputs have shape \(inputs.shape), expected (T, B, \(inputSize))")
         let steps = inputs.shape[0], batch = inputs.shape[1]
         tape?.reset()
+        activateTransposedWeights()
+        defer { deactivateTransposedWeights() }
         var current = state
         var outputs = Tensor<T>(shape: [steps, batch, hiddenSize])
         inputs.withUnsafeBufferPointer { x in
@@ -263,6 +278,8 @@ public final class RecurrentStack<T: Real>: @unchecked Sendable {
         precondition(outputGradients.shape == [steps, batch, hiddenSize],
                      "output gradients have shape \(outputGradients.shape), expected \([steps, batch, hiddenSize])")
         var stateGradient = finalStateGradient ?? zeroState(batch: batch)
+        activateTransposedWeights()
+        defer { deactivateTransposedWeights() }
         var inputGradients = Tensor<T>(shape: [steps, batch, inputSize])
         outputGradients.withUnsafeBufferPointer { dy in
             inputGradients.withUnsafeMutableBufferPointer { dx in

@@ -39,6 +39,9 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
 
     /// S = R·W + 3W + 5R + 3.
     public var interfaceSize: Int { layout.size }
+    /// The interface weights transposed for the forward product; the model activates them
+    /// around each forward and backward pass.
+    public var interfaceTransposedWeights: TransposedWeights<T> { interface.transposed }
 
     public init(store: ParameterStore<T>, prefix: String, inputSize: Int, cellCount: Int, cellWidth: Int,
                 readHeads: Int, independentLinears: Bool = false, options: MemoryOptions = .paper) {

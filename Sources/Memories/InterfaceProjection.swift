@@ -12,6 +12,9 @@ struct InterfaceProjection<T: Real>: Sendable {
     let linears: [Linear<T>]
     /// Column offset in ẑ of each linear's output.
     let blockOffsets: [Int]
+    /// All weights transposed side by side, (in, S): the forward is one product even with
+    /// independent linears (see `TransposedWeights`).
+    let transposed: TransposedWeights<T>
 
     /// `blocks` are the fields' (name, offset, length) in ẑ, used when `independent`.
     init(store: ParameterStore<T>, prefix: String, inputSize: Int, size: Int, independent: Bool,
@@ -25,6 +28,8 @@ struct InterfaceProjection<T: Real>: Sendable {
             linears = [Linear(store: store, name: prefix + "interface_weights", inputSize: inputSize, outputSize: size)]
             blockOffsets = [0]
         }
+        transposed = TransposedWeights(rows: inputSize, columns: size,
+                                       blocks: zip(linears, blockOffsets).map { .init($0.weight, column: $1) })
     }
 
     /// LIB's initialisation (dnc.md §9): weights Kaiming-uniform U(±√(6/in)), biases U(±1/√in).
@@ -38,10 +43,15 @@ struct InterfaceProjection<T: Real>: Sendable {
 
     /// ẑ = interface(x): input B×in, raw B×S (written).
     func forward(store: ParameterStore<T>, input x: UnsafePointer<T>, batch: Int, raw z: UnsafeMutablePointer<T>) {
+        if let transposed = transposed.pointer {
+            Kernels.gemm(m: batch, n: size, k: inputSize, a: x, b: transposed, beta: 0, c: z)
+        }
         for k in 0..<linears.count {
             let linear = linears[k], offset = blockOffsets[k], width = linear.outputSize
-            Kernels.gemm(transB: true, m: batch, n: width, k: inputSize, a: x, b: store.values(linear.weight),
-                         beta: 0, c: z + offset, ldc: size)
+            if transposed.pointer == nil {
+                Kernels.gemm(transB: true, m: batch, n: width, k: inputSize, a: x, b: store.values(linear.weight),
+                             beta: 0, c: z + offset, ldc: size)
+            }
             if let bias = linear.bias {
                 let bv = store.values(bias)
                 for row in 0..<batch {
@@ -56,6 +66,8 @@ struct InterfaceProjection<T: Real>: Sendable {
     /// `inputGradient` (B×in) from `rawGradient` dℓ/dẑ (B×S).
     func backward(store: ParameterStore<T>, input x: UnsafePointer<T>, rawGradient dz: UnsafePointer<T>, batch: Int,
                   inputGradient dx: UnsafeMutablePointer<T>) {
+        // Independent linears: one product by the transposed copy (when active) instead of ten.
+        let fusedInputGradient = linears.count > 1 ? transposed.pointer : nil
         for k in 0..<linears.count {
             let linear = linears[k], offset = blockOffsets[k], width = linear.outputSize
             Kernels.gemm(transA: true, m: width, n: inputSize, k: batch, a: dz + offset, lda: size, b: x,
@@ -67,8 +79,13 @@ struct InterfaceProjection<T: Real>: Sendable {
                     for j in 0..<width { gb[j] += dzr[j] }
                 }
             }
-            Kernels.gemm(m: batch, n: inputSize, k: width, a: dz + offset, lda: size, b: store.values(linear.weight),
-                         beta: k == 0 ? 0 : 1, c: dx)
+            if fusedInputGradient == nil {
+                Kernels.gemm(m: batch, n: inputSize, k: width, a: dz + offset, lda: size, b: store.values(linear.weight),
+                             beta: k == 0 ? 0 : 1, c: dx)
+            }
+        }
+        if let fusedInputGradient {
+            Kernels.gemm(transB: true, m: batch, n: inputSize, k: size, a: dz, b: fusedInputGradient, beta: 0, c: dx)
         }
     }
 }

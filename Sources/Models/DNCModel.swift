@@ -31,6 +31,9 @@ public final class DNC<T: Real>: @unchecked Sendable {
         let states: [ObjectIdentifier]
     }
     public let output: Linear<T>
+    /// The transposed weight copies of the controllers and interfaces, refreshed at the start of
+    /// every forward and backward pass (see `TransposedWeights`).
+    private let transposedWeights: [TransposedWeights<T>]
     /// Dropout masks are drawn from here (training mode only).
     public var dropoutRandom: RandomSequence
     /// Seeds the compat preset's per-call random controller state.
@@ -79,6 +82,8 @@ public final class DNC<T: Real>: @unchecked Sendable {
                         independentLinears: c.independentLinears, options: c.memoryOptions)
         }
         output = Linear(store: store, name: "output", inputSize: c.hiddenSize + c.readWidth, outputSize: c.resolvedOutputSize)
+        transposedWeights = controllers.flatMap { $0.layers.map { $0.transposedWeights } }
+            + memories.map { $0.interfaceTransposedWeights } + sparseMemories.map { $0.interfaceTransposedWeights }
         defaultTape = DNCTape(layers: c.layerCount, memories: c.memoryCount)
         random = CounterRandom(seed: seed)
         dropoutRandom = random.sequence(stream: 0xD0)
@@ -207,6 +212,9 @@ public final class DNC<T: Real>: @unchecked Sendable {
         }
         var currentRead = state.lastRead
         let scratch = Scratch<T>(batch: batch, configuration: c)
+        // The products use transposed copies of the weights, refreshed for this call.
+        for weights in transposedWeights { weights.activate(store: store) }
+        defer { for weights in transposedWeights { weights.deactivate() } }
 
         for t in 0..<steps {
             let active = tape.active(step: t)
@@ -358,6 +366,9 @@ public final class DNC<T: Real>: @unchecked Sendable {
         var inputGradient = Tensor<T>(shape: c.batchFirst ? [batch, steps, x] : [steps, batch, x])
         var initialReadGradient = Tensor<T>(shape: [batch, rw])
         let scratch = Scratch<T>(batch: batch, configuration: c)
+        // The products use transposed copies of the weights, refreshed for this call.
+        for weights in transposedWeights { weights.activate(store: store) }
+        defer { for weights in transposedWeights { weights.deactivate() } }
 
         for t in stride(from: steps - 1, through: 0, by: -1) {
             let active = tape.active(step: t)

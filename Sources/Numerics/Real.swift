@@ -16,6 +16,9 @@ where RawSignificand: FixedWidthInteger {
     static func blasAxpy(count: Int, alpha: Self, x: UnsafePointer<Self>, y: UnsafeMutablePointer<Self>)
     /// Dot product of two contiguous vectors.
     static func blasDot(count: Int, x: UnsafePointer<Self>, y: UnsafePointer<Self>) -> Self
+    /// `b = aᵀ`: a is rows×columns (row stride lda), b is columns×rows (row stride ldb).
+    static func blasTranspose(rows: Int, columns: Int, a: UnsafePointer<Self>, lda: Int,
+                              b: UnsafeMutablePointer<Self>, ldb: Int)
 
     /// Element-wise maps; `input` and `output` may be the same buffer.
     static func mapTanh(_ input: UnsafePointer<Self>, _ output: UnsafeMutablePointer<Self>, count: Int)
@@ -45,6 +48,11 @@ extension Float: Real {
     @inlinable
     public static func blasDot(count: Int, x: UnsafePointer<Float>, y: UnsafePointer<Float>) -> Float {
         cblas_sdot(Int32(count), x, 1, y, 1)
+    }
+    @inlinable
+    public static func blasTranspose(rows: Int, columns: Int, a: UnsafePointer<Float>, lda: Int,
+                                     b: UnsafeMutablePointer<Float>, ldb: Int) {
+        cblas_somatcopy(CblasRowMajor, CblasTrans, Int32(rows), Int32(columns), 1, a, Int32(lda), b, Int32(ldb))
     }
     @inlinable
     public static func mapTanh(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int) {
@@ -80,6 +88,11 @@ extension Double: Real {
     @inlinable
     public static func blasDot(count: Int, x: UnsafePointer<Double>, y: UnsafePointer<Double>) -> Double {
         cblas_ddot(Int32(count), x, 1, y, 1)
+    }
+    @inlinable
+    public static func blasTranspose(rows: Int, columns: Int, a: UnsafePointer<Double>, lda: Int,
+                                     b: UnsafeMutablePointer<Double>, ldb: Int) {
+        cblas_domatcopy(CblasRowMajor, CblasTrans, Int32(rows), Int32(columns), 1, a, Int32(lda), b, Int32(ldb))
     }
     // Double is the checking precision: libm, correctly rounded or nearly so.
     @inlinable

@@ -7,6 +7,10 @@ public struct Tensor<T: Real>: Equatable, Sendable {
     public private(set) var shape: [Int]
     public var storage: [T]
 
+    // Specialised: the generic fill copied element by element through value witnesses (1.3%
+    // of a dnc-paper training step went to zeroing states).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public init(shape: [Int], repeating value: T = 0) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in shape \(shape)")
         self.shape = shape

@@ -90,6 +90,65 @@ final class RecurrentStackTests: XCTestCase {
     func testTanhRNNStack() { check(kind: .rnn(.tanh), depth: 2) }
     func testReLURNNStack() { check(kind: .rnn(.relu), depth: 2, dropout: 0.2) }
 
+    /// Outputs and gradients through the transposed weight copies (`forward`/`backward`) equal
+    /// those through the weights themselves (bare `step`/`backwardStep`), for every cell kind, a
+    /// batch small enough for the transposed backward and one too large; and a weight changed
+    /// between calls is seen by the next call (the copies are refreshed, never stale).
+    func testTransposedWeightsMatchTheWeights() {
+        for kind: RecurrentCellKind in [.lstm, .gru, .rnn(.tanh)] {
+            for batch in [2, 20] {
+                var problem = Problem(kind: kind, depth: 2, dropout: 0, steps: 3, batch: batch)
+                let label = "\(kind) batch \(batch)"
+                func direct() -> (outputs: [Double], gradients: [Double], inputGradients: [Double]) {
+                    let tape = RecurrentTape<Double>()
+                    var none = problem.dropoutStart, state = problem.initial
+                    let steps = problem.inputs.shape[0], inputSize = problem.inputs.shape[2], h = 4
+                    var outputs = [Double](repeating: 0, count: steps * batch * h)
+                    problem.inputs.withUnsafeBufferPointer { x in
+                        outputs.withUnsafeMutableBufferPointer { y in
+                            for t in 0..<steps {
+                                problem.stack.step(input: x.baseAddress! + t * batch * inputSize, batch: batch, state: &state,
+                                                   tape: tape, dropoutRandom: &none, output: y.baseAddress! + t * batch * h)
+                            }
+                        }
+                    }
+                    problem.store.zeroGradients()
+                    var stateGradient = problem.stack.zeroState(batch: batch)
+                    var inputGradients = [Double](repeating: 0, count: steps * batch * inputSize)
+                    problem.outputWeights.withUnsafeBufferPointer { dy in
+                        inputGradients.withUnsafeMutableBufferPointer { dx in
+                            for t in stride(from: steps - 1, through: 0, by: -1) {
+                                problem.stack.backwardStep(tape: tape, stepIndex: t, outputGradient: dy.baseAddress! + t * batch * h,
+                                                           stateGradient: &stateGradient,
+                                                           inputGradient: dx.baseAddress! + t * batch * inputSize)
+                            }
+                        }
+                    }
+                    return (outputs, problem.store.flatGradients, inputGradients)
+                }
+                func transposed() -> (outputs: [Double], gradients: [Double], inputGradients: [Double]) {
+                    let tape = RecurrentTape<Double>()
+                    var none = problem.dropoutStart
+                    let (outputs, _) = problem.stack.forward(problem.inputs, from: problem.initial, tape: tape, dropoutRandom: &none)
+                    problem.store.zeroGradients()
+                    let (dx, _) = problem.stack.backward(tape: tape, outputGradients: problem.outputWeights)
+                    return (outputs.storage, problem.store.flatGradients, dx.storage)
+                }
+                for round in 0..<2 {
+                    let a = direct(), b = transposed()
+                    for (name, x, y) in [("outputs", a.outputs, b.outputs), ("gradients", a.gradients, b.gradients),
+                                         ("input gradients", a.inputGradients, b.inputGradients)] {
+                        XCTAssertEqual(x.count, y.count)
+                        for i in x.indices { XCTAssertEqual(x[i], y[i], accuracy: 1e-12, "\(label) round \(round) \(name) \(i)") }
+                    }
+                    XCTAssertNil(problem.stack.layers[0].transposedWeights.pointer, "inactive after the calls")
+                    // Change every weight; the next round must see the new values.
+                    for i in 0..<problem.store.count { problem.store.values[i] *= -0.9 }
+                }
+            }
+        }
+    }
+
     /// Dropout really drops: in training mode some inter-layer activations are zero and the
     /// output differs from evaluation mode; in evaluation mode it has no effect at all.
     func testDropoutOnlyActsInTraining() {

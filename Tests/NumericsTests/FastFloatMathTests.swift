@@ -91,6 +91,50 @@ final class FastFloatMathTests: XCTestCase {
         XCTAssertEqual(c, [116, 128, 278, 308])
     }
 
+    /// Products split into column blocks for OpenBLAS's small kernels equal the naive sum.
+    func testSplitProductsEqualTheNaiveProduct() {
+        for (m, n, k) in [(16, 1024, 134), (16, 256, 1024), (8, 300, 512), (32, 256, 150), (3, 70, 40)] {
+            let a = (0..<(m * k)).map { Double(($0 * 7919) % 23) / 11 - 1 }
+            let b = (0..<(k * n)).map { Double(($0 * 104729) % 31) / 15 - 1 }
+            var expected = [Double](repeating: 0, count: m * n)
+            for i in 0..<m { for j in 0..<n { for p in 0..<k { expected[i * n + j] += a[i * k + p] * b[p * n + j] } } }
+            var bT = [Double](repeating: 0, count: k * n)
+            for p in 0..<k { for j in 0..<n { bT[j * k + p] = b[p * n + j] } }
+            var c = [Double](repeating: 0, count: m * n), cT = c
+            Kernels.gemm(m: m, n: n, k: k, a: a, b: b, c: &c)
+            Kernels.gemm(transB: true, m: m, n: n, k: k, a: a, b: bT, c: &cT)
+            for i in 0..<(m * n) {
+                XCTAssertEqual(c[i], expected[i], accuracy: 1e-9, "\(m)×\(n)×\(k) element \(i)")
+                XCTAssertEqual(cT[i], expected[i], accuracy: 1e-9, "\(m)×\(n)×\(k) Bᵀ element \(i)")
+            }
+        }
+    }
+
+    func testSmallProductBlocksQualifyForTheSmallKernels() {
+        for m in [1, 4, 8, 16, 32, 64] {
+            for k in [6, 64, 134, 256, 1024] {
+                for transB in [false, true] {
+                    let block = Kernels.smallProductBlock(m: m, k: k, transB: transB)
+                    if block == Int.max { continue }
+                    XCTAssertEqual(block & (block - 1), 0, "block \(block) is a power of two")
+                    XCTAssertGreaterThanOrEqual(block, 16)
+                    XCTAssertLessThanOrEqual(m * block * k, 1_000_000, "m \(m) k \(k)")
+                    if transB { XCTAssertLessThanOrEqual(m * block, 1200, "m \(m) k \(k) Bᵀ") }
+                }
+            }
+        }
+        XCTAssertEqual(Kernels.smallProductBlock(m: 16, k: 1024, transB: false), 32)
+        XCTAssertEqual(Kernels.smallProductBlock(m: 16, k: 134, transB: true), 64)
+        XCTAssertEqual(Kernels.smallProductBlock(m: 64, k: 1024, transB: false), Int.max)
+    }
+
+    func testTransposeWritesIntoAStridedDestination() {
+        let a: [Double] = [1, 2, 3, 4, 5, 6]  // 2×3
+        var b = [Double](repeating: 0, count: 3 * 4)
+        Kernels.transpose(rows: 2, columns: 3, a, into: &b[1], destinationStride: 4)
+        XCTAssertEqual(b, [0, 1, 4, 0, 0, 2, 5, 0, 0, 3, 6, 0])
+    }
+
     func testNormSurvivesHugeValues() {
         let x: [Float] = [3e30, 4e30]
         XCTAssertEqual(Kernels.norm(x, count: 2), 5e30, accuracy: 1e24)

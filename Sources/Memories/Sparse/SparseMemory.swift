@@ -51,6 +51,9 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
 
     /// S = R·W + W + 2.
     public var interfaceSize: Int { layout.size }
+    /// The interface weights transposed for the forward product; the model activates them
+    /// around each forward and backward pass.
+    public var interfaceTransposedWeights: TransposedWeights<T> { interface.transposed }
     /// R·K.
     public var readSlots: Int { readHeads * sparseReads }
 

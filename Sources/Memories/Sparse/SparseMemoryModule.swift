@@ -1,4 +1,5 @@
 import DNCNumerics
+import DNCLayers
 
 /// What a model needs from a sparse memory, SAM (`SparseMemory`) or the SDNC's
 /// (`SparseTemporalMemory`): both are modified in place, logged on a `SparseMemoryTape`, rolled
@@ -13,6 +14,8 @@ public protocol SparseMemoryModule<Scalar>: AnyObject, Sendable {
     var readHeads: Int { get }
     /// S, the width of the raw interface vector.
     var interfaceSize: Int { get }
+    /// The interface weights transposed for the forward product (see `TransposedWeights`).
+    var interfaceTransposedWeights: TransposedWeights<Scalar> { get }
     /// Read slots per sample (positions and weights a step leaves as the previous read).
     var readSlots: Int { get }
     /// The most cells one step writes (rows of the padded debug tensors).
