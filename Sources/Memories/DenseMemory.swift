@@ -30,6 +30,9 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
     private var scratchCapacity = 0
     private var integerScratch: UnsafeMutablePointer<Int>
     private var integerScratchCapacity = 0
+    /// Per sample the free-list order of its last step, where the next sort starts (B×N).
+    private var orderHints: UnsafeMutablePointer<Int>
+    private var orderHintsCount = 0
     /// Records a step taken without a tape (inference), so the debug record always works.
     private let inferenceTape = DenseMemoryTape<T>()
     private var lastTape: DenseMemoryTape<T>?
@@ -64,11 +67,13 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
                                         blocks: zip(names, layout.fieldBlocks).map { ($0, $1.offset, $1.length) })
         scratch = .allocate(capacity: 1)
         integerScratch = .allocate(capacity: 1)
+        orderHints = .allocate(capacity: 1)
     }
 
     deinit {
         scratch.deallocate()
         integerScratch.deallocate()
+        orderHints.deallocate()
     }
 
     /// LIB's initialisation (dnc.md §9): weights Kaiming-uniform U(±√(6/in)), biases U(±1/√in).
@@ -138,6 +143,12 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
             integerScratchCapacity = n
         }
         let work = realScratch(Swift.max(n, 1)), integerWork = integerScratch
+        if orderHintsCount != batch * n {
+            orderHints.deallocate()
+            orderHints = .allocate(capacity: Swift.max(batch * n, 1))
+            for b in 0..<batch { for i in 0..<n { orderHints[b * n + i] = i } }
+            orderHintsCount = batch * n
+        }
 
         let x = rec + l.input
         x.update(from: input, count: batch * inputSize)
@@ -193,9 +204,11 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
                 // §5.3 allocation.
                 let allocation = rec + l.allocation + b * n
                 Allocation.allocationForward(usage: uNew, cells: n, givenOrder: allocationOrder?[b],
+                                             orderHint: orderHints + b * n,
                                              order: ints + b * n, sorted: rec + l.sortedUsage + b * n,
                                              prefix: rec + l.prefix + b * n, allocation: allocation,
                                              integerScratch: integerWork, scratch: work)
+                (orderHints + b * n).update(from: ints + b * n, count: n)
                 // §5.4 write weighting.
                 let wwNew = rec + l.writeWeights + b * n
                 WriteHead.weightsForward(allocation: allocation, content: writeContent,

@@ -37,6 +37,15 @@ final class MemoryFloatPathTests: XCTestCase {
             o = [Int](repeating: -1, count: size)
             Allocation.stableAscendingOrder(f, count: size, order: &o, scratch: &sc)
             XCTAssertEqual(o, expected, "Float, \(size) values")
+            // From a hint: the right order, a nearly right one, and a reversed one (over the
+            // insertion sort's budget, so the merge sort's fallback) all give the same order.
+            var nearly = expected
+            for i in stride(from: 0, to: size - 3, by: 5) { nearly.swapAt(i, i + 3) }
+            for hint in [expected, nearly, Array(expected.reversed())] {
+                o = [Int](repeating: -1, count: size)
+                Allocation.stableAscendingOrder(f, count: size, order: &o, scratch: &sc, hint: hint)
+                XCTAssertEqual(o, expected, "Float, \(size) values, from a hint")
+            }
         }
         // With a NaN the order is still a permutation.
         let withNaN: [Float] = [0.3, .nan, 0.1, 0.2, .nan, 0.1]
