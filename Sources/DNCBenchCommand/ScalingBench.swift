@@ -48,7 +48,7 @@ enum ScalingBench {
         }
         // The slowest rank decides a step.
         var slowest = [Timing.median(compute.sorted()), Timing.median(reduce.sorted())]
-        if let mpi = communicator as? MPICommunicator { slowest = mpi.extremes(slowest).maximum }
+        slowest = communicator.extremes(slowest).maximum
         defer { (communicator as? MPICommunicator)?.finalize() }
         guard communicator.rank == 0 else { return nil }
         return ["name": "scaling", "config": "dnc-paper", "ranks": communicator.size, "global_batch": configuration.batch,

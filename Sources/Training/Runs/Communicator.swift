@@ -12,6 +12,8 @@ public protocol Communicator: AnyObject {
     /// Copies process 0's buffer to every process.
     func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int)
     func barrier()
+    /// Element-wise maximum and minimum over processes.
+    func extremes(_ values: [Double]) -> (maximum: [Double], minimum: [Double])
 }
 
 extension Communicator {
@@ -33,6 +35,7 @@ public final class SingleProcess: Communicator {
     public func sumInPlace(_ buffer: UnsafeMutablePointer<Double>, count: Int) {}
     public func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int) {}
     public func barrier() {}
+    public func extremes(_ values: [Double]) -> (maximum: [Double], minimum: [Double]) { (values, values) }
 }
 
 /// How this process was started.

@@ -126,20 +126,19 @@ public final class Trainer {
         return .finished
     }
 
-    /// Fails the run when the processes' parameters are no longer identical: the sum over
-    /// processes of a position-weighted checksum and of its square give its spread.
+    /// Fails the run when the processes' parameters are no longer identical: replicas apply the
+    /// same reduced gradient to the same parameters, so a position-weighted checksum must agree
+    /// bit for bit (its maximum and minimum over processes; a spread estimated from sums of
+    /// squares cancels catastrophically and reported identical replicas as diverged).
     func checkReplicas() throws {
         guard communicator.size > 1 else { return }
         let store = model.parameters
         var checksum = 0.0
         for i in 0..<store.count { checksum += Double(store.values[i]) * (1 + Double(i % 7) / 7) }
-        var sums = [checksum, checksum * checksum]
-        sums.withUnsafeMutableBufferPointer { communicator.sumInPlace($0.baseAddress!, count: 2) }
-        let n = Double(communicator.size), mean = sums[0] / n
-        let spread = Swift.max(0, sums[1] / n - mean * mean).squareRoot()
-        if spread > 1e-9 * Swift.max(1, abs(mean)) {
+        let (maximum, minimum) = communicator.extremes([checksum])
+        if maximum[0] != minimum[0] {
             throw TrainingFailure("replicas diverged at step \(state.step): parameter checksums differ between processes "
-                                  + "(mean \(mean), spread \(spread)); this process has \(checksum)")
+                                  + "(from \(minimum[0]) to \(maximum[0])); this process has \(checksum)")
         }
     }
 
