@@ -160,27 +160,39 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
         }
         interface.forward(store: store, input: x, batch: batch, raw: rec + l.raw)
 
-        let allActive = active.map { !$0.contains(false) } ?? true
+        let stepIndex = lastStepIndex, previous = recording.previousRecord(stepIndex)
         state.withPointers(placeholder: placeholder) { sp in
-            // The state before the step goes onto the tape for the whole batch (the sections are
-            // sample-major like the state), except L_{t−1}, recorded while the link is updated.
-            (rec + l.previousMemory).update(from: sp.memory, count: batch * n * w)
+            // M_{t−1}, w^r_{t−1}, w^w_{t−1} and u_{t−1} are the previous record's (the state before
+            // the sequence goes into the record before the first); p_{t−1} goes onto this record,
+            // L_{t−1} too, while the link is updated.
+            if stepIndex == 0 {
+                (previous + l.memory).update(from: sp.memory, count: batch * n * w)
+                (previous + l.readWeights).update(from: sp.readWeights, count: batch * r * n)
+                (previous + l.writeWeights).update(from: sp.writeWeights, count: batch * n)
+                (previous + l.usage).update(from: sp.usage, count: batch * n)
+            } else {
+                // A cheap guard on the contract that the steps on one tape follow each other.
+                for i in 0..<(batch * n) where !(sp.usage[i] == previous[l.usage + i]) && !sp.usage[i].isNaN {
+                    preconditionFailure("the state passed to step \(stepIndex) on this tape is not the one step \(stepIndex - 1) left; reset the tape to start a new sequence")
+                }
+            }
             (rec + l.previousPrecedence).update(from: sp.precedence, count: batch * n)
-            (rec + l.previousReadWeights).update(from: sp.readWeights, count: batch * r * n)
-            (rec + l.previousWriteWeights).update(from: sp.writeWeights, count: batch * n)
-            (rec + l.previousUsage).update(from: sp.usage, count: batch * n)
             // Norms of M_{t−1}'s rows for the write content weighting, all samples at once.
-            ContentAddressing.norms(rec + l.previousMemory, rows: batch * n, width: w, style: options.cosineStyle,
+            ContentAddressing.norms(previous + l.memory, rows: batch * n, width: w, style: options.cosineStyle,
                                     out: rec + l.writeNorms)
             for b in 0..<batch {
-                let mPrev = rec + l.previousMemory + b * n * w, lPrev = rec + l.previousLink + b * n * n
-                let wrPrev = rec + l.previousReadWeights + b * r * n
-                let wwPrev = rec + l.previousWriteWeights + b * n, uPrev = rec + l.previousUsage + b * n
-                let sM = sp.memory + b * n * w, sL = sp.link + b * n * n, sP = sp.precedence + b * n
-                let sR = sp.readWeights + b * r * n, sW = sp.writeWeights + b * n, sU = sp.usage + b * n
+                let mPrev = previous + l.memory + b * n * w, lPrev = rec + l.previousLink + b * n * n
+                let wrPrev = previous + l.readWeights + b * r * n
+                let wwPrev = previous + l.writeWeights + b * n, uPrev = previous + l.usage + b * n
+                let sL = sp.link + b * n * n, sP = sp.precedence + b * n
                 let out = readVectors + b * r * w
                 guard ints[l.activeFlags + b] != 0 else {
+                    // The state stays: its copy in this record is the next step's previous state.
                     lPrev.update(from: sL, count: n * n)
+                    (rec + l.memory + b * n * w).update(from: mPrev, count: n * w)
+                    (rec + l.readWeights + b * r * n).update(from: wrPrev, count: r * n)
+                    (rec + l.writeWeights + b * n).update(from: wwPrev, count: n)
+                    (rec + l.usage + b * n).update(from: uPrev, count: n)
                     Kernels.fill(out, count: r * w, with: 0)
                     continue
                 }
@@ -240,20 +252,12 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
                 ReadHeads.weightsForward(modes: xi + layout.readModes, backward: backward, forward: forward,
                                          content: readContent, cells: n, readHeads: r, out: wrNew)
                 ReadHeads.readVectors(weights: wrNew, memory: mNew, cells: n, width: w, readHeads: r, out: out)
-                if !allActive {
-                    sM.update(from: mNew, count: n * w)
-                    sR.update(from: wrNew, count: r * n)
-                    sW.update(from: wwNew, count: n)
-                    sU.update(from: uNew, count: n)
-                }
             }
             // M_t, w^r_t, w^w_t and u_t from the tape into the state (L_t and p_t were updated in place).
-            if allActive {
-                sp.memory.update(from: rec + l.memory, count: batch * n * w)
-                sp.readWeights.update(from: rec + l.readWeights, count: batch * r * n)
-                sp.writeWeights.update(from: rec + l.writeWeights, count: batch * n)
-                sp.usage.update(from: rec + l.usage, count: batch * n)
-            }
+            sp.memory.update(from: rec + l.memory, count: batch * n * w)
+            sp.readWeights.update(from: rec + l.readWeights, count: batch * r * n)
+            sp.writeWeights.update(from: rec + l.writeWeights, count: batch * n)
+            sp.usage.update(from: rec + l.usage, count: batch * n)
         }
     }
 
@@ -274,6 +278,7 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
                      "state gradient has shape \(stateGradient.memory.shape), expected batch \(batch), N \(n), W \(w), R \(r)")
         let l = recordLayout(batch: batch)
         let (rec, ints) = tape.record(stepIndex)
+        let previous = tape.previousRecord(stepIndex)
         let work = realScratch(batch * s + sampleScratchSize)
         // dℓ/dξ (then dℓ/dẑ), B×S; inactive rows stay 0.
         let dxi = work
@@ -289,9 +294,9 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
 
         stateGradient.withPointers(placeholder: placeholder) { g in
             for b in 0..<batch where ints[l.activeFlags + b] != 0 {
-                let mPrev = rec + l.previousMemory + b * n * w, lPrev = rec + l.previousLink + b * n * n
-                let pPrev = rec + l.previousPrecedence + b * n, wrPrev = rec + l.previousReadWeights + b * r * n
-                let wwPrev = rec + l.previousWriteWeights + b * n, uPrev = rec + l.previousUsage + b * n
+                let mPrev = previous + l.memory + b * n * w, lPrev = rec + l.previousLink + b * n * n
+                let pPrev = rec + l.previousPrecedence + b * n, wrPrev = previous + l.readWeights + b * r * n
+                let wwPrev = previous + l.writeWeights + b * n, uPrev = previous + l.usage + b * n
                 let xi = rec + l.interface + b * s, dRow = dxi + b * s
                 let mNew = rec + l.memory + b * n * w, wwNew = rec + l.writeWeights + b * n
                 let readContent = rec + l.readContent + b * r * n, writeContent = rec + l.writeContent + b * n
@@ -386,17 +391,18 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
         let n = cellCount, w = cellWidth, r = readHeads, s = layout.size
         let l = recordLayout(batch: tape.batch)
         let (rec, ints) = tape.record(lastStepIndex)
+        let previous = tape.previousRecord(lastStepIndex)
         func tensor(_ pointer: UnsafePointer<T>, _ shape: [Int]) -> Tensor<T> {
             Tensor(shape: shape, storage: Array(UnsafeBufferPointer(start: pointer, count: shape.reduce(1, *))))
         }
-        let mPrev = rec + l.previousMemory + b * n * w, lPrev = rec + l.previousLink + b * n * n
+        let mPrev = previous + l.memory + b * n * w, lPrev = rec + l.previousLink + b * n * n
         let pPrev = rec + l.previousPrecedence + b * n
         guard ints[l.activeFlags + b] != 0 else {
             return MemoryDebugRecord(memory: tensor(mPrev, [n, w]), linkMatrix: tensor(lPrev, [n, n]),
                                      precedence: tensor(pPrev, [1, n]),
-                                     readWeights: tensor(rec + l.previousReadWeights + b * r * n, [r, n]),
-                                     writeWeights: tensor(rec + l.previousWriteWeights + b * n, [1, n]),
-                                     usageVector: tensor(rec + l.previousUsage + b * n, [1, n]),
+                                     readWeights: tensor(previous + l.readWeights + b * r * n, [r, n]),
+                                     writeWeights: tensor(previous + l.writeWeights + b * n, [1, n]),
+                                     usageVector: tensor(previous + l.usage + b * n, [1, n]),
                                      allocationWeights: Tensor(shape: [1, n]), readModes: Tensor(shape: [r, 3]),
                                      writeGate: Tensor(shape: [1, 1]), freeGates: Tensor(shape: [1, r]))
         }

@@ -41,7 +41,9 @@ public final class DenseMemoryTape<T: Real>: @unchecked Sendable {
         expectedRecords = records
     }
 
-    /// Appends an uninitialised record and returns its two parts.
+    /// Appends an uninitialised record and returns its two parts. The buffer keeps one record
+    /// before the first, `record(-1)`, for the state before the sequence (its memory, read
+    /// weights, write weights and usage sections; see `DenseRecordLayout`).
     func appendRecord(owner: AnyObject, batch: Int, recordSize: Int, integerRecordSize: Int)
         -> (reals: UnsafeMutablePointer<T>, integers: UnsafeMutablePointer<Int>) {
         if steps == 0 {
@@ -52,11 +54,11 @@ public final class DenseMemoryTape<T: Real>: @unchecked Sendable {
         }
         precondition(owner === self.owner && batch == self.batch && recordSize == self.recordSize,
                      "a tape records one memory and one batch size per sequence; call reset() between sequences")
-        let needed = (steps + 1) * recordSize
+        let needed = (steps + 2) * recordSize
         if needed > capacity {
-            let newCapacity = Swift.max(needed, capacity * 2, expectedRecords * recordSize)
+            let newCapacity = Swift.max(needed, capacity * 2, (expectedRecords + 1) * recordSize)
             let fresh = UnsafeMutablePointer<T>.allocate(capacity: newCapacity)
-            fresh.moveInitialize(from: buffer, count: steps * recordSize)
+            fresh.moveInitialize(from: buffer, count: (steps + 1) * recordSize)
             buffer.deallocate()
             buffer = fresh
             capacity = newCapacity
@@ -71,12 +73,20 @@ public final class DenseMemoryTape<T: Real>: @unchecked Sendable {
             integerCapacity = newCapacity
         }
         steps += 1
-        return (buffer + (steps - 1) * recordSize, integers + (steps - 1) * integerRecordSize)
+        return (buffer + steps * recordSize, integers + (steps - 1) * integerRecordSize)
     }
 
     func record(_ step: Int) -> (reals: UnsafeMutablePointer<T>, integers: UnsafeMutablePointer<Int>) {
         precondition(step >= 0 && step < steps, "step \(step) is not on the tape (\(steps) steps)")
-        return (buffer + step * recordSize, integers + step * integerRecordSize)
+        return (buffer + (step + 1) * recordSize, integers + step * integerRecordSize)
+    }
+
+    /// The reals of the record before `step`: the previous step's, or for step 0 the state
+    /// before the sequence. Its memory, readWeights, writeWeights and usage sections are the
+    /// state the step started from.
+    func previousRecord(_ step: Int) -> UnsafeMutablePointer<T> {
+        precondition(step >= 0 && step < steps, "step \(step) is not on the tape (\(steps) steps)")
+        return buffer + step * recordSize
     }
 }
 
@@ -89,10 +99,8 @@ public final class DenseMemoryTape<T: Real>: @unchecked Sendable {
 /// | input | I | controller output fed to the interface layer (0 for inactive samples) |
 /// | raw | S | ẑ, interface pre-activations |
 /// | interface | S | ξ, activated interface |
-/// | previousMemory | N·W | M_{t−1} |
 /// | previousLink | N·N | L_{t−1} |
-/// | previousPrecedence, previousWriteWeights, previousUsage | N | p_{t−1}, w^w_{t−1}, u_{t−1} |
-/// | previousReadWeights | R·N | w^r_{t−1} |
+/// | previousPrecedence | N | p_{t−1} |
 /// | retention, usage | N | ψ, u_t |
 /// | writeNorms, writeCosine, writeContent | N | norms of M_{t−1} rows, cos, c^w |
 /// | writeKeyNorm | 1 | ‖k^w‖ |
@@ -103,14 +111,16 @@ public final class DenseMemoryTape<T: Real>: @unchecked Sendable {
 /// | readKeyNorms | R | ‖k^r_i‖ |
 /// | readCosine, readContent, forward, backward, readWeights | R·N | cos, c^r, f, b, w^r_t |
 ///
-/// L_t and p_t are not kept: the backward and the debug record recompute them from L_{t−1},
-/// p_{t−1} and w^w_t (O(N²), saving one N×N matrix per step). Integer record: the free-list
-/// order φ (B·N), then one active flag per sample (B).
+/// M_t, w^r_t, w^w_t and u_t of an inactive sample are copies of the previous ones. The state
+/// before a step is not copied again: M_{t−1}, w^r_{t−1}, w^w_{t−1} and u_{t−1} are the previous
+/// record's sections (`DenseMemoryTape.previousRecord`), so the steps on one tape must follow
+/// each other. L_t and p_t are not kept: the backward and the debug record recompute them from
+/// L_{t−1}, p_{t−1} and w^w_t (O(N²), saving one N×N matrix per step). Integer record: the
+/// free-list order φ (B·N), then one active flag per sample (B).
 struct DenseRecordLayout {
     let batch: Int
     var input = 0, raw = 0, interface = 0
-    var previousMemory = 0, previousLink = 0, previousPrecedence = 0, previousReadWeights = 0
-    var previousWriteWeights = 0, previousUsage = 0
+    var previousLink = 0, previousPrecedence = 0
     var retention = 0, usage = 0
     var writeNorms = 0, writeCosine = 0, writeContent = 0, writeKeyNorm = 0
     var sortedUsage = 0, prefix = 0, allocation = 0, writeWeights = 0
@@ -126,8 +136,7 @@ struct DenseRecordLayout {
         var offset = 0
         func take(_ perSample: Int) -> Int { defer { offset += b * perSample }; return offset }
         input = take(i); raw = take(s); interface = take(s)
-        previousMemory = take(n * w); previousLink = take(n * n); previousPrecedence = take(n)
-        previousReadWeights = take(r * n); previousWriteWeights = take(n); previousUsage = take(n)
+        previousLink = take(n * n); previousPrecedence = take(n)
         retention = take(n); usage = take(n)
         writeNorms = take(n); writeCosine = take(n); writeContent = take(n); writeKeyNorm = take(1)
         sortedUsage = take(n); prefix = take(n); allocation = take(n); writeWeights = take(n)
