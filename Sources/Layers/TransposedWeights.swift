@@ -27,6 +27,8 @@ public final class TransposedWeights<T: Real>: @unchecked Sendable {
     public let blocks: [Block]
     private let buffer: UnsafeMutablePointer<T>
     private var activations = 0
+    /// Counts the refreshes: a backward pass can ask for the copy its forward used.
+    public private(set) var generation = 0
 
     public init(rows: Int, columns: Int, blocks: [Block]) {
         for block in blocks {
@@ -47,9 +49,12 @@ public final class TransposedWeights<T: Real>: @unchecked Sendable {
     public var pointer: UnsafePointer<T>? { activations > 0 ? UnsafePointer(buffer) : nil }
 
     /// Refreshes the copy from `store` (on the outermost activation) and makes `pointer` valid.
-    /// Activations nest; each needs its `deactivate`.
-    public func activate(store: ParameterStore<T>) {
-        if activations == 0 {
+    /// With `keeping`, a copy of that generation is kept as it is: a backward pass uses the
+    /// weights its forward used without copying them again. Activations nest; each needs its
+    /// `deactivate`.
+    public func activate(store: ParameterStore<T>, keeping kept: Int? = nil) {
+        if activations == 0 && kept != generation {
+            generation += 1
             for block in blocks {
                 Kernels.transpose(rows: block.slot.shape[0], columns: block.slot.shape[1], store.values(block.slot),
                                   into: buffer + block.row * columns + block.column, destinationStride: columns)

@@ -215,6 +215,7 @@ public final class DNC<T: Real>: @unchecked Sendable {
         // The products use transposed copies of the weights, refreshed for this call.
         for weights in transposedWeights { weights.activate(store: store) }
         defer { for weights in transposedWeights { weights.deactivate() } }
+        modelTape.transposedGenerations = transposedWeights.map(\.generation)
 
         for t in 0..<steps {
             let active = tape.active(step: t)
@@ -366,8 +367,11 @@ public final class DNC<T: Real>: @unchecked Sendable {
         var inputGradient = Tensor<T>(shape: c.batchFirst ? [batch, steps, x] : [steps, batch, x])
         var initialReadGradient = Tensor<T>(shape: [batch, rw])
         let scratch = Scratch<T>(batch: batch, configuration: c)
-        // The products use transposed copies of the weights, refreshed for this call.
-        for weights in transposedWeights { weights.activate(store: store) }
+        // The forward's transposed copies of the weights, unless another forward refreshed them.
+        for (k, weights) in transposedWeights.enumerated() {
+            weights.activate(store: store, keeping: modelTape.transposedGenerations.count == transposedWeights.count
+                                 ? modelTape.transposedGenerations[k] : nil)
+        }
         defer { for weights in transposedWeights { weights.deactivate() } }
 
         for t in stride(from: steps - 1, through: 0, by: -1) {
@@ -471,6 +475,9 @@ public final class DNCTape<T: Real>: @unchecked Sendable {
     let controllers: [RecurrentTape<T>]
     let memories: [DenseMemoryTape<T>]
     let sparseMemories: [SparseMemoryTape<T>]
+    /// The generations of the model's transposed weight copies the forward used (its backward
+    /// uses the same copies while no other forward has refreshed them).
+    var transposedGenerations: [Int] = []
 
     init(layers: Int, memories memoryCount: Int) {
         controllers = (0..<layers).map { _ in RecurrentTape<T>() }

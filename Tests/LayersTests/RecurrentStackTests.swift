@@ -149,6 +149,39 @@ final class RecurrentStackTests: XCTestCase {
         }
     }
 
+    /// The Float paths (vectorised gate gradients, transposed products) agree with Double, for
+    /// hidden sizes with and without a remainder after the 4-wide vectors.
+    func testFloatAgreesWithDouble() {
+        for kind: RecurrentCellKind in [.lstm, .gru, .rnn(.tanh)] {
+            for hidden in [6, 8] {
+                let problem = Problem(kind: kind, depth: 2, dropout: 0, steps: 4, batch: 3, hiddenSize: hidden)
+                let floatStore = ParameterStore<Float>()
+                let floatStack = RecurrentStack<Float>(store: floatStore, kind: kind, inputSize: 3, hiddenSize: hidden, depth: 2)
+                for i in 0..<problem.store.count { floatStore.values[i] = Float(problem.store.values[i]) }
+                var none = problem.dropoutStart, floatNone = problem.dropoutStart
+                let tape = RecurrentTape<Double>(), floatTape = RecurrentTape<Float>()
+                let (outputs, _) = problem.stack.forward(problem.inputs, from: problem.initial, tape: tape, dropoutRandom: &none)
+                let (floatOutputs, _) = floatStack.forward(problem.inputs.converted(to: Float.self), from: RecurrentState(
+                    hidden: problem.initial.hidden.converted(), cell: problem.initial.cell?.converted()),
+                    tape: floatTape, dropoutRandom: &floatNone)
+                problem.store.zeroGradients()
+                floatStore.zeroGradients()
+                let (dx, dInitial) = problem.stack.backward(tape: tape, outputGradients: problem.outputWeights)
+                let (floatDx, floatDInitial) = floatStack.backward(tape: floatTape, outputGradients: problem.outputWeights.converted())
+                let label = "\(kind) H \(hidden)"
+                func close(_ a: [Double], _ b: [Float], _ what: String) {
+                    XCTAssertEqual(a.count, b.count)
+                    for i in a.indices { XCTAssertEqual(Double(b[i]), a[i], accuracy: 2e-5 * Swift.max(1, abs(a[i])), "\(label) \(what) \(i)") }
+                }
+                close(outputs.storage, floatOutputs.storage, "outputs")
+                close(problem.store.flatGradients, floatStore.flatGradients, "parameter gradients")
+                close(dx.storage, floatDx.storage, "input gradients")
+                close(dInitial.hidden.storage, floatDInitial.hidden.storage, "h0 gradients")
+                if let c = dInitial.cell { close(c.storage, floatDInitial.cell!.storage, "c0 gradients") }
+            }
+        }
+    }
+
     /// Dropout really drops: in training mode some inter-layer activations are zero and the
     /// output differs from evaluation mode; in evaluation mode it has no effect at all.
     func testDropoutOnlyActsInTraining() {
