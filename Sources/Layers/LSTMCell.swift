@@ -5,12 +5,13 @@ import DNCNumerics
 //   c' = σ(z_f) ⊙ c + σ(z_i) ⊙ tanh(z_g),   h' = σ(z_o) ⊙ tanh(c')
 // Cache per step (block-major, B rows each): activated gates [B×4H], c' [B×H], tanh(c') [B×H].
 extension RecurrentLayer {
+    /// `scratch` holds B·(in + H) values.
     func lstmForward(store: ParameterStore<T>, input: UnsafePointer<T>, hiddenPrevious: UnsafePointer<T>,
                      cellPrevious: UnsafePointer<T>, batch: Int, cache: UnsafeMutablePointer<T>,
-                     hiddenOut: UnsafeMutablePointer<T>, cellOut: UnsafeMutablePointer<T>) {
+                     hiddenOut: UnsafeMutablePointer<T>, cellOut: UnsafeMutablePointer<T>, scratch: UnsafeMutablePointer<T>) {
         let h = hiddenSize
         let gates = cache, cell = cache + batch * 4 * h, tanhCell = cell + batch * h
-        gatePreactivations(store: store, input: input, hidden: hiddenPrevious, batch: batch, into: gates)
+        gatePreactivations(store: store, input: input, hidden: hiddenPrevious, batch: batch, into: gates, rowScratch: scratch)
         for b in 0..<batch {
             let row = gates + b * 4 * h
             Kernels.sigmoid(row, row, count: 2 * h)

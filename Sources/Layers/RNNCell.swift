@@ -3,11 +3,12 @@ import DNCNumerics
 // Vanilla RNN: h' = act(W_ih x + b_ih + W_hh h + b_hh), act = tanh or relu.
 // Cache per step: h' [B×H].
 extension RecurrentLayer {
+    /// `scratch` holds B·(in + H) values.
     func rnnForward(store: ParameterStore<T>, input: UnsafePointer<T>, hiddenPrevious: UnsafePointer<T>,
                     batch: Int, activation: RecurrentCellKind.RNNActivation,
-                    cache: UnsafeMutablePointer<T>, hiddenOut: UnsafeMutablePointer<T>) {
+                    cache: UnsafeMutablePointer<T>, hiddenOut: UnsafeMutablePointer<T>, scratch: UnsafeMutablePointer<T>) {
         let n = batch * hiddenSize
-        gatePreactivations(store: store, input: input, hidden: hiddenPrevious, batch: batch, into: cache)
+        gatePreactivations(store: store, input: input, hidden: hiddenPrevious, batch: batch, into: cache, rowScratch: scratch)
         switch activation {
         case .tanh: Kernels.tanh(cache, cache, count: n)
         case .relu: Kernels.relu(cache, cache, count: n)

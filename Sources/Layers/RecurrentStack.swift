@@ -88,6 +88,8 @@ public final class RecurrentStack<T: Real>: @unchecked Sendable {
         }
     }
 
+    /// B·(max(3H, in) + 2H) values: the GRU's hidden part (B×3H) or the rows [x | h] of a
+    /// forward product (B·(in + H)), then the backward's two B×H gradients.
     private func scratchBuffer(batch: Int) -> UnsafeMutablePointer<T> {
         let needed = batch * Swift.max(3 * hiddenSize, inputSize) + batch * hiddenSize * 2
         if needed > scratchCapacity {
@@ -142,13 +144,14 @@ public final class RecurrentStack<T: Real>: @unchecked Sendable {
                     let cp = field(k, .cellPrevious)
                     cp.update(from: cellAll! + k * bh, count: bh)
                     layer.lstmForward(store: store, input: x, hiddenPrevious: hp, cellPrevious: cp, batch: batch,
-                                      cache: field(k, .cache), hiddenOut: hiddenAll + k * bh, cellOut: cellAll! + k * bh)
+                                      cache: field(k, .cache), hiddenOut: hiddenAll + k * bh, cellOut: cellAll! + k * bh,
+                                      scratch: work)
                 case .gru:
                     layer.gruForward(store: store, input: x, hiddenPrevious: hp, batch: batch,
                                      cache: field(k, .cache), hiddenOut: hiddenAll + k * bh, scratch: work)
                 case .rnn(let activation):
                     layer.rnnForward(store: store, input: x, hiddenPrevious: hp, batch: batch, activation: activation,
-                                     cache: field(k, .cache), hiddenOut: hiddenAll + k * bh)
+                                     cache: field(k, .cache), hiddenOut: hiddenAll + k * bh, scratch: work)
                 }
             }
             output.update(from: hiddenAll + (depth - 1) * bh, count: bh)
