@@ -37,6 +37,11 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
     private let inferenceTape = DenseMemoryTape<T>()
     private var lastTape: DenseMemoryTape<T>?
     private var lastStepIndex = -1
+    /// The links between the tape's snapshots, recomputed for the backward and the debug record.
+    private let linkCache = DenseLinkCache<T>()
+    /// Steps between the tape's link snapshots (`DenseMemoryTape.linkInterval(cells:)`; tests
+    /// set it to recompute links at small sizes too). Takes effect on a tape's first record.
+    var linkSnapshotInterval: Int
     /// Stands in for a state's tensors while `withPointers` holds them (see there).
     private let placeholder = Tensor<T>(shape: [0])
 
@@ -58,6 +63,7 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
         self.options = options
         self.store = store
         layout = InterfaceLayout(cellWidth: cellWidth, readHeads: readHeads)
+        linkSnapshotInterval = DenseMemoryTape<T>.linkInterval(cells: cellCount)
         let names = ["read_keys_transform", "read_strengths_transform", "write_key_transform",
                          "write_strength_transform", "erase_vector_transform", "write_vector_transform",
                          "free_gates_transform", "allocation_gate_transform", "write_gate_transform",
@@ -134,7 +140,8 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
         let recording = tape ?? inferenceTape
         if tape == nil { inferenceTape.reset() }
         let (rec, ints) = recording.appendRecord(owner: self, batch: batch, recordSize: l.size,
-                                                 integerRecordSize: l.integerSize)
+                                                 integerRecordSize: l.integerSize, linkSnapshotSize: batch * n * n,
+                                                 linkInterval: linkSnapshotInterval)
         lastTape = recording
         lastStepIndex = recording.steps - 1
         if integerScratchCapacity < n {
@@ -177,18 +184,20 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
                 }
             }
             (rec + l.previousPrecedence).update(from: sp.precedence, count: batch * n)
+            if stepIndex % recording.linkInterval == 0 {
+                recording.linkSnapshot(stepIndex / recording.linkInterval).update(from: sp.link, count: batch * n * n)
+            }
             // Norms of M_{t−1}'s rows for the write content weighting, all samples at once.
             ContentAddressing.norms(previous + l.memory, rows: batch * n, width: w, style: options.cosineStyle,
                                     out: rec + l.writeNorms)
             for b in 0..<batch {
-                let mPrev = previous + l.memory + b * n * w, lPrev = rec + l.previousLink + b * n * n
+                let mPrev = previous + l.memory + b * n * w
                 let wrPrev = previous + l.readWeights + b * r * n
                 let wwPrev = previous + l.writeWeights + b * n, uPrev = previous + l.usage + b * n
                 let sL = sp.link + b * n * n, sP = sp.precedence + b * n
                 let out = readVectors + b * r * w
                 guard ints[l.activeFlags + b] != 0 else {
                     // The state stays: its copy in this record is the next step's previous state.
-                    lPrev.update(from: sL, count: n * n)
                     (rec + l.memory + b * n * w).update(from: mPrev, count: n * w)
                     (rec + l.readWeights + b * r * n).update(from: wrPrev, count: r * n)
                     (rec + l.writeWeights + b * n).update(from: wwPrev, count: n)
@@ -230,10 +239,10 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
                 let mNew = rec + l.memory + b * n * w
                 WriteHead.eraseAndAdd(previous: mPrev, memory: mNew, writeWeights: wwNew, erase: xi + layout.eraseVector,
                                       write: xi + layout.writeVector, cells: n, width: w)
-                // §5.6 link (with the old precedence), recording L_{t−1}; §5.9 directional weightings
-                // from L_t and w^r_{t−1}; then §5.7 precedence.
+                // §5.6 link (with the old precedence); §5.9 directional weightings from L_t and
+                // w^r_{t−1}; then §5.7 precedence.
                 let forward = rec + l.forward + b * r * n, backward = rec + l.backward + b * r * n
-                TemporalLinkage.stepForward(link: sL, previous: lPrev, writeWeights: wwNew, precedence: sP,
+                TemporalLinkage.stepForward(link: sL, previous: nil, writeWeights: wwNew, precedence: sP,
                                             readWeights: wrPrev, cells: n, readHeads: r,
                                             forward: forward, backward: backward)
                 TemporalLinkage.precedenceForward(precedence: sP, writeWeights: wwNew, cells: n)
@@ -279,6 +288,7 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
         let l = recordLayout(batch: batch)
         let (rec, ints) = tape.record(stepIndex)
         let previous = tape.previousRecord(stepIndex)
+        let links = linkCache.linksBefore(step: stepIndex, tape: tape, layout: l, cells: n)
         let work = realScratch(batch * s + sampleScratchSize)
         // dℓ/dξ (then dℓ/dẑ), B×S; inactive rows stay 0.
         let dxi = work
@@ -294,7 +304,7 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
 
         stateGradient.withPointers(placeholder: placeholder) { g in
             for b in 0..<batch where ints[l.activeFlags + b] != 0 {
-                let mPrev = previous + l.memory + b * n * w, lPrev = rec + l.previousLink + b * n * n
+                let mPrev = previous + l.memory + b * n * w, lPrev = links + b * n * n
                 let pPrev = rec + l.previousPrecedence + b * n, wrPrev = previous + l.readWeights + b * r * n
                 let wwPrev = previous + l.writeWeights + b * n, uPrev = previous + l.usage + b * n
                 let xi = rec + l.interface + b * s, dRow = dxi + b * s
@@ -395,7 +405,8 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
         func tensor(_ pointer: UnsafePointer<T>, _ shape: [Int]) -> Tensor<T> {
             Tensor(shape: shape, storage: Array(UnsafeBufferPointer(start: pointer, count: shape.reduce(1, *))))
         }
-        let mPrev = previous + l.memory + b * n * w, lPrev = rec + l.previousLink + b * n * n
+        let mPrev = previous + l.memory + b * n * w
+        let lPrev = linkCache.linksBefore(step: lastStepIndex, tape: tape, layout: l, cells: n) + b * n * n
         let pPrev = rec + l.previousPrecedence + b * n
         guard ints[l.activeFlags + b] != 0 else {
             return MemoryDebugRecord(memory: tensor(mPrev, [n, w]), linkMatrix: tensor(lPrev, [n, n]),

@@ -15,12 +15,21 @@ enum TemporalLinkage {
         }
     }
 
-    /// `L_t` from `L_{t−1}` into a separate buffer (the backward recomputes it instead of
-    /// keeping a second N×N matrix per step on the tape).
+    /// `L_t` from `L_{t−1}` into a separate buffer, with exactly the arithmetic of the forward
+    /// step (the backward and the debug record recompute the links the tape does not keep).
     static func link<T: Real>(previous: UnsafePointer<T>, writeWeights w: UnsafePointer<T>,
                               precedence p: UnsafePointer<T>, cells n: Int, out link: UnsafeMutablePointer<T>) {
-        link.update(from: previous, count: n * n)
-        linkForward(link: link, writeWeights: w, precedence: p, cells: n)
+        for i in 0..<n {
+            let row = link + i * n, prev = previous + i * n, wi = w[i]
+            if T.self == Float.self {
+                floatLinkRow(out: UnsafeMutableRawPointer(row), copy: nil, link: UnsafeRawPointer(prev),
+                             writeWeights: UnsafeRawPointer(w), precedence: UnsafeRawPointer(p), wi: unsafeBitCast(wi, to: Float.self),
+                             cells: n)
+            } else {
+                for j in 0..<n { row[j] = (1 - wi - w[j]) * prev[j] + wi * p[j] }
+            }
+            row[i] = 0
+        }
     }
 
     /// Backward of `linkForward`, in place: `gradient` holds dℓ/dL_t (N×N) and is replaced by
@@ -122,23 +131,23 @@ enum TemporalLinkage {
 
     // MARK: Step
 
-    /// The link part of a forward step for one sample: records L_{t−1} into `previous` (N×N)
-    /// while updating `link` in place to L_t (as `linkForward`, in one pass), then writes the
-    /// directional weightings F = W·L_tᵀ and B = W·L_t (`directionalForward`).
-    static func stepForward<T: Real>(link: UnsafeMutablePointer<T>, previous: UnsafeMutablePointer<T>,
+    /// The link part of a forward step for one sample: updates `link` in place to L_t (as
+    /// `linkForward`, recording L_{t−1} into `previous` (N×N) in the same pass when given), then
+    /// writes the directional weightings F = W·L_tᵀ and B = W·L_t (`directionalForward`).
+    static func stepForward<T: Real>(link: UnsafeMutablePointer<T>, previous: UnsafeMutablePointer<T>?,
                                      writeWeights w: UnsafePointer<T>, precedence p: UnsafePointer<T>,
                                      readWeights wr: UnsafePointer<T>, cells n: Int, readHeads r: Int,
                                      forward f: UnsafeMutablePointer<T>, backward b: UnsafeMutablePointer<T>) {
         for i in 0..<n {
-            let row = link + i * n, prev = previous + i * n, wi = w[i]
+            let row = link + i * n, prev = previous.map { $0 + i * n }, wi = w[i]
             if T.self == Float.self {
-                floatLinkRow(out: UnsafeMutableRawPointer(row), copy: UnsafeMutableRawPointer(prev), link: UnsafeRawPointer(row),
-                             writeWeights: UnsafeRawPointer(w), precedence: UnsafeRawPointer(p), wi: unsafeBitCast(wi, to: Float.self),
-                             cells: n)
+                floatLinkRow(out: UnsafeMutableRawPointer(row), copy: prev.map { UnsafeMutableRawPointer($0) },
+                             link: UnsafeRawPointer(row), writeWeights: UnsafeRawPointer(w), precedence: UnsafeRawPointer(p),
+                             wi: unsafeBitCast(wi, to: Float.self), cells: n)
             } else {
                 for j in 0..<n {
                     let v = row[j]
-                    prev[j] = v
+                    prev?[j] = v
                     row[j] = (1 - wi - w[j]) * v + wi * p[j]
                 }
             }
@@ -182,32 +191,37 @@ enum TemporalLinkage {
         Kernels.gemm(transB: true, m: r, n: n, k: n, a: dB, b: lt, beta: 1, c: dwr)
     }
 
-    /// Row i of the link update for Float in `SIMD4`: copies the old row `l` to `copy`, then
-    /// `out[j] = (1 − w_i − w_j)·l[j] + w_i·p[j]` (the diagonal is the caller's). `out` may be `l`.
+    /// Row i of the link update for Float in `SIMD4`: copies the old row `l` to `copy` (when
+    /// given), then `out[j] = (1 − w_i − w_j)·l[j] + w_i·p[j]` (the diagonal is the caller's).
+    /// `out` may be `l`.
     @inline(__always)
-    static func floatLinkRow(out: UnsafeMutableRawPointer, copy: UnsafeMutableRawPointer, link l: UnsafeRawPointer,
+    static func floatLinkRow(out: UnsafeMutableRawPointer, copy: UnsafeMutableRawPointer?, link l: UnsafeRawPointer,
                              writeWeights w: UnsafeRawPointer, precedence p: UnsafeRawPointer, wi: Float, cells n: Int) {
         typealias V = SIMD4<Float>
         let keep = 1 - wi, vkeep = V(repeating: keep), vwi = V(repeating: wi)
         let vectorEnd = n & ~3
-        var j = 0
-        while j < vectorEnd {
-            let o = j &* 4
-            let lv = l.loadUnaligned(fromByteOffset: o, as: V.self)
-            copy.storeBytes(of: lv, toByteOffset: o, as: V.self)
-            out.storeBytes(of: (vkeep - w.loadUnaligned(fromByteOffset: o, as: V.self)) * lv
-                               + vwi * p.loadUnaligned(fromByteOffset: o, as: V.self), toByteOffset: o, as: V.self)
-            j &+= 4
+        @inline(__always) func row(_ copy: UnsafeMutableRawPointer?) {
+            var j = 0
+            while j < vectorEnd {
+                let o = j &* 4
+                let lv = l.loadUnaligned(fromByteOffset: o, as: V.self)
+                copy?.storeBytes(of: lv, toByteOffset: o, as: V.self)
+                out.storeBytes(of: (vkeep - w.loadUnaligned(fromByteOffset: o, as: V.self)) * lv
+                                   + vwi * p.loadUnaligned(fromByteOffset: o, as: V.self), toByteOffset: o, as: V.self)
+                j &+= 4
+            }
+            let ls = l.assumingMemoryBound(to: Float.self), ws = w.assumingMemoryBound(to: Float.self)
+            let ps = p.assumingMemoryBound(to: Float.self), outs = out.assumingMemoryBound(to: Float.self)
+            let copies = copy?.assumingMemoryBound(to: Float.self)
+            while j < n {
+                let v = ls[j]
+                copies?[j] = v
+                outs[j] = (keep - ws[j]) * v + wi * ps[j]
+                j &+= 1
+            }
         }
-        let ls = l.assumingMemoryBound(to: Float.self), ws = w.assumingMemoryBound(to: Float.self)
-        let ps = p.assumingMemoryBound(to: Float.self), outs = out.assumingMemoryBound(to: Float.self)
-        let copies = copy.assumingMemoryBound(to: Float.self)
-        while j < n {
-            let v = ls[j]
-            copies[j] = v
-            outs[j] = (keep - ws[j]) * v + wi * ps[j]
-            j &+= 1
-        }
+        // Two instances, so that the loop without a copy has no test in it.
+        if let copy { row(copy) } else { row(nil) }
     }
 
     /// In place: `p ← (1 − Σ w)·p + w`.

@@ -41,13 +41,24 @@ final class MemoryGradientTests: XCTestCase {
         }
     }
 
+    /// Eleven steps with a link snapshot every 4th: three snapshots, the last segment partial,
+    /// the links between them recomputed by the backward; samples finishing early.
+    func testLongSequenceAcrossLinkSnapshots() {
+        let sizes = MemoryHarness.Sizes(batch: 3, steps: 11)
+        let active = (0..<sizes.steps).map { t in [true, t < 6, t < 9] }
+        check(options: Self.paperWithUsageGradient, independent: false, randomStart: true, seed: 8, sizes: sizes,
+              active: active, linkSnapshotInterval: 4, file: #filePath, line: #line)
+    }
+
     func check(options: MemoryOptions, independent: Bool, randomStart: Bool, seed: UInt64,
+               sizes: MemoryHarness.Sizes = .init(), active: [[Bool]]? = nil, linkSnapshotInterval: Int? = nil,
                file: StaticString, line: UInt) {
-        let s = MemoryHarness.Sizes()
+        let s = sizes
         let label = "\(options) independent \(independent) \(randomStart ? "random" : "zero") start"
         let store = ParameterStore<Double>()
         let memory = DenseMemory(store: store, prefix: "mem.", inputSize: s.input, cellCount: s.cells,
                                  cellWidth: s.width, readHeads: s.heads, independentLinears: independent, options: options)
+        if let linkSnapshotInterval { memory.linkSnapshotInterval = linkSnapshotInterval }
         var rng = CounterRandom(seed: seed).sequence(stream: 7)
         // Interface weights large enough that gates and strengths vary, small enough to stay smooth.
         for slot in store.slots { store.set(slot, to: MemoryHarness.randomTensor(slot.shape, &rng, scale: 0.6)) }
@@ -61,14 +72,14 @@ final class MemoryGradientTests: XCTestCase {
         func loss(params: [Double]? = nil, inputs x: Tensor<Double> = inputs,
                   initial start: DenseMemoryState<Double> = initial) -> Double {
             if let params { for (i, v) in params.enumerated() { store.values[i] = v } }
-            let (reads, final) = MemoryHarness.forward(memory, inputs: x, initial: start, tape: nil)
+            let (reads, final) = MemoryHarness.forward(memory, inputs: x, initial: start, tape: nil, active: active)
             return MemoryHarness.dot(reads, readWeights) + MemoryHarness.stateDot(final, finalWeights)
         }
 
         // Analytic gradients.
         let tape = DenseMemoryTape<Double>()
         store.zeroGradients()
-        _ = MemoryHarness.forward(memory, inputs: inputs, initial: initial, tape: tape)
+        _ = MemoryHarness.forward(memory, inputs: inputs, initial: initial, tape: tape, active: active)
         let (dInputs, dInitial) = MemoryHarness.backward(memory, tape: tape, readGradients: readWeights,
                                                          finalStateGradient: finalWeights)
         let params = store.flatValues, dParams = store.flatGradients
