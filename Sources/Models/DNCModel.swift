@@ -156,8 +156,8 @@ public final class DNC<T: Real>: @unchecked Sendable {
     /// - `passThroughMemory`: false skips the memory: read vectors are zero, memory unchanged.
     /// - `lengths`: per-sample sequence lengths; after its length a sample's state is frozen and
     ///   its outputs are zero.
-    /// - `training`: dropout on. `recordForBackward`: keep what `backward` needs (O(T·N²) for
-    ///   the dense memory; turn off for long evaluations).
+    /// - `training`: dropout on. `recordForBackward`: keep what `backward` needs (O(T·N·W) and
+    ///   the link every 4th step, O(T·N²/4), for the dense memory; turn off for long evaluations).
     /// - `debug`: record memory tensors of `debugBatchElement`.
     /// - `allocationOrder`: for tests reproducing PyTorch's tie order: given (step, layer),
     ///   per-sample free-list orders, or nil for the default stable sort.
