@@ -45,16 +45,9 @@ extension RecurrentLayer {
                 Self.floatGateGradients(activated: UnsafeRawPointer(a), tanhCell: UnsafeRawPointer(tc),
                                         dHidden: UnsafeRawPointer(dh), dCell: UnsafeMutableRawPointer(dc),
                                         cellPrevious: UnsafeRawPointer(cp), dGates: UnsafeMutableRawPointer(dz), hidden: h)
-                continue
-            }
-            for j in 0..<h {
-                let i = a[j], f = a[h + j], g = a[2 * h + j], o = a[3 * h + j]
-                let dcTotal = dc[j] + dh[j] * o * (1 - tc[j] * tc[j])
-                dz[j] = dcTotal * g * i * (1 - i)
-                dz[h + j] = dcTotal * cp[j] * f * (1 - f)
-                dz[2 * h + j] = dcTotal * i * (1 - g * g)
-                dz[3 * h + j] = dh[j] * tc[j] * o * (1 - o)
-                dc[j] = dcTotal * f
+            } else {
+                Self.gateGradients(activated: a, tanhCell: tc, dHidden: dh, dCell: dc, cellPrevious: cp, dGates: dz,
+                                   hidden: h, from: 0)
             }
         }
         gateBackward(store: store, batch: batch, dGatesInput: dGates, dInput: dInput, dHidden: dHiddenPrevious)
@@ -84,18 +77,27 @@ extension RecurrentLayer {
             dc.storeBytes(of: dcTotal * f, toByteOffset: o, as: V.self)
             j &+= 4
         }
-        let as_ = a.assumingMemoryBound(to: Float.self), tcs = tc.assumingMemoryBound(to: Float.self)
-        let dhs = dh.assumingMemoryBound(to: Float.self), dcs = dc.assumingMemoryBound(to: Float.self)
-        let cps = cp.assumingMemoryBound(to: Float.self), dzs = dz.assumingMemoryBound(to: Float.self)
-        while j < h {
-            let i = as_[j], f = as_[h + j], g = as_[2 * h + j], o = as_[3 * h + j]
-            let dcTotal = dcs[j] + dhs[j] * o * (1 - tcs[j] * tcs[j])
-            dzs[j] = dcTotal * g * i * (1 - i)
-            dzs[h + j] = dcTotal * cps[j] * f * (1 - f)
-            dzs[2 * h + j] = dcTotal * i * (1 - g * g)
-            dzs[3 * h + j] = dhs[j] * tcs[j] * o * (1 - o)
-            dcs[j] = dcTotal * f
-            j += 1
+        RecurrentLayer<Float>.gateGradients(
+            activated: a.assumingMemoryBound(to: Float.self), tanhCell: tc.assumingMemoryBound(to: Float.self),
+            dHidden: dh.assumingMemoryBound(to: Float.self), dCell: dc.assumingMemoryBound(to: Float.self),
+            cellPrevious: cp.assumingMemoryBound(to: Float.self), dGates: dz.assumingMemoryBound(to: Float.self),
+            hidden: h, from: j)
+    }
+
+    /// One sample's gate gradients from element `start` on: dz (4H) from the activated gates,
+    /// tanh(c'), dℓ/dh' and dℓ/dc' (replaced by dℓ/dc).
+    @inline(__always)
+    static func gateGradients(activated a: UnsafePointer<T>, tanhCell tc: UnsafePointer<T>, dHidden dh: UnsafePointer<T>,
+                              dCell dc: UnsafeMutablePointer<T>, cellPrevious cp: UnsafePointer<T>,
+                              dGates dz: UnsafeMutablePointer<T>, hidden h: Int, from start: Int) {
+        for j in start..<h {
+            let i = a[j], f = a[h + j], g = a[2 * h + j], o = a[3 * h + j]
+            let dcTotal = dc[j] + dh[j] * o * (1 - tc[j] * tc[j])
+            dz[j] = dcTotal * g * i * (1 - i)
+            dz[h + j] = dcTotal * cp[j] * f * (1 - f)
+            dz[2 * h + j] = dcTotal * i * (1 - g * g)
+            dz[3 * h + j] = dh[j] * tc[j] * o * (1 - o)
+            dc[j] = dcTotal * f
         }
     }
 }
