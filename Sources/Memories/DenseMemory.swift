@@ -171,7 +171,7 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
         state.withPointers(placeholder: placeholder) { sp in
             // M_{t−1}, w^r_{t−1}, w^w_{t−1} and u_{t−1} are the previous record's (the state before
             // the sequence goes into the record before the first); p_{t−1} goes onto this record,
-            // L_{t−1} too, while the link is updated.
+            // and L_{t−1} into the tape's link snapshot every `linkInterval` steps.
             if stepIndex == 0 {
                 (previous + l.memory).update(from: sp.memory, count: batch * n * w)
                 (previous + l.readWeights).update(from: sp.readWeights, count: batch * r * n)
