@@ -23,6 +23,11 @@ final class MemoryFloatPathTests: XCTestCase {
               inactiveFromStep: 2)
     }
 
+    /// More cells than the other checks: link snapshots every 4th step, rows of 131.
+    func testManyCells() {
+        check(MemoryHarness.Sizes(batch: 2, steps: 5, input: 4, cells: 131, width: 5, heads: 2), options: .paper, seed: 14)
+    }
+
     /// The free-list order is the stable ascending order in both precisions, also for sizes
     /// beyond the ones of the other tests, and a permutation even with NaN.
     func testFreeListOrderOnBothPaths() {
