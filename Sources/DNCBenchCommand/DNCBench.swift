@@ -33,11 +33,14 @@ struct DNCBench: ParsableCommand {
     @Option(help: "Recurrent layers.") var layers = 1
     @Option(help: "Time steps per sequence.") var steps = 32
     @Option(help: "Timed repetitions (the median is reported).") var repeats = 7
+    @Option(help: "Processes per DNC configuration, run in turn: the figure is the median of their medians (a shared machine's speed drifts over minutes).")
+    var rounds = 1
     @Flag(help: "Print JSON instead of a table.") var json = false
 
     func validate() throws {
         guard RecurrentCellKind(rnnType: cell) != nil else { throw ValidationError("--cell '\(cell)' is not one of lstm, gru, rnn") }
-        for (name, value) in [("hidden", hidden), ("batch", batch), ("layers", layers), ("steps", steps), ("repeats", repeats)] {
+        for (name, value) in [("hidden", hidden), ("batch", batch), ("layers", layers), ("steps", steps), ("repeats", repeats),
+                              ("rounds", rounds)] {
             guard value >= 1 else { throw ValidationError("--\(name) must be positive, got \(value)") }
         }
         if let input, input < 1 { throw ValidationError("--input must be positive, got \(input)") }
@@ -55,7 +58,12 @@ struct DNCBench: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch {
-            exit(withError: error)
+            // Help passes through; anything else is one line on stderr and exit status 2, as dnc-dist does.
+            if error is ExitCode || exitCode(for: error) == .success { exit(withError: error) }
+            var message = fullMessage(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            if message.hasPrefix("Error: ") { message.removeFirst("Error: ".count) }
+            FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+            Foundation.exit(2)
         }
     }
 
@@ -98,6 +106,15 @@ struct DNCBench: ParsableCommand {
             }
             return
         }
+        if rounds > 1, DNCBenchConfiguration.all.contains(where: { $0.name == only }) {
+            let result = try roundsOfChildren(names: [only])[0]
+            if json {
+                print(String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
+            } else {
+                printTable([result])
+            }
+            return
+        }
         let result = only == "controller" ? controllerResult() : try dncResult(named: only)
         if json {
             let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
@@ -109,11 +126,9 @@ struct DNCBench: ParsableCommand {
 
     /// Re-runs this program once per benchmark (`--only NAME --json`) and gathers the results.
     func runEachInItsOwnProcess() throws {
-        var results: [[String: Any]] = []
-        for name in ["controller"] + DNCBenchConfiguration.all.map(\.name) {
-            let object = try runChild(name: name)
-            if json { print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)) }
-            results.append(object)
+        var results = [try runChild(name: "controller")] + (try roundsOfChildren(names: DNCBenchConfiguration.all.map(\.name)))
+        if json {
+            for object in results { print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)) }
         }
         if let scaling = try ScalingBench.run(executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path, repeats: repeats) {
             if json {
@@ -122,6 +137,33 @@ struct DNCBench: ParsableCommand {
             results += scaling
         }
         if !json { printTable(results) }
+    }
+
+    /// `rounds` child processes per DNC configuration, the configurations in turn (so that a
+    /// drift of the machine's speed touches all of them alike); each result carries the median
+    /// of the children's medians, their medians in order (`round_medians_ms`) and the largest
+    /// peak memory.
+    func roundsOfChildren(names: [String]) throws -> [[String: Any]] {
+        var runs = [[[String: Any]]](repeating: [], count: names.count)
+        for _ in 0..<rounds {
+            for (k, name) in names.enumerated() { runs[k].append(try runChild(name: name)) }
+        }
+        return runs.map { children in
+            guard children.count > 1 else { return children[0] }
+            var result = children[0]
+            let medians = children.map { $0["median_ms"] as! Double }
+            let median = Timing.median(medians.sorted())
+            result["median_ms"] = median
+            result["min_ms"] = children.map { $0["min_ms"] as! Double }.min()!
+            result["max_ms"] = children.map { $0["max_ms"] as! Double }.max()!
+            result["round_medians_ms"] = medians
+            result["rounds"] = children.count
+            result["steps_per_second"] = 1e3 / median
+            result["sequences_per_second"] = Double(result["batch"] as! Int) * 1e3 / median
+            result["speedup_vs_pytorch"] = (result["pytorch_ms"] as! Double) / median
+            result["peak_rss_mib"] = children.map { $0["peak_rss_mib"] as! Double }.max()!
+            return result
+        }
     }
 
     /// Runs `--only NAME --json` in a child process (its peak memory is its own) and returns its result.
@@ -212,7 +254,8 @@ struct DNCBench: ParsableCommand {
         let dnc = results.filter { !["controller", "scaling"].contains($0["name"] as? String ?? "")
             && !SparseBenchConfiguration.models.contains($0["model"] as? String ?? "") }
         if !dnc.isEmpty {
-            print("\nDNC training step (forward + BCE + backward + Adam), copy task, batch-first, median")
+            print("\nDNC training step (forward + BCE + backward + Adam), copy task, batch-first, "
+                  + (rounds > 1 ? "median of \(rounds) processes' medians" : "median"))
             print("config          ms/step  steps/s   seq/s  peak RSS MiB  PyTorch ms  speed-up")
             for r in dnc {
                 print(String(format: "%-14@ %8.2f %8.1f %7.0f %13.1f %11.0f %8.1fx", (r["name"] as! String) as NSString,
