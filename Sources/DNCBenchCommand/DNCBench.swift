@@ -168,21 +168,14 @@ struct DNCBench: ParsableCommand {
 
     /// Runs `--only NAME --json` in a child process (its peak memory is its own) and returns its result.
     func runChild(name: String) throws -> [String: Any] {
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
-        child.arguments = ["--only", name, "--json", "--cell", cell, "--hidden", "\(hidden)", "--batch", "\(batch)",
-                           "--layers", "\(layers)", "--steps", "\(steps)", "--repeats", "\(repeats)"]
+        let arguments = ["--only", name, "--json", "--cell", cell, "--hidden", "\(hidden)", "--batch", "\(batch)",
+                         "--layers", "\(layers)", "--steps", "\(steps)", "--repeats", "\(repeats)"]
             + (input.map { ["--input", "\($0)"] } ?? [])
-        let pipe = Pipe()
-        child.standardOutput = pipe
-        try child.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        child.waitUntilExit()
-        guard child.terminationStatus == 0,
-              let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw ValidationError("benchmark \(name) failed (exit status \(child.terminationStatus))")
+        let result = try runForJSONResult(executable: "/proc/self/exe", arguments: arguments)
+        guard result.status == 0, let object = result.object, let line = result.line else {
+            throw ValidationError("benchmark \(name) failed (exit status \(result.status))")
         }
-        if json && SparseBenchConfiguration.named(name) != nil { print(String(decoding: data, as: UTF8.self), terminator: "") }
+        if json && SparseBenchConfiguration.named(name) != nil { print(line) }
         return object
     }
 

@@ -61,23 +61,15 @@ enum ScalingBench {
     static func run(executable: String, repeats: Int) throws -> [[String: Any]]? {
         guard let mpirun = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first(where: FileManager.default.isExecutableFile) else { return nil }
         return try rankCounts.map { ranks in
-            let child = Process()
-            child.executableURL = URL(fileURLWithPath: mpirun)
-            child.arguments = ["-n", "\(ranks)", executable, "--only", "scaling-rank", "--json", "--repeats", "\(repeats)"]
             var environment = ProcessInfo.processInfo.environment
             environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
             environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
             environment["OMPI_MCA_rmaps_base_oversubscribe"] = "1"
-            child.environment = environment
-            let pipe = Pipe()
-            child.standardOutput = pipe
-            try child.run()
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            child.waitUntilExit()
-            guard child.terminationStatus == 0,
-                  let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last(where: { $0.hasPrefix("{") }),
-                  let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-                throw BenchError("scaling run on \(ranks) ranks failed (exit status \(child.terminationStatus))")
+            let result = try runForJSONResult(executable: mpirun, arguments: ["-n", "\(ranks)", executable, "--only", "scaling-rank",
+                                                                               "--json", "--repeats", "\(repeats)"],
+                                              environment: environment)
+            guard result.status == 0, let object = result.object else {
+                throw BenchError("scaling run on \(ranks) ranks failed (exit status \(result.status))")
             }
             return object
         }
