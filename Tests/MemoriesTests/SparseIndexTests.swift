@@ -129,18 +129,12 @@ final class SparseMemoryWorkTests: XCTestCase {
         var s = SparseHarness.Sizes()
         s.cells = cells; s.batch = 1; s.width = 8; s.heads = 2; s.neighbours = 4; s.steps = 30
         let (memory, store) = SparseHarness.make(s, index: index, seed: 31, scale: 0.5)
-        let state = memory.zeroState(batch: 1)
-        let m = state.samples[0]
-        SparseData.gaussian(cells, s.width, seed: 32).withUnsafeBufferPointer { m.preload(rows: $0.baseAddress!, count: cells) }
-        var rng = CounterRandom(seed: 33).sequence(stream: 1)
-        let inputs = MemoryHarness.randomTensor([s.steps, 1, s.input], &rng)
-        let tape = SparseMemoryTape<Double>()
-        let (w0, l0, v0) = (m.rowsWritten, m.listOperations, m.index.entriesVisited)
-        let reads = SparseHarness.forward(memory, inputs: inputs, state: state, tape: tape)
-        var work = Work(rowsWritten: m.rowsWritten - w0, listOperations: m.listOperations - l0)
-        let visits = Double(m.index.entriesVisited - v0) / Double(s.steps * s.heads)
+        var run = SparseHarness.forwardOnFullMemory(memory, cells: cells, steps: s.steps)
+        let m = run.state.samples[0]
+        var work = Work(rowsWritten: run.rowsWritten, listOperations: run.listOperations)
+        let visits = Double(run.entriesVisited) / Double(s.steps * s.heads)
         store.zeroGradients()
-        let (_, g) = SparseHarness.backward(memory, tape: tape, readGradients: MemoryHarness.randomTensor(reads.shape, &rng),
+        let (_, g) = SparseHarness.backward(memory, tape: run.tape, readGradients: MemoryHarness.randomTensor(run.reads.shape, &run.random),
                                             final: memory.zeroStateGradient(batch: 1))
         work.rowsRestored = m.rowsRestored
         work.gradientRows = g.samples[0].rowIds.count

@@ -53,6 +53,47 @@ enum SparseHarness {
         return (dx, g)
     }
 
+    /// A forward pass of `steps` steps (batch 1) on a memory preloaded with `cells` Gaussian rows,
+    /// recorded on a fresh tape, and the work counters it advanced. `random` continues the
+    /// input draws (for the backward's gradients).
+    struct FullMemoryRun {
+        let state: SparseMemoryState<Double>, tape: SparseMemoryTape<Double>, reads: Tensor<Double>
+        let rowsWritten: Int, listOperations: Int, entriesVisited: Int
+        var random: RandomSequence
+    }
+
+    static func forwardOnFullMemory(_ memory: any SparseMemoryModule<Double>, cells: Int, steps: Int) -> FullMemoryRun {
+        let state = memory.zeroState(batch: 1)
+        let m = state.samples[0]
+        SparseData.gaussian(cells, memory.cellWidth, seed: 32).withUnsafeBufferPointer { m.preload(rows: $0.baseAddress!, count: cells) }
+        var rng = CounterRandom(seed: 33).sequence(stream: 1)
+        let inputs = MemoryHarness.randomTensor([steps, 1, memory.inputSize], &rng)
+        let tape = SparseMemoryTape<Double>()
+        let (w0, l0, v0) = (m.rowsWritten, m.listOperations, m.index.entriesVisited)
+        let reads = forward(memory, inputs: inputs, state: state, tape: tape)
+        return FullMemoryRun(state: state, tape: tape, reads: reads, rowsWritten: m.rowsWritten - w0,
+                             listOperations: m.listOperations - l0, entriesVisited: m.index.entriesVisited - v0, random: rng)
+    }
+
+    /// Appends one sample's stored rows and previous read weights to the finite-difference point,
+    /// and their gradients (zero for a row the gradient does not hold) to `analytic`, in the
+    /// order `setRowsAndReads` takes them back.
+    static func appendRowsAndReads(_ m: SparseSampleMemory<Double>, gradient g: SparseSampleGradient<Double>, width: Int,
+                                   point: inout [Double], analytic: inout [Double]) {
+        for c in 0..<m.fresh {
+            point += m.row(c)
+            analytic += g.row(c) ?? Array(repeating: 0, count: width)
+        }
+        point += m.previousReadWeights
+        analytic += g.readWeights
+    }
+
+    /// Sets one sample's stored rows and previous read weights from `x` at `offset` (advanced).
+    static func setRowsAndReads(_ m: SparseSampleMemory<Double>, from x: [Double], offset: inout Int, width: Int) {
+        for c in 0..<m.fresh { setRow(m, c, Array(x[offset..<(offset + width)])); offset += width }
+        for p in 0..<m.readSlots { m.previousReadWeights[p] = x[offset]; offset += 1 }
+    }
+
     /// ⟨used rows, H⟩ + ⟨previous read weights, H_ρ⟩ over the batch (H from `weights`, one row of
     /// W per cell and R·K per sample).
     static func stateDot(_ state: SparseMemoryState<Double>, rowWeights: Tensor<Double>, readWeights: Tensor<Double>) -> Double {
@@ -196,20 +237,12 @@ final class SparseMemoryGradientTests: XCTestCase {
         // Initial state: every stored row and the previous read weights.
         var point: [Double] = [], analytic: [Double] = []
         for (b, m) in initial.samples.enumerated() {
-            for c in 0..<m.fresh {
-                point += m.row(c)
-                analytic += dInitial.samples[b].row(c) ?? Array(repeating: 0, count: s.width)
-            }
-            point += m.previousReadWeights
-            analytic += dInitial.samples[b].readWeights
+            SparseHarness.appendRowsAndReads(m, gradient: dInitial.samples[b], width: s.width, point: &point, analytic: &analytic)
         }
         GradientCheck.compare(point: point, analytic: analytic, label: "\(label) initial state", file: file, line: line) { x in
             let start = initial.copy()
             var offset = 0
-            for m in start.samples {
-                for c in 0..<m.fresh { SparseHarness.setRow(m, c, Array(x[offset..<(offset + s.width)])); offset += s.width }
-                for p in 0..<m.readSlots { m.previousReadWeights[p] = x[offset]; offset += 1 }
-            }
+            for m in start.samples { SparseHarness.setRowsAndReads(m, from: x, offset: &offset, width: s.width) }
             return loss(start: start)
         }
     }

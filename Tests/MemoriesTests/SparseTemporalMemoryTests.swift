@@ -193,12 +193,7 @@ final class SparseTemporalGradientTests: XCTestCase {
         var point: [Double] = [], analytic: [Double] = []
         for (b, m) in initial.samples.enumerated() {
             let g = dInitial.samples[b]
-            for c in 0..<m.fresh {
-                point += m.row(c)
-                analytic += g.row(c) ?? Array(repeating: 0, count: s.width)
-            }
-            point += m.previousReadWeights
-            analytic += g.readWeights
+            SparseHarness.appendRowsAndReads(m, gradient: g, width: s.width, point: &point, analytic: &analytic)
             for (key, v) in TemporalHarness.linkEntries(m) { point.append(v); analytic.append(g.links[key] ?? 0) }
             for (c, v) in TemporalHarness.precedenceEntries(m) { point.append(v); analytic.append(g.precedence[c] ?? 0) }
         }
@@ -208,8 +203,7 @@ final class SparseTemporalGradientTests: XCTestCase {
             let start = initial.copy()
             var offset = 0
             for m in start.samples {
-                for c in 0..<m.fresh { SparseHarness.setRow(m, c, Array(x[offset..<(offset + s.width)])); offset += s.width }
-                for p in 0..<m.readSlots { m.previousReadWeights[p] = x[offset]; offset += 1 }
+                SparseHarness.setRowsAndReads(m, from: x, offset: &offset, width: s.width)
                 for (key, _) in TemporalHarness.linkEntries(m) { TemporalHarness.setLink(m, key, x[offset]); offset += 1 }
                 let links = m.links!
                 for (c, _) in TemporalHarness.precedenceEntries(m) {
@@ -378,16 +372,10 @@ final class SparseTemporalWorkTests: XCTestCase {
         var s = TemporalHarness.Sizes()
         s.cells = cells; s.batch = 1; s.width = 8; s.heads = 2; s.neighbours = 4; s.links = 4; s.steps = 30
         let (memory, store) = TemporalHarness.make(s, index: index, seed: 31, scale: 0.5)
-        let state = memory.zeroState(batch: 1)
-        let m = state.samples[0]
-        SparseData.gaussian(cells, s.width, seed: 32).withUnsafeBufferPointer { m.preload(rows: $0.baseAddress!, count: cells) }
-        var rng = CounterRandom(seed: 33).sequence(stream: 1)
-        let inputs = MemoryHarness.randomTensor([s.steps, 1, s.input], &rng)
-        let tape = SparseMemoryTape<Double>()
-        let (w0, l0, v0) = (m.rowsWritten, m.listOperations, m.index.entriesVisited)
-        let reads = SparseHarness.forward(memory, inputs: inputs, state: state, tape: tape)
-        var work = Work(rowsWritten: m.rowsWritten - w0, listOperations: m.listOperations - l0)
-        work.visitsPerQuery = Double(m.index.entriesVisited - v0) / Double(s.steps * s.heads)
+        var run = SparseHarness.forwardOnFullMemory(memory, cells: cells, steps: s.steps)
+        let state = run.state, tape = run.tape, m = state.samples[0]
+        var work = Work(rowsWritten: run.rowsWritten, listOperations: run.listOperations)
+        work.visitsPerQuery = Double(run.entriesVisited) / Double(s.steps * s.heads)
         let writes = memory.maximumWrites, kl = s.links
         for t in 0..<s.steps {
             let r = tape.temporalRecord(t).samples[0]
@@ -406,7 +394,7 @@ final class SparseTemporalWorkTests: XCTestCase {
         // The links present at the end (each carries a gradient into the backward).
         work.linkGradients = final.samples[0].links.count
         XCTAssertGreaterThan(work.linkGradients, 0)
-        _ = SparseHarness.backward(memory, tape: tape, readGradients: MemoryHarness.randomTensor(reads.shape, &rng), final: final)
+        _ = SparseHarness.backward(memory, tape: tape, readGradients: MemoryHarness.randomTensor(run.reads.shape, &run.random), final: final)
         XCTAssertEqual(m.rowsRestored, work.rowsWritten)
         XCTAssertLessThanOrEqual(work.rowsWritten, s.steps * writes)
         XCTAssertLessThanOrEqual(work.listOperations, 2 * s.steps * (2 * memory.readSlots + 1))

@@ -13,6 +13,15 @@ final class RunReportTests: XCTestCase {
     static let controllerArguments = ["train", "copy", "-iterations", "40", "-batch_size", "8", "-nhid", "32", "-memory_type",
                                       "none", "-summarize_freq", "20", "-debug", "-eval_lengths", "4,8"]
 
+    /// Starts the dense run for 100 000 steps, summarising every 5, in `directory` (the caller
+    /// stops it).
+    static func startLongRun(in directory: URL) throws -> Executables.Running {
+        var arguments = denseArguments
+        arguments[3] = "100000"
+        arguments[arguments.firstIndex(of: "-summarize_freq")! + 1] = "5"
+        return try Executables.start("dnc-dist", arguments + ["--run-dir", directory.path])
+    }
+
     /// A finished short run (made once per test process).
     func trainedRun(_ name: String, _ arguments: [String]) throws -> URL {
         if let url = Self.runs[name] { return url }
@@ -158,10 +167,7 @@ final class RunReportTests: XCTestCase {
     /// missing; damaged and cut-short files are listed one by one.
     func testKilledRunReportSaysWhatIsMissing() throws {
         let directory = Executables.temporaryDirectory("report-killed").appendingPathComponent("run")
-        var arguments = Self.denseArguments
-        arguments[3] = "100000"
-        arguments[arguments.firstIndex(of: "-summarize_freq")! + 1] = "5"
-        let running = try Executables.start("dnc-dist", arguments + ["--run-dir", directory.path])
+        let running = try Self.startLongRun(in: directory)
         let metrics = directory.appendingPathComponent("metrics.jsonl")
         let deadline = Date().addingTimeInterval(120)
         while Date() < deadline {
@@ -220,10 +226,7 @@ final class RunReportTests: XCTestCase {
     /// run writes; on a finished run it writes the final page (no reload) and stops.
     func testLiveModeFollowsARunInProgress() throws {
         let directory = Executables.temporaryDirectory("report-live").appendingPathComponent("run")
-        var arguments = Self.denseArguments
-        arguments[3] = "100000"
-        arguments[arguments.firstIndex(of: "-summarize_freq")! + 1] = "5"
-        let running = try Executables.start("dnc-dist", arguments + ["--run-dir", directory.path])
+        let running = try Self.startLongRun(in: directory)
         defer { kill(running.process.processIdentifier, SIGKILL); _ = running.finish() }
         let metrics = directory.appendingPathComponent("metrics.jsonl")
         let started = Date()
