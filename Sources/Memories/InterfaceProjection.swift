@@ -43,12 +43,13 @@ struct InterfaceProjection<T: Real>: Sendable {
 
     /// ẑ = interface(x): input B×in, raw B×S (written).
     func forward(store: ParameterStore<T>, input x: UnsafePointer<T>, batch: Int, raw z: UnsafeMutablePointer<T>) {
-        if let transposed = transposed.pointer {
-            Kernels.gemm(m: batch, n: size, k: inputSize, a: x, b: transposed, beta: 0, c: z)
+        let transposedWeights = transposed.pointer
+        if let transposedWeights {
+            Kernels.gemm(m: batch, n: size, k: inputSize, a: x, b: transposedWeights, beta: 0, c: z)
         }
         for k in 0..<linears.count {
             let linear = linears[k], offset = blockOffsets[k], width = linear.outputSize
-            if transposed.pointer == nil {
+            if transposedWeights == nil {
                 Kernels.gemm(transB: true, m: batch, n: width, k: inputSize, a: x, b: store.values(linear.weight),
                              beta: 0, c: z + offset, ldc: size)
             }
