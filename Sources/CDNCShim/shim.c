@@ -141,6 +141,8 @@ size_t dnc_h5t_variable(void) { return H5T_VARIABLE; }
 int64_t dnc_h5p_link_create(void) { return H5P_LINK_CREATE; }
 int64_t dnc_h5p_file_access(void) { return H5P_FILE_ACCESS; }
 int64_t dnc_h5p_dataset_create(void) { return H5P_DATASET_CREATE; }
+int64_t dnc_h5p_group_create(void) { return H5P_GROUP_CREATE; }
+int64_t dnc_h5p_file_create(void) { return H5P_FILE_CREATE; }
 
 uint64_t dnc_h5s_unlimited(void) { return H5S_UNLIMITED; }
 

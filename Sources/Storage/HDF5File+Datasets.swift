@@ -85,6 +85,7 @@ extension HDF5File {
         let dcpl = H5Pcreate(dnc_h5p_dataset_create())
         guard dcpl >= 0 else { throw fail() }
         defer { H5Pclose(dcpl) }
+        guard H5Pset_obj_track_times(dcpl, false) >= 0 else { throw fail() }
         if let chunk {
             let dims = chunk.map { hsize_t($0) }
             guard H5Pset_chunk(dcpl, Int32(dims.count), dims) >= 0 else { throw fail() }

@@ -45,7 +45,9 @@ extension HDF5File {
         try requireWritable(name)
         let lcpl = try makeIntermediateGroupLCPL(for: path)
         defer { H5Pclose(lcpl) }
-        let group = H5Gcreate2(file, Self.absolute(path), lcpl, HDF5Library.defaultList, HDF5Library.defaultList)
+        let gcpl = try Self.untimedGroupCreationList(file: self.path, object: name)
+        defer { H5Pclose(gcpl) }
+        let group = H5Gcreate2(file, Self.absolute(path), lcpl, gcpl, HDF5Library.defaultList)
         guard group >= 0 else {
             throw HDF5Error.writeFailed(file: self.path, object: name, reason: HDF5Library.lastError())
         }

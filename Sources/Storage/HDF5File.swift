@@ -79,7 +79,14 @@ public final class HDF5File {
                 throw HDF5Error.cannotOpen(file: path, reason: HDF5Library.lastError())
             }
             let flags = mode == .create ? dnc_h5f_acc_trunc() : dnc_h5f_acc_excl()
-            fileID = H5Fcreate(path, flags, HDF5Library.defaultList, fapl)
+            // No creation times on the root group (nor, below, on groups and datasets): the same
+            // content makes the same bytes, whenever it is written.
+            let fcpl = H5Pcreate(dnc_h5p_file_create())
+            defer { if fcpl >= 0 { H5Pclose(fcpl) } }
+            guard fcpl >= 0, H5Pset_obj_track_times(fcpl, false) >= 0 else {
+                throw HDF5Error.cannotOpen(file: path, reason: HDF5Library.lastError())
+            }
+            fileID = H5Fcreate(path, flags, fcpl, fapl)
             if fileID < 0 { throw HDF5Error.cannotOpen(file: path, reason: HDF5Library.lastError()) }
         }
     }
@@ -186,6 +193,7 @@ public final class HDF5File {
 
     /// A link-creation property list that creates missing parent groups; the caller closes it.
     func makeIntermediateGroupLCPL(for object: String) throws -> hid_t {
+        try createMissingParents(of: object)
         let lcpl = H5Pcreate(dnc_h5p_link_create())
         guard lcpl >= 0, H5Pset_create_intermediate_group(lcpl, 1) >= 0 else {
             let reason = HDF5Library.lastError()
@@ -193,5 +201,35 @@ public final class HDF5File {
             throw HDF5Error.writeFailed(file: path, object: Self.displayName(object), reason: reason)
         }
         return lcpl
+    }
+
+    /// Creates the groups above `object` that do not exist yet, without creation times (groups
+    /// HDF5 makes itself through the link list's intermediate-group flag get times).
+    private func createMissingParents(of object: String) throws {
+        let file = try openFileID()
+        var prefix = ""
+        for part in Self.components(object).dropLast() {
+            prefix += "/" + part
+            let found = H5Lexists(file, prefix, HDF5Library.defaultList)
+            if found > 0 { continue }
+            let gcpl = try Self.untimedGroupCreationList(file: path, object: Self.displayName(prefix))
+            defer { H5Pclose(gcpl) }
+            let group = found < 0 ? -1 : H5Gcreate2(file, prefix, HDF5Library.defaultList, gcpl, HDF5Library.defaultList)
+            guard group >= 0 else {
+                throw HDF5Error.writeFailed(file: path, object: Self.displayName(prefix), reason: HDF5Library.lastError())
+            }
+            H5Gclose(group)
+        }
+    }
+
+    /// A group creation property list without creation times (the caller closes it).
+    static func untimedGroupCreationList(file: String, object: String) throws -> hid_t {
+        let gcpl = H5Pcreate(dnc_h5p_group_create())
+        guard gcpl >= 0, H5Pset_obj_track_times(gcpl, false) >= 0 else {
+            let reason = HDF5Library.lastError()
+            if gcpl >= 0 { H5Pclose(gcpl) }
+            throw HDF5Error.writeFailed(file: file, object: object, reason: reason)
+        }
+        return gcpl
     }
 }

@@ -102,6 +102,10 @@ final class TrainCommandTests: XCTestCase {
         }
         XCTAssertEqual(a.optimiser, b.optimiser)
         XCTAssertEqual(a.counters, b.counters)
+        // The files themselves are the same bytes (no time stamps, the configuration's keys in order).
+        let bytesA = try Data(contentsOf: whole.appendingPathComponent("checkpoints/checkpoint-00000012.h5"))
+        let bytesB = try Data(contentsOf: parts.appendingPathComponent("checkpoints/checkpoint-00000012.h5"))
+        XCTAssertTrue(bytesA == bytesB, "the checkpoints of the whole run and the resumed one differ in their bytes")
 
         // A resume that would change the experiment is refused.
         result = try Executables.run("dnc-dist", ["train", "copy", "-iterations", "14", "-mem_slot", "9", "--resume", "--run-dir", parts.path])

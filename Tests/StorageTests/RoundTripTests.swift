@@ -120,6 +120,27 @@ final class RoundTripTests: TemporaryDirectoryTestCase {
         }
     }
 
+    /// The same content written a second later is the same bytes: no object carries a creation
+    /// time (root, explicit and intermediate groups, datasets of both layouts), so identical runs
+    /// leave identical checkpoints.
+    func testSameContentWrittenLaterIsTheSameBytes() throws {
+        func write(_ file: String) throws {
+            let h5 = try HDF5File(path: file, mode: .createExclusive, format: .checksummed)
+            try h5.writeAttribute("format", "test")
+            try h5.createGroup("params")
+            try h5.write(sampleTensor([3, 4], as: Float.self), to: "params/w", filters: .checksummed)
+            try h5.write(sampleTensor([2], as: Double.self), to: "deep/inside/v")
+            try h5.writeAttribute("step", Int64(7), at: "params")
+            try h5.close()
+        }
+        try write(path("first.h5"))
+        Thread.sleep(forTimeInterval: 1.1)  // HDF5's object times have one-second resolution
+        try write(path("second.h5"))
+        let first = try Data(contentsOf: URL(fileURLWithPath: path("first.h5")))
+        let second = try Data(contentsOf: URL(fileURLWithPath: path("second.h5")))
+        XCTAssertTrue(first == second, "the two files differ in \(zip(first, second).filter { $0 != $1 }.count) bytes")
+    }
+
     func testReopenReadWriteAppends() throws {
         let file = path("append.h5")
         do {

@@ -71,6 +71,8 @@ size_t dnc_h5t_variable(void);
 int64_t dnc_h5p_link_create(void);
 int64_t dnc_h5p_file_access(void);
 int64_t dnc_h5p_dataset_create(void);
+int64_t dnc_h5p_group_create(void);
+int64_t dnc_h5p_file_create(void);
 
 /// H5S_UNLIMITED: the maximum size of an extendible dimension.
 uint64_t dnc_h5s_unlimited(void);

@@ -52,7 +52,11 @@ public enum TrainingRun {
         let c = trainer.configuration
         var configuration: [String: CheckpointValue] = [:]
         for (key, value) in c.keyValues { configuration[key] = .string(value) }
-        if let json = try? JSONEncoder().encode(c) { configuration["configuration_json"] = .string(String(decoding: json, as: UTF8.self)) }
+        // Sorted keys: the same run writes the same bytes (a dictionary's order changes from one
+        // process to the next).
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        if let json = try? encoder.encode(c) { configuration["configuration_json"] = .string(String(decoding: json, as: UTF8.self)) }
         return Checkpoint(step: Int64(trainer.state.step), store: trainer.model.parameters,
                           optimiser: trainer.setup.optimiser.exportState(), configuration: configuration,
                           counters: ["max_length": Int64(trainer.state.maxLength),
