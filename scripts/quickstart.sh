@@ -5,8 +5,23 @@
 # evaluation, all under runs/quickstart/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# DNC_TARGET_CPU=native (or znver4, skylake-avx512, haswell, ...) builds for that CPU: wider
+# vectors in the Swift code, the same results bit for bit, but a binary only CPUs with those
+# features run (README, "Performance"). Unset: a build for any x86-64.
+build=(-c release -Xswiftc -Ounchecked)
+if [ -n "${DNC_TARGET_CPU:-}" ]; then
+  probe=$(mktemp -d)
+  echo 'let probe = 1' > "$probe/probe.swift"
+  if ! swiftc -target-cpu "$DNC_TARGET_CPU" -parse-as-library -emit-object "$probe/probe.swift" -o "$probe/probe.o" 2>/dev/null; then
+    rm -rf "$probe"
+    echo "quickstart: DNC_TARGET_CPU '$DNC_TARGET_CPU' is not a CPU swiftc knows (e.g. native, znver4, skylake-avx512, haswell)" >&2
+    exit 2
+  fi
+  rm -rf "$probe"
+  build+=(-Xswiftc -target-cpu -Xswiftc "$DNC_TARGET_CPU")
+fi
 scripts/setup.sh
-swift build -c release -Xswiftc -Ounchecked
+swift build "${build[@]}"
 .build/release/dnc-dist --version
 # Any arguments replace these (see `dnc-dist train copy --help`).
 if [ $# -eq 0 ]; then
