@@ -80,8 +80,7 @@ extension HDF5File {
             }
         }
         let fail = { HDF5Error.writeFailed(file: self.path, object: name, reason: HDF5Library.lastError()) }
-        let lcpl = try makeIntermediateGroupLCPL(for: path)
-        defer { H5Pclose(lcpl) }
+        try createParentGroups(of: path)
         let dcpl = H5Pcreate(dnc_h5p_dataset_create())
         guard dcpl >= 0 else { throw fail() }
         defer { H5Pclose(dcpl) }
@@ -101,7 +100,7 @@ extension HDF5File {
         }
         guard space >= 0 else { throw fail() }
         defer { H5Sclose(space) }
-        let dataset = H5Dcreate2(file, Self.absolute(path), type, space, lcpl, dcpl, HDF5Library.defaultList)
+        let dataset = H5Dcreate2(file, Self.absolute(path), type, space, HDF5Library.defaultList, dcpl, HDF5Library.defaultList)
         guard dataset >= 0 else { throw fail() }
         return dataset
     }

@@ -43,11 +43,10 @@ extension HDF5File {
             return
         }
         try requireWritable(name)
-        let lcpl = try makeIntermediateGroupLCPL(for: path)
-        defer { H5Pclose(lcpl) }
+        try createParentGroups(of: path)
         let gcpl = try Self.untimedGroupCreationList(file: self.path, object: name)
         defer { H5Pclose(gcpl) }
-        let group = H5Gcreate2(file, Self.absolute(path), lcpl, gcpl, HDF5Library.defaultList)
+        let group = H5Gcreate2(file, Self.absolute(path), HDF5Library.defaultList, gcpl, HDF5Library.defaultList)
         guard group >= 0 else {
             throw HDF5Error.writeFailed(file: self.path, object: name, reason: HDF5Library.lastError())
         }

@@ -191,33 +191,21 @@ public final class HDF5File {
         }
     }
 
-    /// A link-creation property list that creates missing parent groups; the caller closes it.
-    func makeIntermediateGroupLCPL(for object: String) throws -> hid_t {
-        try createMissingParents(of: object)
-        let lcpl = H5Pcreate(dnc_h5p_link_create())
-        guard lcpl >= 0, H5Pset_create_intermediate_group(lcpl, 1) >= 0 else {
-            let reason = HDF5Library.lastError()
-            if lcpl >= 0 { H5Pclose(lcpl) }
-            throw HDF5Error.writeFailed(file: path, object: Self.displayName(object), reason: reason)
-        }
-        return lcpl
-    }
-
-    /// Creates the groups above `object` that do not exist yet, without creation times (groups
-    /// HDF5 makes itself through the link list's intermediate-group flag get times).
-    private func createMissingParents(of object: String) throws {
+    /// Creates the groups above `object` that do not exist yet, without creation times (HDF5's
+    /// own intermediate-group creation would give them times). Errors name `object`.
+    func createParentGroups(of object: String) throws {
         let file = try openFileID()
         var prefix = ""
         for part in Self.components(object).dropLast() {
             prefix += "/" + part
             let found = H5Lexists(file, prefix, HDF5Library.defaultList)
             if found > 0 { continue }
-            let gcpl = try Self.untimedGroupCreationList(file: path, object: Self.displayName(prefix))
+            let fail = { HDF5Error.writeFailed(file: self.path, object: Self.displayName(object), reason: HDF5Library.lastError()) }
+            guard found == 0 else { throw fail() }  // a dataset on the way
+            let gcpl = try Self.untimedGroupCreationList(file: path, object: Self.displayName(object))
             defer { H5Pclose(gcpl) }
-            let group = found < 0 ? -1 : H5Gcreate2(file, prefix, HDF5Library.defaultList, gcpl, HDF5Library.defaultList)
-            guard group >= 0 else {
-                throw HDF5Error.writeFailed(file: path, object: Self.displayName(prefix), reason: HDF5Library.lastError())
-            }
+            let group = H5Gcreate2(file, prefix, HDF5Library.defaultList, gcpl, HDF5Library.defaultList)
+            guard group >= 0 else { throw fail() }
             H5Gclose(group)
         }
     }

@@ -108,6 +108,13 @@ final class RoundTripTests: TemporaryDirectoryTestCase {
         XCTAssertFalse(try h5.isDataset("a/b/c"))
         XCTAssertTrue(try h5.isDataset("x/y/z"))
         XCTAssertFalse(try h5.isGroup("missing"))
+        // A dataset on the way: refused, naming the object asked for.
+        assertHDF5Error({ try h5.write(Tensor<Float>(shape: [1], storage: [2]), to: "x/y/z/w") }, mentions: [file, "x/y/z/w"]) {
+            if case .writeFailed = $0 { true } else { false }
+        }
+        assertHDF5Error({ try h5.createGroup("x/y/z/g/h") }, mentions: [file, "x/y/z/g/h"]) {
+            if case .writeFailed = $0 { true } else { false }
+        }
 
         // Replacing a dataset may change both its type and its shape.
         try h5.write(Tensor<Float>(shape: [3, 1, 5], storage: (0..<15).map(Float.init)), to: "a/b/zeta")
