@@ -90,7 +90,10 @@ public enum BLASRuntime {
         if requested.lowercased() == "default" {
             return .keep(reason: "DNC_BLAS_CORE=default: OpenBLAS's own choice")
         }
-        if requested.isEmpty || requested.lowercased() == "auto" {
+        // Whether the user left the choice to dnc, decided once from the trimmed value (a padded
+        // " auto " is still automatic) before `requested` becomes the core to use.
+        let automatic = requested.isEmpty || requested.lowercased() == "auto"
+        if automatic {
             guard let best = bestCore(flags: flags) else {
                 return .keep(reason: "OpenBLAS's own choice (no better kernels known for this CPU)")
             }
@@ -106,13 +109,11 @@ public enum BLASRuntime {
         if requested.lowercased() == currentCore.lowercased() {
             return .keep(reason: "best kernels for this CPU, chosen by OpenBLAS")
         }
-        if environment["DNC_BLAS_CORE"].map({ $0.isEmpty || $0.lowercased() == "auto" }) ?? true,
-           let current = tiers[currentCore.lowercased()], let wanted = tiers[requested.lowercased()], current >= wanted {
+        if automatic, let current = tiers[currentCore.lowercased()], let wanted = tiers[requested.lowercased()], current >= wanted {
             return .keep(reason: "kernels of the best class for this CPU, chosen by OpenBLAS")
         }
-        let requestedByUser = !(environment["DNC_BLAS_CORE"] ?? "").isEmpty && environment["DNC_BLAS_CORE"]!.lowercased() != "auto"
-        return .relaunch(core: requested, reason: requestedByUser ? "DNC_BLAS_CORE=\(requested); OpenBLAS picked \(currentCore)"
-                                                                  : "automatic: OpenBLAS picked \(currentCore)")
+        return .relaunch(core: requested, reason: automatic ? "automatic: OpenBLAS picked \(currentCore)"
+                                                            : "DNC_BLAS_CORE=\(requested); OpenBLAS picked \(currentCore)")
     }
 
     /// Call first thing in `main`. Either returns (kernels settled, one BLAS thread unless the

@@ -38,6 +38,19 @@ final class BLASRuntimeTests: XCTestCase {
         }
     }
 
+    func testPaddedOrBlankValuesMeanWhatTheyTrimTo() {
+        // " auto " and a blank value leave the choice to dnc: OpenBLAS's pick of the best class is
+        // kept, and a relaunch (from a weaker pick) is reported as automatic, not as the user's.
+        for value in [" auto ", "AUTO", " ", ""] {
+            XCTAssertEqual(BLASRuntime.decide(environment: ["DNC_BLAS_CORE": value], flags: avx512, currentCore: "Cooperlake"),
+                           .keep(reason: "kernels of the best class for this CPU, chosen by OpenBLAS"), "DNC_BLAS_CORE=\"\(value)\"")
+            XCTAssertEqual(BLASRuntime.decide(environment: ["DNC_BLAS_CORE": value], flags: avx512, currentCore: "Haswell"),
+                           .relaunch(core: "SkylakeX", reason: "automatic: OpenBLAS picked Haswell"), "DNC_BLAS_CORE=\"\(value)\"")
+        }
+        XCTAssertEqual(BLASRuntime.decide(environment: ["DNC_BLAS_CORE": " Haswell "], flags: avx512, currentCore: "Prescott"),
+                       .relaunch(core: "Haswell", reason: "DNC_BLAS_CORE=Haswell; OpenBLAS picked Prescott"))
+    }
+
     func testImpossibleRequestsAreRejectedWithTheReason() {
         guard case .invalid(let message) = BLASRuntime.decide(environment: ["DNC_BLAS_CORE": "SkylakeX"], flags: avx2, currentCore: "Haswell") else {
             return XCTFail("SkylakeX on an AVX2-only CPU must be refused")
