@@ -53,7 +53,7 @@ public final class MPICommunicator: Communicator {
     static func message(_ code: Int32) -> String {
         var buffer = [CChar](repeating: 0, count: 512)
         _ = dnc_mpi_error_string(code, &buffer, buffer.count)
-        return String(cString: buffer)
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Prints the message and ends the whole job (every rank) with `code`.

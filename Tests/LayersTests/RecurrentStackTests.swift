@@ -97,7 +97,7 @@ final class RecurrentStackTests: XCTestCase {
     func testTransposedWeightsMatchTheWeights() {
         for kind: RecurrentCellKind in [.lstm, .gru, .rnn(.tanh)] {
             for batch in [2, 20] {
-                var problem = Problem(kind: kind, depth: 2, dropout: 0, steps: 3, batch: batch)
+                let problem = Problem(kind: kind, depth: 2, dropout: 0, steps: 3, batch: batch)
                 let label = "\(kind) batch \(batch)"
                 func direct() -> (outputs: [Double], gradients: [Double], inputGradients: [Double]) {
                     let tape = RecurrentTape<Double>()

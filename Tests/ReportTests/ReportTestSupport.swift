@@ -129,8 +129,9 @@ func shell(_ executable: String, _ arguments: [String], timeout: TimeInterval = 
     process.arguments = arguments
     let base = FileManager.default.temporaryDirectory.appendingPathComponent("report-shell-\(UUID().uuidString)")
     let out = base.appendingPathExtension("out"), err = base.appendingPathExtension("err")
-    FileManager.default.createFile(atPath: out.path, contents: nil)
-    FileManager.default.createFile(atPath: err.path, contents: nil)
+    // A file that cannot be made surfaces as the FileHandle error below.
+    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: err.path, contents: nil)
     defer { try? FileManager.default.removeItem(at: out); try? FileManager.default.removeItem(at: err) }
     process.standardOutput = try FileHandle(forWritingTo: out)
     process.standardError = try FileHandle(forWritingTo: err)
