@@ -11,49 +11,20 @@ import DNCMemories
 public struct DNCTrace<T: Real>: Sendable {
     /// Which sample of the batch was recorded.
     public let batchElement: Int
-    /// `records[t][ℓ]`: step t, DNC layer ℓ (dense memory).
-    public internal(set) var records: [[MemoryDebugRecord<T>]]
-    /// The same for a sparse memory (SAM).
-    public internal(set) var sparseRecords: [[SparseMemoryDebugRecord<T>]] = []
-    /// Rows of a sparse record's variable-size tensors are padded to this many (R·K + 1), so
-    /// that every step has the same shape.
-    var sparseRows = 0
-    /// > 0: a sparse `memory` is this window of rows (already one shape; not padded).
-    var sparseMemoryWindow = 0
+    /// `records[t][ℓ]`: step t, DNC layer ℓ, as the model's memory describes a step
+    /// (`MemoryModule.lastStepTrace`). Sparse memory: `memory` (R·K+1, W) the rows written (zero
+    /// rows pad; or the `debugMemoryWindow` first rows of the memory), `write_positions` and
+    /// `write_weights` (1, R·K+1) (position −1 pads), `visible_memory` (R·K, W),
+    /// `read_positions`, `read_weights`, `usage` (R, K), `least_used_mem` (1, 1).
+    public internal(set) var records: [[MemoryTraceRecord<T>]]
 
-    init(batchElement: Int, records: [[MemoryDebugRecord<T>]]) {
+    init(batchElement: Int, records: [[MemoryTraceRecord<T>]] = []) {
         self.batchElement = batchElement
         self.records = records
     }
 
     /// `fieldRecords[t][ℓ]`: (key, tensor) pairs of step t, layer ℓ, whatever the memory.
-    /// Sparse memory: `memory` (R·K+1, W) the rows written (zero rows pad; or the
-    /// `debugMemoryWindow` first rows of the memory), `write_positions`
-    /// and `write_weights` (1, R·K+1) (position −1 pads), `visible_memory` (R·K, W),
-    /// `read_positions`, `read_weights`, `usage` (R, K), `least_used_mem` (1, 1).
-    public var fieldRecords: [[[(key: String, value: Tensor<T>)]]] {
-        if sparseRecords.isEmpty { return records.map { $0.map(\.fields) } }
-        return sparseRecords.map { $0.map { record in
-            record.fields.map { field in
-                switch field.key {
-                case "memory": return sparseMemoryWindow > 0 ? field : (field.key, Self.padRows(field.value, to: sparseRows, with: 0))
-                case "write_positions": return (field.key, Self.padColumns(field.value, to: sparseRows, with: -1))
-                case "write_weights": return (field.key, Self.padColumns(field.value, to: sparseRows, with: 0))
-                default: return field
-                }
-            }
-        } }
-    }
-
-    static func padRows(_ t: Tensor<T>, to rows: Int, with value: T) -> Tensor<T> {
-        guard t.shape[0] < rows else { return t }
-        return Tensor(shape: [rows, t.shape[1]], storage: t.storage + Array(repeating: value, count: (rows - t.shape[0]) * t.shape[1]))
-    }
-
-    static func padColumns(_ t: Tensor<T>, to columns: Int, with value: T) -> Tensor<T> {
-        guard t.shape[1] < columns else { return t }
-        return Tensor(shape: [1, columns], storage: t.storage + Array(repeating: value, count: columns - t.shape[1]))
-    }
+    public var fieldRecords: [[[(key: String, value: Tensor<T>)]]] { records.map { $0.map(\.fields) } }
 
     /// The keys this trace holds.
     public var availableKeys: [String] { fieldRecords.first?.first?.map(\.key) ?? [] }

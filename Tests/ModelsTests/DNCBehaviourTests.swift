@@ -58,7 +58,7 @@ final class DNCBehaviourTests: XCTestCase {
         let model = DNC<Double>(c, seed: 3)
         let x = randomInput([2, 6, 4])
         let state = DNCState(controllers: [model.controllers[0].zeroState(batch: 2)],
-                             memories: [model.memories[0].zeroState(batch: 2)], lastRead: Tensor(shape: [2, c.readWidth]))
+                             memories: [model.memories[0].erasedFreshState(batch: 2)], lastRead: Tensor(shape: [2, c.readWidth]))
         let whole = model.forward(x, state: state)
         let a = model.forward(timeSteps(x, 0..<3), state: state)
         let b = model.forward(timeSteps(x, 3..<6), state: a.state)
@@ -79,7 +79,7 @@ final class DNCBehaviourTests: XCTestCase {
         XCTAssertEqual(Array(masked.output.storage[20..<28]), Array(shortOnly.output.storage[8..<16]))
         XCTAssertTrue(masked.output.storage[28..<40].allSatisfy { $0 == 0 })
         let n = 6 * 4
-        XCTAssertEqual(Array(masked.state.memories[0].memory.storage[n...]), Array(shortOnly.state.memories[0].memory.storage[n...]))
+        XCTAssertEqual(Array(masked.state.dense[0].memory.storage[n...]), Array(shortOnly.state.dense[0].memory.storage[n...]))
         XCTAssertEqual(masked.state.lastRead.storage[8...], shortOnly.state.lastRead.storage[8...])
     }
 
@@ -90,16 +90,16 @@ final class DNCBehaviourTests: XCTestCase {
         let reset = model.forward(x, state: first.state, resetExperience: true)
         // Reset cuts the gradient into the previous memory and read vector, not into the controller.
         let g = model.backward(outputGradient: Tensor(shape: reset.output.shape, repeating: 1))
-        XCTAssertTrue(g.initialState.memories[0].memory.storage.allSatisfy { $0 == 0 })
+        XCTAssertTrue(g.initialState.dense[0].memory.storage.allSatisfy { $0 == 0 })
         XCTAssertTrue(g.initialState.lastRead.storage.allSatisfy { $0 == 0 })
         XCTAssertTrue(g.initialState.controllers[0].hidden.storage.contains { $0 != 0 })
         var cleared = first.state
-        cleared.memories = [model.memories[0].zeroState(batch: 1)]
+        cleared.memories = [model.memories[0].erasedFreshState(batch: 1)]
         cleared.lastRead = Tensor(shape: [1, 8])
         XCTAssertEqual(reset.output, model.forward(x, state: cleared).output)
 
         let bypass = model.forward(x, state: first.state, passThroughMemory: false)
-        XCTAssertEqual(bypass.state.memories, first.state.memories, "memory untouched")
+        XCTAssertEqual(bypass.state.dense, first.state.dense, "memory untouched")
         XCTAssertTrue(bypass.state.lastRead.storage.allSatisfy { $0 == 0 }, "read vectors are zero")
     }
 
@@ -125,19 +125,19 @@ final class DNCBehaviourTests: XCTestCase {
         }
         let tolerance = 1e-12
         for record in trace.records.flatMap({ $0 }) {
-            for i in 0..<n { XCTAssertEqual(record.linkMatrix[i, i], 0, "link diagonal") }
+            for i in 0..<n { XCTAssertEqual(record["link_matrix"]![i, i], 0, "link diagonal") }
             for i in 0..<n {
-                XCTAssertLessThanOrEqual((0..<n).reduce(0) { $0 + record.linkMatrix[i, $1] }, 1 + tolerance)
-                XCTAssertLessThanOrEqual((0..<n).reduce(0) { $0 + record.linkMatrix[$1, i] }, 1 + tolerance)
+                XCTAssertLessThanOrEqual((0..<n).reduce(0) { $0 + record["link_matrix"]![i, $1] }, 1 + tolerance)
+                XCTAssertLessThanOrEqual((0..<n).reduce(0) { $0 + record["link_matrix"]![$1, i] }, 1 + tolerance)
             }
-            XCTAssertLessThanOrEqual(record.writeWeights.storage.reduce(0, +), 1 + tolerance)
-            XCTAssertLessThanOrEqual(record.allocationWeights.storage.reduce(0, +), 1 + tolerance)
-            XCTAssertLessThanOrEqual(record.precedence.storage.reduce(0, +), 1 + tolerance)
+            XCTAssertLessThanOrEqual(record["write_weights"]!.storage.reduce(0, +), 1 + tolerance)
+            XCTAssertLessThanOrEqual(record["allocation_weights"]!.storage.reduce(0, +), 1 + tolerance)
+            XCTAssertLessThanOrEqual(record["precedence"]!.storage.reduce(0, +), 1 + tolerance)
             for head in 0..<r {
-                XCTAssertLessThanOrEqual((0..<n).reduce(0) { $0 + record.readWeights[head, $1] }, 1 + tolerance)
-                XCTAssertEqual((0..<3).reduce(0) { $0 + record.readModes[head, $1] }, 1, accuracy: 1e-12)
+                XCTAssertLessThanOrEqual((0..<n).reduce(0) { $0 + record["read_weights"]![head, $1] }, 1 + tolerance)
+                XCTAssertEqual((0..<3).reduce(0) { $0 + record["read_modes"]![head, $1] }, 1, accuracy: 1e-12)
             }
-            for tensor in [record.readWeights, record.writeWeights, record.allocationWeights, record.usageVector, record.linkMatrix] {
+            for tensor in [record["read_weights"]!, record["write_weights"]!, record["allocation_weights"]!, record["usage_vector"]!, record["link_matrix"]!] {
                 XCTAssertTrue(tensor.storage.allSatisfy { $0 >= 0 && $0.isFinite })
             }
         }

@@ -74,7 +74,7 @@ final class DNCGradientTests: XCTestCase {
                 total += dot(a.hidden, b.hidden)
                 if let c = a.cell, let d = b.cell { total += dot(c, d) }
             }
-            for (a, b) in zip(s.memories, g.memories) {
+            for (a, b) in zip(s.dense, g.dense) {
                 total += dot(a.memory, b.memory) + dot(a.linkMatrix, b.linkMatrix) + dot(a.precedence, b.precedence)
                     + dot(a.readWeights, b.readWeights) + dot(a.writeWeights, b.writeWeights) + dot(a.usage, b.usage)
             }
@@ -127,10 +127,10 @@ final class DNCGradientTests: XCTestCase {
                 ("memory", \.memory), ("link", \.linkMatrix), ("precedence", \.precedence),
                 ("read weights", \.readWeights), ("write weights", \.writeWeights)]
             for (name, path) in keyPaths {
-                GradientCheck.compare(point: state.memories[k][keyPath: path].storage,
-                                      analytic: gradients.initialState.memories[k][keyPath: path].storage, step: 1e-4, floor: 1e-4,
+                GradientCheck.compare(point: state.dense[k][keyPath: path].storage,
+                                      analytic: gradients.initialState.dense[k][keyPath: path].storage, step: 1e-4, floor: 1e-4,
                                       label: "\(label) memory \(k) \(name)", file: file, line: line) { x in
-                    p.state.memories[k][keyPath: path].storage = x
+                    p.state.dense[k][keyPath: path].storage = x
                     defer { p.state = state }
                     return p.loss()
                 }

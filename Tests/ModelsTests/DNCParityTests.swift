@@ -72,7 +72,7 @@ final class DNCParityTests: XCTestCase {
         assertClose(result.state.controllers[0].cell!, try file.readTensor("\(group)outputs/controller_c_n", as: Double.self), rtol: 1e-10, "\(name) c_n")
         assertClose(result.state.lastRead, try file.readTensor("\(group)outputs/read_vectors_last", as: Double.self), rtol: 1e-10, "\(name) last read")
         let final = try Self.memoryState(file, "\(group)outputs/memory_final")
-        let ours = result.state.memories[0]
+        let ours = result.state.dense[0]
         assertClose(ours.memory, final.memory, rtol: 1e-10, "\(name) memory")
         assertClose(ours.linkMatrix, final.linkMatrix, rtol: 1e-10, "\(name) link matrix")
         assertClose(ours.precedence, final.precedence, rtol: 1e-10, "\(name) precedence")

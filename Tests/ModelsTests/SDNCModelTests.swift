@@ -91,7 +91,7 @@ final class SDNCModelTests: XCTestCase {
         let out = model.forward(x, recordForBackward: false, debug: true)
         let memory = out.trace!.sequence("memory")
         XCTAssertTrue(memory.allSatisfy { $0.shape == [12, 3] }, "\(memory.map(\.shape))")
-        let sample = out.state.sparseMemories[0].samples[0]
+        let sample = out.state.sparse[0].samples[0]
         XCTAssertEqual(sample.fresh, 6, "six cells written")
         for row in 0..<12 { XCTAssertEqual(Array(memory.last!.storage[(row * 3)..<(row * 3 + 3)]), sample.row(row)) }
         XCTAssertTrue(memory.last!.storage[(6 * 3)...].allSatisfy { $0 == 0 }, "unused cells are zero rows")

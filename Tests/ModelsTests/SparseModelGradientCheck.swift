@@ -50,7 +50,7 @@ func sparseStateAfterBackwardContinues(_ c: DNCConfiguration, label: String, fil
     // The same with a training backward after the first chunk.
     let trained = model.forward(first)
     _ = model.backward(outputGradient: Tensor(shape: trained.output.shape, repeating: 1))
-    XCTAssertTrue(zip(trained.state.sparseMemories, a.state.sparseMemories).allSatisfy { $0.isIdentical(to: $1) },
+    XCTAssertTrue(zip(trained.state.sparse, a.state.sparse).allSatisfy { $0.isIdentical(to: $1) },
                   "\(label): the state after the backward", file: file, line: line)
     let b = reference.forward(second, state: a.state, recordForBackward: false)
     let continued = model.forward(second, state: trained.state, recordForBackward: false)
@@ -89,16 +89,16 @@ func sparseChunkedBackwardEqualsOnePass(_ c: DNCConfiguration, label: String, fi
         state = out.state
     }
     for (range, out) in zip(ranges, outputs) { XCTAssertEqual(out, timeSteps(whole.output, range), "\(label) outputs", file: file, line: line) }
-    let end = state!.sparseMemories.map { $0.copy() }
+    let end = state!.sparse.map { $0.copy() }
     model.store.zeroGradients()
     var carried: DNCState<Double>? = nil
     var inputGradients: [Tensor<Double>] = []
     for (range, tape) in zip(ranges, tapes).reversed() {
         let g = model.backward(outputGradient: timeSteps(weights, range), finalStateGradient: carried, tape: tape)
-        XCTAssertFalse(g.initialState.sparseMemoryGradients.isEmpty, file: file, line: line)
+        XCTAssertFalse(g.initialState.sparseGradients.isEmpty, file: file, line: line)
         carried = g.initialState
         inputGradients.insert(g.input, at: 0)
-        XCTAssertTrue(zip(state!.sparseMemories, end).allSatisfy { $0.isIdentical(to: $1) }, "\(label): state back at the end",
+        XCTAssertTrue(zip(state!.sparse, end).allSatisfy { $0.isIdentical(to: $1) }, "\(label): state back at the end",
                       file: file, line: line)
     }
     for (u, v) in zip(model.store.flatGradients, reference.store.flatGradients) {

@@ -42,6 +42,8 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
     /// The interface layer(s): one (S, in) block, or one per field.
     let interface: InterfaceProjection<T>
     private let inferenceTape = SparseMemoryTape<T>()
+    /// The calls recorded on this memory's states, and its reusable fresh state.
+    public let callHistory = SparseCallHistory<T>()
     private var lastTape: SparseMemoryTape<T>?
     private var lastStepIndex = -1
     private var scratch: [T] = []
