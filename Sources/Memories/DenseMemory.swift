@@ -1,14 +1,14 @@
 import DNCNumerics
 import DNCLayers
 
-/// The dense DNC memory (dnc.md §3–§6, §11): the interface layer that turns the controller
+/// The dense DNC memory (docs/dense-memory.md; Graves et al. 2016, Methods): the interface layer that turns the controller
 /// output into the interface vector, and one write-then-read memory step, each with its
 /// hand-written backward.
 ///
 /// Sizes: B batch, I = `inputSize`, N = `cellCount`, W = `cellWidth`, R = `readHeads`,
 /// S = `interfaceSize`. The mechanisms live in their own files (`InterfaceLayout`,
 /// `ContentAddressing`, `Allocation`, `WriteHead`, `TemporalLinkage`, `ReadHeads`); this class
-/// orchestrates them per sample, in the exact order of §5, and records on a `DenseMemoryTape`
+/// orchestrates them per sample, in the exact order of docs/dense-memory.md, "One step", and records on a `DenseMemoryTape`
 /// what the backward needs (layout: `DenseRecordLayout`).
 ///
 /// One memory may step several times per time step (a memory shared by several DNC layers);
@@ -23,7 +23,7 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
     /// Holds the interface parameters (and accumulates their gradients).
     public let store: ParameterStore<T>
     let layout: InterfaceLayout
-    /// The interface layer(s): one (S, in) block, or one per field (§3.2).
+    /// The interface layer(s): one (S, in) block, or one per field (pytorch-dnc's `independent_linears`).
     let interface: InterfaceProjection<T>
 
     private var scratch: UnsafeMutablePointer<T>
@@ -82,12 +82,12 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
         orderHints.deallocate()
     }
 
-    /// LIB's initialisation (dnc.md §9): weights Kaiming-uniform U(±√(6/in)), biases U(±1/√in).
+    /// pytorch-dnc's initialisation (docs/pytorch-dnc.md, "Initialisation"): weights Kaiming-uniform U(±√(6/in)), biases U(±1/√in).
     public func initializeDefault(random: CounterRandom, stream: UInt64) {
         interface.initializeDefault(store: store, random: random, stream: stream)
     }
 
-    /// The all-zero initial state (dnc.md §4) for `batch` samples: M (B, N, W), L (B, N, N),
+    /// The all-zero initial state for `batch` samples: M (B, N, W), L (B, N, N),
     /// p (B, N), w^r (B, R, N), w^w (B, N), u (B, N).
     public func zeroState(batch: Int) -> DenseMemoryState<T> {
         .zeros(batch: batch, cells: cellCount, width: cellWidth, readHeads: readHeads)
@@ -118,10 +118,20 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
 
     // MARK: Step
 
+    /// Where one recorded step lives on its tape: its record (reals and integers), the previous
+    /// record (which holds the state before the step) and the record's layout.
+    struct StepFrame {
+        let rec: UnsafeMutablePointer<T>
+        let ints: UnsafeMutablePointer<Int>
+        let previous: UnsafeMutablePointer<T>
+        let layout: DenseRecordLayout
+    }
+
     /// One write-then-read step. `input` (B×inputSize) is the controller output; it goes through the interface
-    /// layer(s) and activations (dnc.md §3 with the options) and one memory step (§5). Writes the read vectors
-    /// (B×R×W, head-major) to `readVectors` and advances `state`. With a tape, records the step for backwardStep;
-    /// without, uses an internal one-step scratch (so `lastStepDebugRecord` always works).
+    /// layer(s) and activations (docs/dense-memory.md, "Interface vector", with the options) and one memory step
+    /// ("One step"). Writes the read vectors (B×R×W, head-major) to `readVectors` and advances `state`. With a
+    /// tape, records the step for backwardStep; without, uses an internal one-step scratch (so
+    /// `lastStepDebugRecord` always works).
     /// `active` (B flags, optional): an inactive sample is skipped entirely: its state rows stay unchanged and its
     /// read vectors are 0 (variable-length batches). `allocationOrder` (optional, per sample a permutation of 0..<N):
     /// use it as the free-list order φ instead of sorting (tests and fixture parity with PyTorch's tie order).
@@ -144,123 +154,20 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
                                                  linkInterval: linkSnapshotInterval)
         lastTape = recording
         lastStepIndex = recording.steps - 1
-        if integerScratchCapacity < n {
-            integerScratch.deallocate()
-            integerScratch = .allocate(capacity: n)
-            integerScratchCapacity = n
-        }
-        let work = realScratch(Swift.max(n, 1)), integerWork = integerScratch
-        if orderHintsCount != batch * n {
-            orderHints.deallocate()
-            orderHints = .allocate(capacity: Swift.max(batch * n, 1))
-            for b in 0..<batch { for i in 0..<n { orderHints[b * n + i] = i } }
-            orderHintsCount = batch * n
-        }
+        prepareStepScratch(batch: batch)
+        let frame = StepFrame(rec: rec, ints: ints, previous: recording.previousRecord(lastStepIndex), layout: l)
+        recordInput(input, batch: batch, active: active, frame: frame)
 
-        let x = rec + l.input
-        x.update(from: input, count: batch * inputSize)
-        for b in 0..<batch {
-            let isActive = active?[b] ?? true
-            ints[l.activeFlags + b] = isActive ? 1 : 0
-            // Zeroed so that an inactive sample's input (possibly garbage) never reaches a gradient.
-            if !isActive { Kernels.fill(x + b * inputSize, count: inputSize, with: 0) }
-        }
-        interface.forward(store: store, input: x, batch: batch, raw: rec + l.raw)
-
-        let stepIndex = lastStepIndex, previous = recording.previousRecord(stepIndex)
         state.withPointers(placeholder: placeholder) { sp in
-            // M_{t−1}, w^r_{t−1}, w^w_{t−1} and u_{t−1} are the previous record's (the state before
-            // the sequence goes into the record before the first); p_{t−1} goes onto this record,
-            // and L_{t−1} into the tape's link snapshot every `linkInterval` steps.
-            if stepIndex == 0 {
-                (previous + l.memory).update(from: sp.memory, count: batch * n * w)
-                (previous + l.readWeights).update(from: sp.readWeights, count: batch * r * n)
-                (previous + l.writeWeights).update(from: sp.writeWeights, count: batch * n)
-                (previous + l.usage).update(from: sp.usage, count: batch * n)
-            } else {
-                // A cheap guard on the contract that the steps on one tape follow each other.
-                for i in 0..<(batch * n) where !(sp.usage[i] == previous[l.usage + i]) && !sp.usage[i].isNaN {
-                    preconditionFailure("the state passed to step \(stepIndex) on this tape is not the one step \(stepIndex - 1) left; reset the tape to start a new sequence")
-                }
-            }
-            (rec + l.previousPrecedence).update(from: sp.precedence, count: batch * n)
-            if stepIndex % recording.linkInterval == 0 {
-                recording.linkSnapshot(stepIndex / recording.linkInterval).update(from: sp.link, count: batch * n * n)
-            }
-            // Norms of M_{t−1}'s rows for the write content weighting, all samples at once.
-            ContentAddressing.norms(previous + l.memory, rows: batch * n, width: w, style: options.cosineStyle,
-                                    out: rec + l.writeNorms)
+            recordPreviousState(sp, batch: batch, stepIndex: lastStepIndex, tape: recording, frame: frame)
             for b in 0..<batch {
-                let mPrev = previous + l.memory + b * n * w
-                let wrPrev = previous + l.readWeights + b * r * n
-                let wwPrev = previous + l.writeWeights + b * n, uPrev = previous + l.usage + b * n
-                let sL = sp.link + b * n * n, sP = sp.precedence + b * n
                 let out = readVectors + b * r * w
-                guard ints[l.activeFlags + b] != 0 else {
-                    // The state stays: its copy in this record is the next step's previous state.
-                    (rec + l.memory + b * n * w).update(from: mPrev, count: n * w)
-                    (rec + l.readWeights + b * r * n).update(from: wrPrev, count: r * n)
-                    (rec + l.writeWeights + b * n).update(from: wwPrev, count: n)
-                    (rec + l.usage + b * n).update(from: uPrev, count: n)
-                    Kernels.fill(out, count: r * w, with: 0)
-                    continue
+                if ints[l.activeFlags + b] != 0 {
+                    layout.activate(raw: rec + l.raw + b * s, out: rec + l.interface + b * s, options: options)
+                    sampleForward(b, frame: frame, state: sp, allocationOrder: allocationOrder?[b], readVectors: out)
+                } else {
+                    keepInactiveSample(b, frame: frame, readVectors: out)
                 }
-                let xi = rec + l.interface + b * s
-                layout.activate(raw: rec + l.raw + b * s, out: xi, options: options)
-
-                // §5.1 usage.
-                let uNew = rec + l.usage + b * n
-                Allocation.usageForward(usage: uPrev, writeWeights: wwPrev, readWeights: wrPrev,
-                                        freeGates: xi + layout.freeGates, cells: n, readHeads: r,
-                                        retention: rec + l.retention + b * n, newUsage: uNew)
-                // §5.2 write content weighting on M_{t−1}.
-                let writeNorms = rec + l.writeNorms + b * n, writeKeyNorm = rec + l.writeKeyNorm + b
-                let writeContent = rec + l.writeContent + b * n
-                ContentAddressing.norms(xi + layout.writeKey, rows: 1, width: w, style: options.cosineStyle,
-                                        out: writeKeyNorm)
-                ContentAddressing.forward(memory: mPrev, memoryNorms: writeNorms, keys: xi + layout.writeKey,
-                                          keyNorms: writeKeyNorm, strengths: xi + layout.writeStrength,
-                                          cells: n, width: w, keyCount: 1,
-                                          cosine: rec + l.writeCosine + b * n, weights: writeContent)
-                // §5.3 allocation.
-                let allocation = rec + l.allocation + b * n
-                Allocation.allocationForward(usage: uNew, cells: n, givenOrder: allocationOrder?[b],
-                                             orderHint: orderHints + b * n,
-                                             order: ints + b * n, sorted: rec + l.sortedUsage + b * n,
-                                             prefix: rec + l.prefix + b * n, allocation: allocation,
-                                             integerScratch: integerWork, scratch: work)
-                (orderHints + b * n).update(from: ints + b * n, count: n)
-                // §5.4 write weighting.
-                let wwNew = rec + l.writeWeights + b * n
-                WriteHead.weightsForward(allocation: allocation, content: writeContent,
-                                         allocationGate: xi[layout.allocationGate], writeGate: xi[layout.writeGate],
-                                         cells: n, out: wwNew)
-                // §5.5 erase and add, from the tape's M_{t−1} into its M_t (the state takes it below).
-                let mNew = rec + l.memory + b * n * w
-                WriteHead.eraseAndAdd(previous: mPrev, memory: mNew, writeWeights: wwNew, erase: xi + layout.eraseVector,
-                                      write: xi + layout.writeVector, cells: n, width: w)
-                // §5.6 link (with the old precedence); §5.9 directional weightings from L_t and
-                // w^r_{t−1}; then §5.7 precedence.
-                let forward = rec + l.forward + b * r * n, backward = rec + l.backward + b * r * n
-                TemporalLinkage.stepForward(link: sL, previous: nil, writeWeights: wwNew, precedence: sP,
-                                            readWeights: wrPrev, cells: n, readHeads: r,
-                                            forward: forward, backward: backward)
-                TemporalLinkage.precedenceForward(precedence: sP, writeWeights: wwNew, cells: n)
-                // §5.8 read content weighting on M_t.
-                let readNorms = rec + l.readNorms + b * n, readKeyNorms = rec + l.readKeyNorms + b * r
-                let readContent = rec + l.readContent + b * r * n
-                ContentAddressing.norms(mNew, rows: n, width: w, style: options.cosineStyle, out: readNorms)
-                ContentAddressing.norms(xi + layout.readKeys, rows: r, width: w, style: options.cosineStyle,
-                                        out: readKeyNorms)
-                ContentAddressing.forward(memory: mNew, memoryNorms: readNorms, keys: xi + layout.readKeys,
-                                          keyNorms: readKeyNorms, strengths: xi + layout.readStrengths,
-                                          cells: n, width: w, keyCount: r,
-                                          cosine: rec + l.readCosine + b * r * n, weights: readContent)
-                // §5.10, §5.11 read weights and read vectors.
-                let wrNew = rec + l.readWeights + b * r * n
-                ReadHeads.weightsForward(modes: xi + layout.readModes, backward: backward, forward: forward,
-                                         content: readContent, cells: n, readHeads: r, out: wrNew)
-                ReadHeads.readVectors(weights: wrNew, memory: mNew, cells: n, width: w, readHeads: r, out: out)
             }
             // M_t, w^r_t, w^w_t and u_t from the tape into the state (L_t and p_t were updated in place).
             sp.memory.update(from: rec + l.memory, count: batch * n * w)
@@ -270,7 +177,154 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
         }
     }
 
+    /// Grows the sort's scratch and the per-sample free-list order hints to this batch.
+    private func prepareStepScratch(batch: Int) {
+        let n = cellCount
+        if integerScratchCapacity < n {
+            integerScratch.deallocate()
+            integerScratch = .allocate(capacity: n)
+            integerScratchCapacity = n
+        }
+        _ = realScratch(Swift.max(n, 1))
+        if orderHintsCount != batch * n {
+            orderHints.deallocate()
+            orderHints = .allocate(capacity: Swift.max(batch * n, 1))
+            for b in 0..<batch { for i in 0..<n { orderHints[b * n + i] = i } }
+            orderHintsCount = batch * n
+        }
+    }
+
+    /// Records the input and the active flags, and the raw interface vectors ẑ = interface(input).
+    private func recordInput(_ input: UnsafePointer<T>, batch: Int, active: [Bool]?, frame: StepFrame) {
+        let l = frame.layout, x = frame.rec + l.input
+        x.update(from: input, count: batch * inputSize)
+        for b in 0..<batch {
+            let isActive = active?[b] ?? true
+            frame.ints[l.activeFlags + b] = isActive ? 1 : 0
+            // Zeroed so that an inactive sample's input (possibly garbage) never reaches a gradient.
+            if !isActive { Kernels.fill(x + b * inputSize, count: inputSize, with: 0) }
+        }
+        interface.forward(store: store, input: x, batch: batch, raw: frame.rec + l.raw)
+    }
+
+    /// M_{t−1}, w^r_{t−1}, w^w_{t−1} and u_{t−1} are the previous record's (the state before the
+    /// sequence goes into the record before the first); p_{t−1} goes onto this record, and
+    /// L_{t−1} into the tape's link snapshot every `linkInterval` steps. Also the norms of
+    /// M_{t−1}'s rows for the write content weighting, all samples at once.
+    private func recordPreviousState(_ sp: DenseStatePointers<T>, batch: Int, stepIndex: Int, tape: DenseMemoryTape<T>,
+                                     frame: StepFrame) {
+        let n = cellCount, w = cellWidth, r = readHeads, l = frame.layout, previous = frame.previous
+        if stepIndex == 0 {
+            (previous + l.memory).update(from: sp.memory, count: batch * n * w)
+            (previous + l.readWeights).update(from: sp.readWeights, count: batch * r * n)
+            (previous + l.writeWeights).update(from: sp.writeWeights, count: batch * n)
+            (previous + l.usage).update(from: sp.usage, count: batch * n)
+        } else {
+            // A cheap guard on the contract that the steps on one tape follow each other.
+            for i in 0..<(batch * n) where !(sp.usage[i] == previous[l.usage + i]) && !sp.usage[i].isNaN {
+                preconditionFailure("the state passed to step \(stepIndex) on this tape is not the one step \(stepIndex - 1) left; reset the tape to start a new sequence")
+            }
+        }
+        (frame.rec + l.previousPrecedence).update(from: sp.precedence, count: batch * n)
+        if stepIndex % tape.linkInterval == 0 {
+            tape.linkSnapshot(stepIndex / tape.linkInterval).update(from: sp.link, count: batch * n * n)
+        }
+        ContentAddressing.norms(previous + l.memory, rows: batch * n, width: w, style: options.cosineStyle,
+                                out: frame.rec + l.writeNorms)
+    }
+
+    /// An inactive sample's state stays: its copy in this record is the next step's previous
+    /// state, and it reads zeros.
+    private func keepInactiveSample(_ b: Int, frame: StepFrame, readVectors out: UnsafeMutablePointer<T>) {
+        let n = cellCount, w = cellWidth, r = readHeads, l = frame.layout, rec = frame.rec, previous = frame.previous
+        (rec + l.memory + b * n * w).update(from: previous + l.memory + b * n * w, count: n * w)
+        (rec + l.readWeights + b * r * n).update(from: previous + l.readWeights + b * r * n, count: r * n)
+        (rec + l.writeWeights + b * n).update(from: previous + l.writeWeights + b * n, count: n)
+        (rec + l.usage + b * n).update(from: previous + l.usage + b * n, count: n)
+        Kernels.fill(out, count: r * w, with: 0)
+    }
+
+    /// Sample b's step, in the order of docs/dense-memory.md, "One step": usage, write content
+    /// weighting, allocation, write weights, erase and add, links and directional weightings,
+    /// precedence, read content weighting, read weights and read vectors.
+    private func sampleForward(_ b: Int, frame: StepFrame, state sp: DenseStatePointers<T>, allocationOrder: [Int]?,
+                               readVectors out: UnsafeMutablePointer<T>) {
+        let n = cellCount, w = cellWidth, r = readHeads, s = layout.size
+        let l = frame.layout, rec = frame.rec, previous = frame.previous
+        let mPrev = previous + l.memory + b * n * w
+        let wrPrev = previous + l.readWeights + b * r * n
+        let wwPrev = previous + l.writeWeights + b * n, uPrev = previous + l.usage + b * n
+        let xi = rec + l.interface + b * s
+        // Usage.
+        let uNew = rec + l.usage + b * n
+        Allocation.usageForward(usage: uPrev, writeWeights: wwPrev, readWeights: wrPrev,
+                                freeGates: xi + layout.freeGates, cells: n, readHeads: r,
+                                retention: rec + l.retention + b * n, newUsage: uNew)
+        // Write content weighting on M_{t−1}.
+        let writeNorms = rec + l.writeNorms + b * n, writeKeyNorm = rec + l.writeKeyNorm + b
+        let writeContent = rec + l.writeContent + b * n
+        ContentAddressing.norms(xi + layout.writeKey, rows: 1, width: w, style: options.cosineStyle, out: writeKeyNorm)
+        ContentAddressing.forward(memory: mPrev, memoryNorms: writeNorms, keys: xi + layout.writeKey,
+                                  keyNorms: writeKeyNorm, strengths: xi + layout.writeStrength,
+                                  cells: n, width: w, keyCount: 1,
+                                  cosine: rec + l.writeCosine + b * n, weights: writeContent)
+        // Allocation.
+        let allocation = rec + l.allocation + b * n
+        Allocation.allocationForward(usage: uNew, cells: n, givenOrder: allocationOrder,
+                                     orderHint: orderHints + b * n,
+                                     order: frame.ints + b * n, sorted: rec + l.sortedUsage + b * n,
+                                     prefix: rec + l.prefix + b * n, allocation: allocation,
+                                     integerScratch: integerScratch, scratch: scratch)
+        (orderHints + b * n).update(from: frame.ints + b * n, count: n)
+        // Write weights.
+        let wwNew = rec + l.writeWeights + b * n
+        WriteHead.weightsForward(allocation: allocation, content: writeContent,
+                                 allocationGate: xi[layout.allocationGate], writeGate: xi[layout.writeGate],
+                                 cells: n, out: wwNew)
+        // Erase and add, from the tape's M_{t−1} into its M_t (the state takes it after the batch).
+        let mNew = rec + l.memory + b * n * w
+        WriteHead.eraseAndAdd(previous: mPrev, memory: mNew, writeWeights: wwNew, erase: xi + layout.eraseVector,
+                              write: xi + layout.writeVector, cells: n, width: w)
+        // Link (with the old precedence); directional weightings from L_t and w^r_{t−1}; then precedence.
+        let forward = rec + l.forward + b * r * n, backward = rec + l.backward + b * r * n
+        TemporalLinkage.stepForward(link: sp.link + b * n * n, previous: nil, writeWeights: wwNew,
+                                    precedence: sp.precedence + b * n, readWeights: wrPrev, cells: n, readHeads: r,
+                                    forward: forward, backward: backward)
+        TemporalLinkage.precedenceForward(precedence: sp.precedence + b * n, writeWeights: wwNew, cells: n)
+        // Read content weighting on M_t.
+        let readNorms = rec + l.readNorms + b * n, readKeyNorms = rec + l.readKeyNorms + b * r
+        let readContent = rec + l.readContent + b * r * n
+        ContentAddressing.norms(mNew, rows: n, width: w, style: options.cosineStyle, out: readNorms)
+        ContentAddressing.norms(xi + layout.readKeys, rows: r, width: w, style: options.cosineStyle, out: readKeyNorms)
+        ContentAddressing.forward(memory: mNew, memoryNorms: readNorms, keys: xi + layout.readKeys,
+                                  keyNorms: readKeyNorms, strengths: xi + layout.readStrengths,
+                                  cells: n, width: w, keyCount: r,
+                                  cosine: rec + l.readCosine + b * r * n, weights: readContent)
+        // Read weights and read vectors.
+        let wrNew = rec + l.readWeights + b * r * n
+        ReadHeads.weightsForward(modes: xi + layout.readModes, backward: backward, forward: forward,
+                                 content: readContent, cells: n, readHeads: r, out: wrNew)
+        ReadHeads.readVectors(weights: wrNew, memory: mNew, cells: n, width: w, readHeads: r, out: out)
+    }
+
     // MARK: Backward
+
+    /// The backward's per-sample scratch (reals), carved from one buffer.
+    struct BackwardScratch {
+        let dwrNew, dForward, dBackward, dReadContent, contentScratch: UnsafeMutablePointer<T>
+        let dwwNew, dpNew, duNew, dWriteContent, dAllocation: UnsafeMutablePointer<T>
+        let usageScratch, rowScratch, linkScratch: UnsafeMutablePointer<T>
+
+        init(_ base: UnsafeMutablePointer<T>, cells n: Int, width w: Int, readHeads r: Int) {
+            var cursor = base
+            func take(_ count: Int) -> UnsafeMutablePointer<T> { defer { cursor += count }; return cursor }
+            dwrNew = take(r * n); dForward = take(r * n); dBackward = take(r * n); dReadContent = take(r * n)
+            contentScratch = take(r * n + n + r)
+            dwwNew = take(n); dpNew = take(n); duNew = take(n); dWriteContent = take(n); dAllocation = take(n)
+            usageScratch = take(Allocation.usageBackwardScratchSize(cells: n, readHeads: r)); rowScratch = take(w)
+            linkScratch = take(TemporalLinkage.stepBackwardScratchSize(cells: n, readHeads: r))
+        }
+    }
 
     /// Backward of recorded step `stepIndex` (steps must be replayed in reverse order of recording).
     /// `readVectorsGradient` (B×R×W); `stateGradient` holds d loss/d (state after the step) and is replaced by
@@ -287,106 +341,109 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
                      "state gradient has shape \(stateGradient.memory.shape), expected batch \(batch), N \(n), W \(w), R \(r)")
         let l = recordLayout(batch: batch)
         let (rec, ints) = tape.record(stepIndex)
-        let previous = tape.previousRecord(stepIndex)
+        let frame = StepFrame(rec: rec, ints: ints, previous: tape.previousRecord(stepIndex), layout: l)
         let links = linkCache.linksBefore(step: stepIndex, tape: tape, layout: l, cells: n)
         let work = realScratch(batch * s + sampleScratchSize)
         // dℓ/dξ (then dℓ/dẑ), B×S; inactive rows stay 0.
         let dxi = work
         Kernels.fill(dxi, count: batch * s, with: 0)
-        // Per-sample scratch.
-        var cursor = work + batch * s
-        func take(_ count: Int) -> UnsafeMutablePointer<T> { defer { cursor += count }; return cursor }
-        let dwrNew = take(r * n), dForward = take(r * n), dBackward = take(r * n), dReadContent = take(r * n)
-        let contentScratch = take(r * n + n + r)
-        let dwwNew = take(n), dpNew = take(n), duNew = take(n), dWriteContent = take(n), dAllocation = take(n)
-        let usageScratch = take(Allocation.usageBackwardScratchSize(cells: n, readHeads: r)), rowScratch = take(w)
-        let linkScratch = take(TemporalLinkage.stepBackwardScratchSize(cells: n, readHeads: r))
-
+        let sampleScratch = BackwardScratch(work + batch * s, cells: n, width: w, readHeads: r)
         stateGradient.withPointers(placeholder: placeholder) { g in
             for b in 0..<batch where ints[l.activeFlags + b] != 0 {
-                let mPrev = previous + l.memory + b * n * w, lPrev = links + b * n * n
-                let pPrev = rec + l.previousPrecedence + b * n, wrPrev = previous + l.readWeights + b * r * n
-                let wwPrev = previous + l.writeWeights + b * n, uPrev = previous + l.usage + b * n
-                let xi = rec + l.interface + b * s, dRow = dxi + b * s
-                let mNew = rec + l.memory + b * n * w, wwNew = rec + l.writeWeights + b * n
-                let readContent = rec + l.readContent + b * r * n, writeContent = rec + l.writeContent + b * n
-                let allocation = rec + l.allocation + b * n
-                let gM = g.memory + b * n * w, gL = g.link + b * n * n, gP = g.precedence + b * n
-                let gR = g.readWeights + b * r * n, gW = g.writeWeights + b * n, gU = g.usage + b * n
-                // Take the gradients of the state after the step; the rows then collect the
-                // gradients of the state before it. gM and gL are transformed in place (dℓ/dM_t →
-                // dℓ/dM_{t−1}, dℓ/dL_t → dℓ/dL_{t−1}); gW and gU are overwritten below.
-                dpNew.update(from: gP, count: n)
-                dwrNew.update(from: gR, count: r * n)
-                dwwNew.update(from: gW, count: n)
-                duNew.update(from: gU, count: n)
-                Kernels.fill(gP, count: n, with: 0)
-                Kernels.fill(gR, count: r * n, with: 0)
-
-                // §5.11, §5.10 read vectors and read weights.
-                ReadHeads.readVectorsBackward(weights: rec + l.readWeights + b * r * n, memory: mNew, cells: n, width: w,
-                                              readHeads: r, readVectorsGradient: readVectorsGradient + b * r * w,
-                                              weightsGradient: dwrNew, memoryGradient: gM)
-                ReadHeads.weightsBackward(modes: xi + layout.readModes, backward: rec + l.backward + b * r * n,
-                                          forward: rec + l.forward + b * r * n, content: readContent, cells: n,
-                                          readHeads: r, weightsGradient: dwrNew, modesGradient: dRow + layout.readModes,
-                                          backwardGradient: dBackward, forwardGradient: dForward,
-                                          contentGradient: dReadContent)
-                // §5.7 precedence, then §5.9 directional weightings and §5.6 link (L_t recomputed).
-                TemporalLinkage.precedenceBackward(previousPrecedence: pPrev, writeWeights: wwNew, cells: n,
-                                                   precedenceGradient: dpNew, previousPrecedenceGradient: gP,
-                                                   writeWeightsGradient: dwwNew)
-                TemporalLinkage.stepBackward(previousLink: lPrev, writeWeights: wwNew, precedence: pPrev,
-                                             readWeights: wrPrev, cells: n, readHeads: r,
-                                             forwardGradient: dForward, backwardGradient: dBackward,
-                                             linkGradient: gL, readWeightsGradient: gR,
-                                             writeWeightsGradient: dwwNew, precedenceGradient: gP, scratch: linkScratch)
-                // §5.8 read content weighting.
-                ContentAddressing.backward(memory: mNew, memoryNorms: rec + l.readNorms + b * n,
-                                           keys: xi + layout.readKeys, keyNorms: rec + l.readKeyNorms + b * r,
-                                           strengths: xi + layout.readStrengths,
-                                           cosine: rec + l.readCosine + b * r * n, weights: readContent,
-                                           cells: n, width: w, keyCount: r, weightsGradient: dReadContent,
-                                           memoryGradient: gM, keysGradient: dRow + layout.readKeys,
-                                           strengthsGradient: dRow + layout.readStrengths, scratch: contentScratch)
-                // §5.5 erase and add (turns gM into dℓ/dM_{t−1} through this path).
-                WriteHead.eraseAndAddBackward(previousMemory: mPrev, writeWeights: wwNew, erase: xi + layout.eraseVector,
-                                              write: xi + layout.writeVector, cells: n, width: w,
-                                              memoryGradient: gM, previousMemoryGradient: gM,
-                                              writeWeightsGradient: dwwNew, eraseGradient: dRow + layout.eraseVector,
-                                              writeVectorGradient: dRow + layout.writeVector, scratch: rowScratch)
-                // §5.4 write weighting.
-                let gates = WriteHead.weightsBackward(allocation: allocation, content: writeContent,
-                                                      allocationGate: xi[layout.allocationGate],
-                                                      writeGate: xi[layout.writeGate], cells: n,
-                                                      weightsGradient: dwwNew, allocationGradient: dAllocation,
-                                                      contentGradient: dWriteContent)
-                dRow[layout.allocationGate] += gates.allocationGate
-                dRow[layout.writeGate] += gates.writeGate
-                // §5.2 write content weighting on M_{t−1}.
-                ContentAddressing.backward(memory: mPrev, memoryNorms: rec + l.writeNorms + b * n,
-                                           keys: xi + layout.writeKey, keyNorms: rec + l.writeKeyNorm + b,
-                                           strengths: xi + layout.writeStrength,
-                                           cosine: rec + l.writeCosine + b * n, weights: writeContent,
-                                           cells: n, width: w, keyCount: 1, weightsGradient: dWriteContent,
-                                           memoryGradient: gM, keysGradient: dRow + layout.writeKey,
-                                           strengthsGradient: dRow + layout.writeStrength, scratch: contentScratch)
-                // §5.3 allocation through the sort, into dℓ/du_t.
-                Allocation.allocationBackward(order: ints + b * n, sorted: rec + l.sortedUsage + b * n,
-                                              prefix: rec + l.prefix + b * n, allocationGradient: dAllocation,
-                                              cells: n, usageGradient: duNew)
-                // §5.1 usage (overwrites gU and gW).
-                Allocation.usageBackward(usage: uPrev, writeWeights: wwPrev, readWeights: wrPrev,
-                                         freeGates: xi + layout.freeGates, retention: rec + l.retention + b * n,
-                                         newUsageGradient: duNew, cells: n, readHeads: r,
-                                         stopGradient: options.stopGradientThroughUsage,
-                                         usageGradient: gU, writeWeightsGradient: gW, readWeightsGradient: gR,
-                                         freeGatesGradient: dRow + layout.freeGates, scratch: usageScratch)
-                // §3 activations: dℓ/dξ → dℓ/dẑ.
-                layout.activationBackward(raw: rec + l.raw + b * s, activated: xi, gradient: dRow, options: options)
+                sampleBackward(b, frame: frame, previousLinks: links + b * n * n, stateGradient: g,
+                               readVectorsGradient: readVectorsGradient + b * r * w, interfaceGradient: dxi + b * s,
+                               scratch: sampleScratch)
+                // Activations: dℓ/dξ → dℓ/dẑ.
+                layout.activationBackward(raw: rec + l.raw + b * s, activated: rec + l.interface + b * s, gradient: dxi + b * s,
+                                          options: options)
             }
         }
         interface.backward(store: store, input: rec + l.input, rawGradient: dxi, batch: batch, inputGradient: inputGradient)
+    }
+
+    /// Sample b's backward through one step, the forward's mechanisms in reverse order
+    /// (docs/dense-memory.md, "Backward"). `stateGradient`'s rows of sample b hold dℓ/d (state
+    /// after the step) and become dℓ/d (state before it); `interfaceGradient` (S) receives dℓ/dξ.
+    private func sampleBackward(_ b: Int, frame: StepFrame, previousLinks lPrev: UnsafePointer<T>,
+                                stateGradient g: DenseStatePointers<T>, readVectorsGradient: UnsafePointer<T>,
+                                interfaceGradient dRow: UnsafeMutablePointer<T>, scratch k: BackwardScratch) {
+        let n = cellCount, w = cellWidth, r = readHeads, s = layout.size
+        let l = frame.layout, rec = frame.rec, previous = frame.previous
+        let mPrev = previous + l.memory + b * n * w
+        let pPrev = rec + l.previousPrecedence + b * n, wrPrev = previous + l.readWeights + b * r * n
+        let wwPrev = previous + l.writeWeights + b * n, uPrev = previous + l.usage + b * n
+        let xi = rec + l.interface + b * s
+        let mNew = rec + l.memory + b * n * w, wwNew = rec + l.writeWeights + b * n
+        let readContent = rec + l.readContent + b * r * n, writeContent = rec + l.writeContent + b * n
+        let gM = g.memory + b * n * w, gL = g.link + b * n * n, gP = g.precedence + b * n
+        let gR = g.readWeights + b * r * n, gW = g.writeWeights + b * n, gU = g.usage + b * n
+        // Take the gradients of the state after the step; the rows then collect the gradients of
+        // the state before it. gM and gL are transformed in place (dℓ/dM_t → dℓ/dM_{t−1},
+        // dℓ/dL_t → dℓ/dL_{t−1}); gW and gU are overwritten below.
+        k.dpNew.update(from: gP, count: n)
+        k.dwrNew.update(from: gR, count: r * n)
+        k.dwwNew.update(from: gW, count: n)
+        k.duNew.update(from: gU, count: n)
+        Kernels.fill(gP, count: n, with: 0)
+        Kernels.fill(gR, count: r * n, with: 0)
+        // Read vectors and read weights.
+        ReadHeads.readVectorsBackward(weights: rec + l.readWeights + b * r * n, memory: mNew, cells: n, width: w,
+                                      readHeads: r, readVectorsGradient: readVectorsGradient,
+                                      weightsGradient: k.dwrNew, memoryGradient: gM)
+        ReadHeads.weightsBackward(modes: xi + layout.readModes, backward: rec + l.backward + b * r * n,
+                                  forward: rec + l.forward + b * r * n, content: readContent, cells: n,
+                                  readHeads: r, weightsGradient: k.dwrNew, modesGradient: dRow + layout.readModes,
+                                  backwardGradient: k.dBackward, forwardGradient: k.dForward, contentGradient: k.dReadContent)
+        // Precedence, then the directional weightings and the link (L_t recomputed).
+        TemporalLinkage.precedenceBackward(previousPrecedence: pPrev, writeWeights: wwNew, cells: n,
+                                           precedenceGradient: k.dpNew, previousPrecedenceGradient: gP,
+                                           writeWeightsGradient: k.dwwNew)
+        TemporalLinkage.stepBackward(previousLink: lPrev, writeWeights: wwNew, precedence: pPrev,
+                                     readWeights: wrPrev, cells: n, readHeads: r,
+                                     forwardGradient: k.dForward, backwardGradient: k.dBackward,
+                                     linkGradient: gL, readWeightsGradient: gR,
+                                     writeWeightsGradient: k.dwwNew, precedenceGradient: gP, scratch: k.linkScratch)
+        // Read content weighting.
+        ContentAddressing.backward(memory: mNew, memoryNorms: rec + l.readNorms + b * n,
+                                   keys: xi + layout.readKeys, keyNorms: rec + l.readKeyNorms + b * r,
+                                   strengths: xi + layout.readStrengths,
+                                   cosine: rec + l.readCosine + b * r * n, weights: readContent,
+                                   cells: n, width: w, keyCount: r, weightsGradient: k.dReadContent,
+                                   memoryGradient: gM, keysGradient: dRow + layout.readKeys,
+                                   strengthsGradient: dRow + layout.readStrengths, scratch: k.contentScratch)
+        // Erase and add (turns gM into dℓ/dM_{t−1} through this path).
+        WriteHead.eraseAndAddBackward(previousMemory: mPrev, writeWeights: wwNew, erase: xi + layout.eraseVector,
+                                      write: xi + layout.writeVector, cells: n, width: w,
+                                      memoryGradient: gM, previousMemoryGradient: gM,
+                                      writeWeightsGradient: k.dwwNew, eraseGradient: dRow + layout.eraseVector,
+                                      writeVectorGradient: dRow + layout.writeVector, scratch: k.rowScratch)
+        // Write weights.
+        let gates = WriteHead.weightsBackward(allocation: rec + l.allocation + b * n, content: writeContent,
+                                              allocationGate: xi[layout.allocationGate],
+                                              writeGate: xi[layout.writeGate], cells: n,
+                                              weightsGradient: k.dwwNew, allocationGradient: k.dAllocation,
+                                              contentGradient: k.dWriteContent)
+        dRow[layout.allocationGate] += gates.allocationGate
+        dRow[layout.writeGate] += gates.writeGate
+        // Write content weighting on M_{t−1}.
+        ContentAddressing.backward(memory: mPrev, memoryNorms: rec + l.writeNorms + b * n,
+                                   keys: xi + layout.writeKey, keyNorms: rec + l.writeKeyNorm + b,
+                                   strengths: xi + layout.writeStrength,
+                                   cosine: rec + l.writeCosine + b * n, weights: writeContent,
+                                   cells: n, width: w, keyCount: 1, weightsGradient: k.dWriteContent,
+                                   memoryGradient: gM, keysGradient: dRow + layout.writeKey,
+                                   strengthsGradient: dRow + layout.writeStrength, scratch: k.contentScratch)
+        // Allocation through the sort, into dℓ/du_t.
+        Allocation.allocationBackward(order: frame.ints + b * n, sorted: rec + l.sortedUsage + b * n,
+                                      prefix: rec + l.prefix + b * n, allocationGradient: k.dAllocation,
+                                      cells: n, usageGradient: k.duNew)
+        // Usage (overwrites gU and gW).
+        Allocation.usageBackward(usage: uPrev, writeWeights: wwPrev, readWeights: wrPrev,
+                                 freeGates: xi + layout.freeGates, retention: rec + l.retention + b * n,
+                                 newUsageGradient: k.duNew, cells: n, readHeads: r,
+                                 stopGradient: options.stopGradientThroughUsage,
+                                 usageGradient: gU, writeWeightsGradient: gW, readWeightsGradient: gR,
+                                 freeGatesGradient: dRow + layout.freeGates, scratch: k.usageScratch)
     }
 
     // MARK: Debug

@@ -1,12 +1,12 @@
 import DNCNumerics
 import DNCLayers
 
-/// Sparse Access Memory (SAM, Rae et al. 2016), paper mode (sam.md Part B/C), at sparse cost.
+/// Sparse Access Memory (SAM, Rae et al. 2016), as the paper describes it (docs/sparse-memory.md), at sparse cost.
 ///
 /// Per sample and step (t = the sample's own step counter + 1), in this order:
 /// 1. **Write** (paper eqs. 3, 5, 8): the write set is the previous read's cells (deduplicated,
 ///    ρ(u) = sum of the previous read weights on cell u over heads and slots — the head
-///    aggregation of sam.md C) plus the least recently accessed cell ℓ (O(1), from the LRU list).
+///    aggregation of docs/sparse-memory.md, "Reading") plus the least recently accessed cell ℓ (O(1), from the LRU list).
 ///    `w(u) = α(γ ρ(u) + (1−γ) I(u))` with `I(u) = [u = ℓ]`; `M(ℓ) ← 0` (erased at every step,
 ///    whatever α and γ), then `M(u) += w(u)·a` for every u. The index is told about each row.
 /// 2. **Read** (eq. 4): per head i, the K stored rows nearest to q_i by cosine (from the index;
@@ -81,7 +81,7 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
                                         blocks: zip(names, layout.fieldBlocks).map { ($0, $1.offset, $1.length) })
     }
 
-    /// LIB's initialisation (dnc.md §9): weights U(±√(6/in)), biases U(±1/√in).
+    /// pytorch-dnc's initialisation (docs/pytorch-dnc.md, "Initialisation"): weights U(±√(6/in)), biases U(±1/√in).
     public func initializeDefault(random: CounterRandom, stream: UInt64) {
         interface.initializeDefault(store: store, random: random, stream: stream)
     }

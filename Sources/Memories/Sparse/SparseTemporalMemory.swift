@@ -1,7 +1,7 @@
 import DNCNumerics
 import DNCLayers
 
-/// The Sparse DNC's memory (Rae et al. 2016, Supp. D; sdnc.md Part B/C): SAM's sparse reads,
+/// The Sparse DNC's memory (Rae et al. 2016, Supp. D; docs/sparse-temporal-memory.md): SAM's sparse reads,
 /// writes and usage plus sparse temporal links, all at a per-step cost independent of N.
 ///
 /// Per sample and step (t = the sample's step counter + 1), in this order:
