@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # mpirun across the hosts of a hostfile (one line per host: `node1 slots=8`), without Slurm.
 # Usage: cluster/mpirun-hostfile.sh HOSTFILE RANKS [dnc-dist train arguments...]
-#   e.g. cluster/mpirun-hostfile.sh hosts.txt 16 copy --config experiments/copy-L10.json --run-dir /shared/runs/a
+#   e.g. cluster/mpirun-hostfile.sh hosts.txt 16 copy --config experiments/copy-L10.json --run-dir /nfs/runs/a
 # -x passes the BLAS settings to remote ranks (local ranks inherit them anyway).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"

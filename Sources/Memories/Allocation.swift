@@ -1,9 +1,9 @@
 import DNCNumerics
 
-/// Usage update (dnc.md §5.1) and the sort-based allocation weighting (§5.3), with their
-/// backward passes (§11.4–§11.6). All functions work on one sample.
+/// Usage update and the sort-based allocation weighting, with their backward passes
+/// (docs/dense-memory.md: Usage and retention, Allocation, Backward pass). All functions work on one sample.
 enum Allocation {
-    /// ε of the δ mapping `û = ε + (1 − ε)·u` (LIB's δ).
+    /// ε of the δ mapping `û = ε + (1 − ε)·u` (pytorch-dnc's δ).
     @inlinable static func epsilon<T: Real>(_: T.Type) -> T { T(1e-6) }
 
     // MARK: Usage
@@ -31,7 +31,7 @@ enum Allocation {
 
     /// Backward of `usageForward`. `newUsageGradient` is dℓ/du_t (N).
     /// Writes (overwrites) `usageGradient` dℓ/du_{t−1} (N) and `writeWeightsGradient` dℓ/dw^w_{t−1}
-    /// (N, zero when `stopGradient`, DM's choice); accumulates into `readWeightsGradient` (R×N)
+    /// (N, zero when `stopGradient`, DeepMind's choice); accumulates into `readWeightsGradient` (R×N)
     /// and `freeGatesGradient` (R). `scratch`: `usageBackwardScratchSize` values.
     /// Vectorised over the cells, heads in the outer loops.
     static func usageBackward<T: Real>(usage: UnsafePointer<T>, writeWeights: UnsafePointer<T>,

@@ -1,14 +1,14 @@
 import DNCNumerics
 
 /// Content weighting `C(M, k, β) = softmax_N(β · cos(M, k))` for K keys against one memory
-/// (dnc.md §6) and its backward (§11.2, §11.3).
+/// (docs/dense-memory.md, Content addressing) and its backward (Backward pass: softmax, cosine).
 ///
 /// `cos[i, m] = (M_m · k_i) / (n_m κ_i + ε)` with ε = 1e-6, where the norms depend on the style:
 /// `.pytorchDNC` uses plain Euclidean norms (gradient 0 at the zero vector, as PyTorch defines
 /// it); `.deepMind` uses `sqrt(Σx² + ε)`, which is never 0. The norms are kept on the tape so the
 /// backward never divides by a norm that can be 0.
 enum ContentAddressing {
-    /// ε of the cosine (LIB's δ).
+    /// ε of the cosine (pytorch-dnc's δ).
     @inlinable static func epsilon<T: Real>(_: T.Type) -> T { T(1e-6) }
 
     /// Norms of `rows` vectors of length `width` (rows×width → rows), in the given style.

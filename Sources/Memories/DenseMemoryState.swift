@@ -1,6 +1,6 @@
 import DNCNumerics
 
-/// Per-sample state of one dense memory (dnc.md §4), all batch-first. LIB's singleton write-head
+/// Per-sample state of one dense memory (docs/dense-memory.md, Memory state), all batch-first. pytorch-dnc's singleton write-head
 /// axis is dropped: `linkMatrix` is (B, N, N), `precedence` and `writeWeights` are (B, N).
 /// The same type carries the gradient with respect to a state (same shapes).
 public struct DenseMemoryState<T: Real>: Equatable, Sendable {
@@ -27,7 +27,7 @@ public struct DenseMemoryState<T: Real>: Equatable, Sendable {
         self.usage = usage
     }
 
-    /// The initial state of PAPER, DM and LIB: everything zero.
+    /// The initial state of the paper, DeepMind's code and pytorch-dnc: everything zero.
     public static func zeros(batch: Int, cells: Int, width: Int, readHeads: Int) -> DenseMemoryState {
         DenseMemoryState(memory: Tensor(shape: [batch, cells, width]),
                          linkMatrix: Tensor(shape: [batch, cells, cells]),

@@ -147,7 +147,7 @@ public final class DenseMemoryTape<T: Real>: @unchecked Sendable {
 /// | retention, usage | N | ψ, u_t |
 /// | writeNorms, writeCosine, writeContent | N | norms of M_{t−1} rows, cos, c^w |
 /// | writeKeyNorm | 1 | ‖k^w‖ |
-/// | sortedUsage, prefix, allocation | N | x, P, a (§5.3) |
+/// | sortedUsage, prefix, allocation | N | x, P, a (docs/dense-memory.md, Allocation) |
 /// | writeWeights | N | w^w_t |
 /// | memory | N·W | M_t |
 /// | readNorms | N | norms of M_t rows |

@@ -3,7 +3,7 @@ import DNCLayers
 
 /// The linear layer(s) mapping a controller output to a memory's raw interface vector ẑ (B×S):
 /// one `<prefix>interface_weights` (S, in), or, with independent linears, one `<prefix><name>`
-/// per field block (pytorch-dnc's names, api.md §5). Each layer writes its column block of ẑ
+/// per field block (pytorch-dnc's names, docs/pytorch-dnc.md, Parameter names). Each layer writes its column block of ẑ
 /// directly (ldc = S), so independent layers need no copy. Shared by the dense and sparse memories.
 struct InterfaceProjection<T: Real>: Sendable {
     let inputSize: Int
@@ -32,7 +32,7 @@ struct InterfaceProjection<T: Real>: Sendable {
                                        blocks: zip(linears, blockOffsets).map { .init($0.weight, column: $1) })
     }
 
-    /// LIB's initialisation (dnc.md §9): weights Kaiming-uniform U(±√(6/in)), biases U(±1/√in).
+    /// pytorch-dnc's initialisation (docs/dense-memory.md, Initialisation): weights Kaiming-uniform U(±√(6/in)), biases U(±1/√in).
     func initializeDefault(store: ParameterStore<T>, random: CounterRandom, stream: UInt64) {
         let fanIn = T(inputSize)
         for linear in linears {

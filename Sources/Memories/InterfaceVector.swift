@@ -1,6 +1,6 @@
 import DNCNumerics
 
-/// Layout of the interface vector ξ of a dense memory (dnc.md §3.1) and its activations.
+/// Layout of the interface vector ξ of a dense memory (docs/dense-memory.md, Interface vector) and its activations.
 ///
 /// ξ has `size = R·W + 3W + 5R + 3` entries in the paper's field order. The interface layer
 /// writes the raw values ẑ (B×S) and `activate` maps them, field by field, to ξ (B×S, same

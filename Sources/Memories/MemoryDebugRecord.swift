@@ -1,7 +1,8 @@
 import DNCNumerics
 
-/// What users look at after one memory step, for one batch element (dnc.md §10, LIB's debug
-/// keys plus the allocation, read modes and gates). Shapes are LIB's 2-D debug shapes.
+/// What users look at after one memory step, for one batch element (docs/dense-memory.md, Debug
+/// record: pytorch-dnc's debug keys plus the allocation, read modes and gates). Shapes are
+/// pytorch-dnc's 2-D debug shapes.
 public struct MemoryDebugRecord<T: Real>: Sendable {
     /// M_t, (N, W).
     public var memory: Tensor<T>
@@ -39,7 +40,7 @@ public struct MemoryDebugRecord<T: Real>: Sendable {
         self.freeGates = freeGates
     }
 
-    /// (seed key, value) in this order: memory, link_matrix, precedence, read_weights,
+    /// (pytorch-dnc's debug key, value) in this order: memory, link_matrix, precedence, read_weights,
     /// write_weights, usage_vector, allocation_weights, read_modes, write_gate, free_gates.
     public var fields: [(key: String, value: Tensor<T>)] {
         [("memory", memory), ("link_matrix", linkMatrix), ("precedence", precedence),

@@ -1,7 +1,8 @@
 import DNCNumerics
 
-/// The read weighting (dnc.md §5.10: a per-head mix of backward, forward and content weights
-/// by the read modes) and the read vectors (§5.11), with their backward passes (§11.10).
+/// The read weighting (a per-head mix of backward, forward and content weights by the read
+/// modes) and the read vectors, with their backward passes (docs/dense-memory.md: Read modes and
+/// read weights, Read vectors, Backward pass).
 /// One sample, R heads.
 enum ReadHeads {
     /// `w_i = π_{i,0}·b_i + π_{i,1}·f_i + π_{i,2}·c_i`. modes: R×3; backward, forward, content,

@@ -1,7 +1,8 @@
 import DNCNumerics
 
-/// Temporal link matrix, precedence and the directional read weightings (dnc.md §5.6, §5.7,
-/// §5.9) with their backward passes (§11.9, §11.10). One sample; the link update is an O(N²)
+/// Temporal link matrix, precedence and the directional read weightings (docs/dense-memory.md:
+/// Temporal link matrix and precedence, Read modes and read weights) with their backward passes
+/// (Backward pass). One sample; the link update is an O(N²)
 /// pointer loop, the directional products are gemms over all heads.
 enum TemporalLinkage {
     /// In place: `L[i,j] ← (1 − w_i − w_j)·L[i,j] + w_i·p_j` for i ≠ j, `L[i,i] = 0`.

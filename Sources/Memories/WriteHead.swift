@@ -1,7 +1,7 @@
 import DNCNumerics
 
-/// The write weighting (dnc.md §5.4) and the erase-then-add memory update (§5.5) of the single
-/// write head, with their backward passes (§11.7, §11.8). One sample.
+/// The write weighting and the erase-then-add memory update of the single write head, with
+/// their backward passes (docs/dense-memory.md: Write weights, Erase and add, Backward pass). One sample.
 enum WriteHead {
     /// `w = g^w·(g^a·a + (1 − g^a)·c)`; allocation a, content c, output w: N each.
     static func weightsForward<T: Real>(allocation a: UnsafePointer<T>, content c: UnsafePointer<T>,

@@ -44,7 +44,7 @@ public struct DNCTrace<T: Real>: Sendable {
         }
     }
 
-    /// The seed README's form: one matrix per key, a row per (step, layer) in the same order,
+    /// The form pytorch-dnc's older README documents: one matrix per key, a row per (step, layer) in the same order,
     /// each row the flattened per-step tensor: (T·L_d, size of one record).
     public func stacked(_ key: String) -> Tensor<T> {
         let rows = sequence(key)

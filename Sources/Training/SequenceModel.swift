@@ -34,7 +34,7 @@ extension ControllerModel: SequenceModel {
     public func infer(_ inputs: Tensor<Float>, lengths: [Int]?) -> Tensor<Float> { forward(inputs, training: false) }
 }
 
-/// Each training sequence starts from a fresh state (the seed's `reset_experience`). Inputs and
+/// Each training sequence starts from a fresh state (pytorch-dnc's `reset_experience=True` in its task scripts). Inputs and
 /// outputs are converted from and to time-major when the configuration's layouts differ.
 extension DNC: SequenceModel where T == Float {
     public var parameters: ParameterStore<Float> { store }

@@ -9,7 +9,7 @@ import DNCLayers
 /// the initial state, for both option presets and both interface layouts.
 ///
 /// The test loss is `Σ_t ⟨r_t, G_t⟩ + ⟨state_T, H⟩` (random G, H), so the final-state gradient
-/// entry point is exercised too. `.paper` stops the gradient through the usage (Q11), which
+/// entry point is exercised too. `.paper` stops the gradient through the usage (docs/pytorch-dnc.md, Gradient through the usage), which
 /// finite differences cannot see; it is checked with that one switch turned off, and the
 /// stop-gradient itself is checked by `testStopGradientDropsOnlyTheUsagePath`.
 final class MemoryGradientTests: XCTestCase {
@@ -24,7 +24,7 @@ final class MemoryGradientTests: XCTestCase {
     func testPaperFromZeroState() { checkAllLayouts(options: Self.paperWithUsageGradient, randomStart: false, seed: 3) }
     func testPaperFromRandomState() { checkAllLayouts(options: Self.paperWithUsageGradient, randomStart: true, seed: 4) }
 
-    /// Mixed options (DM cosine with softplus and squashing; LIB cosine with oneplus, no squash).
+    /// Mixed options (DeepMind's cosine with softplus and squashing; pytorch-dnc's cosine with oneplus, no squash).
     func testMixedOptionsFromRandomState() {
         checkAllLayouts(options: MemoryOptions(strengthActivation: .softplus, squashKeysAndWriteVector: true,
                                                stopGradientThroughUsage: false, cosineStyle: .deepMind),
@@ -185,7 +185,7 @@ final class MemoryGradientTests: XCTestCase {
     }
 
     /// Content weighting at an all-zero memory, both cosine styles: the analytic gradient with
-    /// respect to the memory, the key and the strength against central differences. With LIB's
+    /// respect to the memory, the key and the strength against central differences. With pytorch-dnc's
     /// cosine, `cos_n = M_n·k/(‖M_n‖‖k‖ + ε)` is differentiable at 0 (derivative k/ε) but only on the
     /// scale ε/‖k‖, so it takes a tiny step (second-order stencil, h = 1e-12; the |h| term gives a
     /// relative error ~ ‖k‖h/ε = 1e-6).

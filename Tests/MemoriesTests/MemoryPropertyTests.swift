@@ -3,7 +3,7 @@ import DNCNumerics
 import DNCLayers
 @testable import DNCMemories
 
-/// The properties of dnc.md §13 (after DeepMind's addressing tests), on the mechanisms and on
+/// The properties of docs/dense-memory.md, "Properties the tests check" (after DeepMind's addressing tests), on the mechanisms and on
 /// whole steps, plus the stable tie order of the free list.
 final class MemoryPropertyTests: XCTestCase {
     // MARK: Allocation

@@ -50,7 +50,7 @@ final class DNCBehaviourTests: XCTestCase {
         }
     }
 
-    /// In the compat preset the read vector is the one passed in for every step (Q1), so the
+    /// In the compat preset the read vector is the one passed in for every step (docs/pytorch-dnc.md, Read feedback), so the
     /// chunked run differs from the one-pass run; in the paper preset they agree (above).
     func testCompatPresetDoesNotFeedReadsBack() {
         var c = configuration(.pytorchCompat)
@@ -62,7 +62,7 @@ final class DNCBehaviourTests: XCTestCase {
         let whole = model.forward(x, state: state)
         let a = model.forward(timeSteps(x, 0..<3), state: state)
         let b = model.forward(timeSteps(x, 3..<6), state: a.state)
-        XCTAssertEqual(whole.output.shape, [6, 2, 4], "compat output is time-major for batch-first input (Q2)")
+        XCTAssertEqual(whole.output.shape, [6, 2, 4], "compat output is time-major for batch-first input (docs/pytorch-dnc.md, Time-major output)")
         XCTAssertNotEqual(Array(whole.output.storage[24...]), b.output.storage)
     }
 

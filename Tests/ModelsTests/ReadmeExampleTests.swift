@@ -19,7 +19,7 @@ final class ReadmeExampleTests: XCTestCase {
         var result = rnn.forward(x, resetExperience: true)                // fresh state
         result = rnn.forward(x, state: result.state, debug: true)         // carry the state on
         let output = result.output                                        // (B, T, 64)
-        let memory = result.trace!.stacked("memory")                       // (T·layers, N·W), like the seed's
+        let memory = result.trace!.stacked("memory")                       // (T·layers, N·W), pytorch-dnc's old form
         let usage = result.trace!.sequence("usage_vector")                 // one (1, N) tensor per step and layer
         // README: end
         XCTAssertEqual(output.shape, [10, 4, 64])

@@ -4,7 +4,7 @@ import DNCNumerics
 import DNCLayers
 @testable import DNCTraining
 
-/// The task generators against tasks.md (shapes, markers, targets on small cases decoded by
+/// The task generators against docs/tasks.md (shapes, markers, targets on small cases decoded by
 /// hand), determinism, data-parallel split invariance of batches and evaluations, losses
 /// against direct formulas, gradients against finite differences, and metrics on perfect and
 /// all-zero predictions.

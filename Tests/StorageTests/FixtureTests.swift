@@ -1,29 +1,14 @@
 import DNCNumerics
 import DNCStorage
 import Foundation
+import TestSupport
 import XCTest
 
 /// Reads the PyTorch parity fixtures (h5py-written, float64, fixed-length NULLPAD strings).
 final class FixtureTests: XCTestCase {
-    /// `lstm_*.h5` under `../shared/fixtures` (relative to the package root) and `$DNC_FIXTURE_DIR`.
-    private func lstmFixtures() throws -> [String] {
-        let packageRoot = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        var folders = [packageRoot.appendingPathComponent("../shared/fixtures").standardizedFileURL.path]
-        if let extra = ProcessInfo.processInfo.environment["DNC_FIXTURE_DIR"], !extra.isEmpty { folders.append(extra) }
-        var found = Set<String>()
-        for folder in folders {
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-            for name in names where name.hasPrefix("lstm_") && name.hasSuffix(".h5") {
-                found.insert(URL(fileURLWithPath: folder).appendingPathComponent(name).standardizedFileURL.path)
-            }
-        }
-        if found.isEmpty { throw XCTSkip("no lstm_*.h5 fixture in \(folders)") }
-        return found.sorted()
-    }
-
     func testReadsLSTMFixture() throws {
-        for file in try lstmFixtures() {
+        // Fails (does not skip) when the shipped lstm fixture is missing: see Tests/Fixtures/README.md.
+        for file in try Fixtures.required(prefix: "lstm_") {
             let h5 = try HDF5File(path: file)
             let hidden = try h5.readAttribute("hidden_size", as: Int.self)
             let input = try h5.readAttribute("input_size", as: Int.self)

@@ -8,7 +8,7 @@ import DNCNumerics
 /// in `Scalar`.
 public protocol Optimiser<Scalar>: AnyObject {
     associatedtype Scalar: Real
-    /// The seed's `optim` flag value for this algorithm ("adam", "rmsprop", ...).
+    /// pytorch-dnc's `optim` flag value for this algorithm ("adam", "rmsprop", ...).
     var name: String { get }
     /// May change between steps (schedules); must stay finite and non-negative.
     var learningRate: Double { get set }
@@ -55,10 +55,11 @@ public enum OptimiserError: Error, Equatable, CustomStringConvertible {
 }
 
 public enum Optimisers {
-    /// The values of the seed's `optim` flag.
+    /// The values of pytorch-dnc's `optim` flag.
     public static let names = ["adam", "adamax", "rmsprop", "sgd", "adagrad", "adadelta"]
 
-    /// The optimiser the seed builds for `-optim name -lr learningRate` (tasks.md §1.2); every
+    /// The optimiser pytorch-dnc's task scripts build for `-optim name -lr learningRate`
+    /// (docs/tasks.md, Optimisers); every
     /// setting not listed there is PyTorch's default.
     public static func seed<T: Real>(_ name: String, learningRate: Double, scalar: T.Type = T.self) throws -> any Optimiser<T> {
         switch name {

@@ -21,7 +21,7 @@ public struct ApproximateIndexOptions: Hashable, Sendable {
 }
 
 /// Approximate cosine k-NN: an inverted-file index (IVF) over unit-scaled rows, with centroids
-/// learnt from the memory's own rows (spherical k-means), not from random data (quirk Q25).
+/// learnt from the memory's own rows (spherical k-means), not from random data (docs/pytorch-dnc.md, Index trained on random data).
 ///
 /// * Insert/replace/remove: O(L·W) to find the nearest of the L centroids, O(1) list update.
 /// * Query: score the L centroids, scan the `probes` nearest lists: O((L + P·N/L)·W), i.e.

@@ -1,7 +1,7 @@
 import DNCNumerics
 
 /// A per-sample cosine nearest-neighbour index over the stored rows of one sparse memory
-/// (sam.md B.3). Rows are identified by their cell number. The index is a non-differentiable
+/// (docs/sparse-memory.md, Nearest-neighbour index). Rows are identified by their cell number. The index is a non-differentiable
 /// view of the memory: the memory tells it about every row it changes (`insert`, which also
 /// replaces) and, when rolling back a first write, `remove`s the row again.
 ///

@@ -1,6 +1,6 @@
 import DNCNumerics
 
-/// One sample's sparse temporal link matrix and precedence (SDNC, sdnc.md B and C), keyed by
+/// One sample's sparse temporal link matrix and precedence (SDNC, docs/sparse-temporal-memory.md, Sparse links), keyed by
 /// memory cell, modified in place with an undo journal.
 ///
 /// `L(i, j)` is the degree to which cell i was written right after cell j (the DNC's link

@@ -1,6 +1,6 @@
 import DNCNumerics
 
-/// One sample's sparse memory, modified in place (sam.md B.2, C.1).
+/// One sample's sparse memory, modified in place (docs/sparse-memory.md, Sample state).
 ///
 /// Storage, allocated once per sample, O(N): the memory rows M (N×W), the last-access time of
 /// every cell (N), the LRU list links (2·(N+1)) and the nearest-neighbour index (O(N·W)).
@@ -8,7 +8,7 @@ import DNCNumerics
 ///
 /// * **Fill pointer and LRU list.** Cells `fresh ..< N` have never been accessed since the last
 ///   reset; they are the least recently accessed of all, in index order, so the memory fills
-///   0, 1, 2, … (sam.md B.1). Cells `0 ..< fresh` sit in a doubly linked list in order of last
+///   0, 1, 2, … (docs/sparse-memory.md, Usage and the least recently accessed cell). Cells `0 ..< fresh` sit in a doubly linked list in order of last
 ///   access (head = least recent, tail = most recent). The LRA cell is `fresh` while
 ///   `fresh < N`, else the list head: O(1). An access moves a cell to the tail: O(1).
 /// * **Lazy reset.** `reset()` sets `fresh = 0`, `step = 0`, empties the list and the index and
@@ -200,7 +200,7 @@ public final class SparseSampleMemory<T: Real>: @unchecked Sendable {
 
 /// The state of one sparse memory for a batch: one `SparseSampleMemory` per sample (nothing is
 /// shared between samples). A reference type: `step` modifies it in place and the tape keeps a
-/// reference to roll it back (sam.md B.2). Use `copy()` for an independent snapshot (O(B·N·W)).
+/// reference to roll it back (docs/sparse-memory.md, Efficient backward). Use `copy()` for an independent snapshot (O(B·N·W)).
 public final class SparseMemoryState<T: Real>: @unchecked Sendable {
     public let samples: [SparseSampleMemory<T>]
     public var batch: Int { samples.count }

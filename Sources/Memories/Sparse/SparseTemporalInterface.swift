@@ -1,11 +1,11 @@
 import DNCNumerics
 
-/// Settings of the Sparse DNC's memory beyond its sizes (sdnc.md Part C).
+/// Settings of the Sparse DNC's memory beyond its sizes (docs/sparse-temporal-memory.md).
 public struct SparseTemporalOptions: Hashable, Sendable {
     /// δ of the usage, as in SAM (`SparseMemoryOptions.accessThreshold`).
     public var accessThreshold: Double
     /// Pass gradients through the link values and the precedence (exact gradient of the whole
-    /// step). The paper stops them "for implementation simplicity" (sdnc.md B); the gradient
+    /// step). The paper stops them "for implementation simplicity" (docs/sparse-temporal-memory.md, Gradients through the links); the gradient
     /// through the previous read weights into the forward/backward weightings flows either way.
     public var linkGradients: Bool
     public init(accessThreshold: Double = 0.005, linkGradients: Bool = true) {
@@ -14,7 +14,7 @@ public struct SparseTemporalOptions: Hashable, Sendable {
     }
 }
 
-/// Layout of the SDNC interface vector ξ: `S = R·W + R + W + 2 + 3R` (sdnc.md C; the paper lists
+/// Layout of the SDNC interface vector ξ: `S = R·W + R + W + 2 + 3R` (docs/sparse-temporal-memory.md, Interface vector; the paper lists
 /// none: SAM's fields plus the DNC's strengths and read modes).
 ///
 /// | field | offsets | activation |

@@ -3,7 +3,7 @@ import DNCLayers
 import DNCModels
 import DNCNumerics
 
-/// A training run (tasks.md §1.3, with the upstream bugs fixed): per step, this process's share
+/// A training run (docs/tasks.md, Training step; pytorch-dnc's loop with its bugs fixed): per step, this process's share
 /// of the global batch (drawn by global sample index), forward, the task's loss, backward, one
 /// sum of the flat gradient buffer over processes, a finiteness check (non-finite steps are
 /// skipped and counted), the learning-rate schedule, global-norm clipping and the optimiser
@@ -100,7 +100,7 @@ public final class Trainer {
                 window.add(loss: reduced.loss, metrics: reduced.metrics, sequences: c.batch_size, gradientNorm: norm)
             }
             state.step += 1
-            // The seed's curriculum: after the update of iteration `step` (≠ 0) with step % freq == 0.
+            // pytorch-dnc's copy curriculum: after the update of iteration `step` (≠ 0) with step % freq == 0.
             if c.curriculum_increment > 0 && step != 0 && step % c.curriculum_freq == 0 {
                 state.maxLength += c.curriculum_increment
             }

@@ -1,6 +1,7 @@
 import DNCNumerics
 
-/// The adding task (tasks.md §3.1, the intended behaviour; LIB's generator crashes, Q48): read
+/// The adding task (docs/tasks.md, Adding: the intended behaviour; pytorch-dnc's generator
+/// crashes, docs/pytorch-dnc.md, Task scripts crash): read
 /// one-hot digits, then output their sum as the total of all outputs.
 ///
 /// Data, for L digits and width X (digits 0 … X−2, channel X − 1 the end marker), time-major:
@@ -9,14 +10,14 @@ import DNCNumerics
 /// * `targets` (1, B, 1): S_b = Σ_i d_i.
 /// * `lengths` nil, `drawnLength` = L, `mask` nil.
 ///
-/// Deviation from LIB: LIB repeats one sequence in every batch row; here every sample draws its
+/// Deviation from pytorch-dnc: it repeats one sequence in every batch row; here every sample draws its
 /// own digits from (seed, step, global sample index). That is what data parallelism needs (a
 /// batch split across ranks must be the same batch) and makes B a real batch of B examples.
 /// L is drawn once per step (training `.uniform(min: 2, max: sequence_max_length)`,
-/// generalisation `.uniform(min: 2, max: 10·sequence_max_length)`, tasks.md §3.1).
+/// generalisation `.uniform(min: 2, max: 10·sequence_max_length)`, docs/tasks.md, Adding).
 ///
 /// Prediction: ŷ_b = Σ_t Σ_k y[t, b, k], every output unit at every step (Y = X).
-/// Loss: (ŷ_b − S_b)² averaged over the global batch (intended; LIB does not average).
+/// Loss: (ŷ_b − S_b)² averaged over the global batch (intended; pytorch-dnc does not average).
 /// Metrics: `absolute_error` |ŷ_b − S_b| per sequence (primary: the sum grows with L, so exact
 /// hits are rare early on while the error still shows progress) and `accuracy`, the fraction of
 /// sequences with |ŷ_b − S_b| < 0.5, i.e. ŷ rounds to S.

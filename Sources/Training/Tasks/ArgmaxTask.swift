@@ -1,6 +1,6 @@
 import DNCNumerics
 
-/// The argmax task (tasks.md §4): read one-hot digits, then output the position of the first
+/// The argmax task (docs/tasks.md, Argmax): read one-hot digits, then output the position of the first
 /// largest one as the total of the outputs.
 ///
 /// Data, for L digits and width X (digits 0 … X−2, channel X − 1 the end marker), time-major:
@@ -10,21 +10,21 @@ import DNCNumerics
 /// * `lengths` nil, `drawnLength` = L, `mask` nil.
 ///
 /// As for adding, every sample draws its own digits from (seed, step, global sample index)
-/// where LIB repeats one sequence over the batch (data-parallel batches must be splittable).
+/// where pytorch-dnc repeats one sequence over the batch (data-parallel batches must be splittable).
 /// L is drawn once per step (training `.uniform(min: 2, max: sequence_max_length)`,
 /// generalisation `.uniform(min: 2, max: 2·sequence_max_length)`).
 ///
-/// Loss (Q51, both offered): `.allSteps`, the default, is LIB's documented objective
+/// Loss (both offered; docs/pytorch-dnc.md, Argmax objective): `.allSteps`, the default, is pytorch-dnc's objective
 /// mean_{b,t} (Σ_k y[t,b,k] − target_b)² over all T = L+1 steps of the global batch (the input
-/// phase is regressed too; kept so runs compare with LIB); `.lastStep` is the README's intent,
+/// phase is regressed too; kept so runs compare with pytorch-dnc); `.lastStep` is the README's intent,
 /// mean_b (Σ_k y[T−1,b,k] − target_b)². Either way the metrics judge the last step only:
 /// `accuracy` (primary), the fraction of sequences with |Σ_k y[T−1,b,k] − target_b| < 0.5
-/// (the last step's sum rounds to the index; LIB only printed batch sums), and
+/// (the last step's sum rounds to the index; pytorch-dnc only printed batch sums), and
 /// `absolute_error`, |Σ_k y[T−1,b,k] − target_b| per sequence.
 public struct ArgmaxTask: SequenceTask {
     /// Which steps the loss regresses to the index.
     public enum Objective: String, Hashable, Sendable, CaseIterable {
-        /// Every step (LIB).
+        /// Every step (pytorch-dnc).
         case allSteps
         /// The last step (the README's description).
         case lastStep

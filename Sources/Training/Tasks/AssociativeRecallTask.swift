@@ -2,7 +2,7 @@ import DNCNumerics
 
 /// Associative recall (Graves et al. 2014, NTM §4.3; the SAM paper, Rae et al. 2016, trains
 /// on it): a list of items, then a query item; the model must output the item that followed
-/// the query in the list. Not in tasks.md; defined here.
+/// the query in the list. Not among pytorch-dnc's tasks; defined here (docs/tasks.md, Associative recall).
 ///
 /// An item is `itemLength` (K) vectors of `bits` (W) fair bits. Per sample (all draws from
 /// (seed, step, global sample index)): items I_0 … I_{L−1} and a query position

@@ -1,6 +1,6 @@
 import DNCNumerics
 
-/// The copy task (tasks.md §2): a random binary sequence, an end marker, then the sequence must
+/// The copy task (docs/tasks.md, Copy): a random binary sequence, an end marker, then the sequence must
 /// be reproduced while the input is silent.
 ///
 /// Data, for length L and width X (X − 1 data bits, channel X − 1 the marker), time-major:
@@ -16,18 +16,18 @@ import DNCNumerics
 /// the spec). Bits are a pure function of (seed, step, global sample index), so a batch is the
 /// same however its samples are split between processes.
 ///
-/// Loss (§2.2, `.allElements`, the default): BCE with logits averaged over **all**
-/// B·(2L+1)·X elements of the global batch, input phase and marker channel included (LIB's
-/// loss, Q50). `.outputPhase` averages over the judged bits only (output phase, data channels,
+/// Loss (`.allElements`, the default): BCE with logits averaged over **all**
+/// B·(2L+1)·X elements of the global batch, input phase and marker channel included (pytorch-dnc's
+/// loss, docs/pytorch-dnc.md, Unmasked copy loss). `.outputPhase` averages over the judged bits only (output phase, data channels,
 /// B·L·(X−1) of them), like DeepMind's masked cost.
 ///
 /// Metrics: `bit_errors` (wrong output-phase data bits per sequence), `masked_bit_accuracy`
 /// (the same bits, the primary metric) and `unmasked_bit_accuracy`, the fraction of all
-/// elements LIB printed as "accuracy", which an all-zero output already scores high on.
+/// elements pytorch-dnc printed as "accuracy", which an all-zero output already scores high on.
 public struct CopyTask: SequenceTask {
     /// Which elements the loss averages over.
     public enum Objective: String, Hashable, Sendable, CaseIterable {
-        /// Every element (LIB, tasks.md §2.2).
+        /// Every element (pytorch-dnc's loss, docs/tasks.md, Copy).
         case allElements
         /// The output phase's data channels only.
         case outputPhase

@@ -1,6 +1,6 @@
 import DNCNumerics
 
-/// DeepMind's repeat-copy task (tasks.md §5, `dnc/repeat_copy.py`): read a random binary
+/// DeepMind's repeat-copy task (docs/tasks.md, Repeat copy; DeepMind's `dnc/repeat_copy.py`): read a random binary
 /// pattern and a repeat count, then write the pattern that many times and an end flag.
 ///
 /// Per sample b (all draws from (seed, step, global sample index)): pattern length Lp_b,
@@ -18,13 +18,13 @@ import DNCNumerics
 /// Lp ~ Uniform{max(a, minLength) … M} per sample, so a trainer's generic spec (min 1) keeps
 /// the task's `minLength` and the curriculum moves M (`defaultLengths` is DeepMind's range).
 ///
-/// Padding, the one deviation from DeepMind: DM pads to the longest sample of the batch; here T
+/// Padding, the one deviation from DeepMind: DeepMind pads to the longest sample of the batch; here T
 /// is the longest sequence the spec allows, Lmax·(maxRepeats+1) + 3, which depends only on the
 /// spec. That is what makes a rank's batch an exact slice of the global batch (the batch
 /// maximum differs between ranks); the padded steps have mask 0, so the loss, gradient and
-/// metrics equal DM's, and a model that honours `lengths` need not compute them.
+/// metrics equal DeepMind's, and a model that honours `lengths` need not compute them.
 ///
-/// Cost (§5.2): Σ_b [Σ_t mask·Σ_k BCE(z, y)] / B over the global batch; `timeAverage` divides
+/// Cost (docs/tasks.md, Repeat copy): Σ_b [Σ_t mask·Σ_k BCE(z, y)] / B over the global batch; `timeAverage` divides
 /// each sample's sum by (Σ_t mask + ε_float32), `logProbInBits` divides by ln 2. Metrics:
 /// `bit_errors` (primary), wrong bits per sequence over the masked steps (all numBits+1 target
 /// channels, the end flag included), and `masked_bit_accuracy` over the same bits.

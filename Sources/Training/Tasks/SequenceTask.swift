@@ -103,7 +103,7 @@ public enum MetricKey {
     /// Correct bits / judged bits over the judged region (output phase, data channels).
     public static let maskedBitAccuracy = "masked_bit_accuracy"
     /// Copy only: correct / all elements, input phase and marker channel included: the
-    /// "accuracy" the LIB copy script printed; an all-zero output already scores high.
+    /// "accuracy" pytorch-dnc's copy script printed; an all-zero output already scores high.
     public static let unmaskedBitAccuracy = "unmasked_bit_accuracy"
     /// |prediction − target| per sequence (adding, argmax).
     public static let absoluteError = "absolute_error"
