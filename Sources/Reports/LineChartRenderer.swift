@@ -56,9 +56,10 @@ public enum LineChartRenderer {
         let left = margin + (yLabels.map { TextMetrics.width($0, size: textSize) }.max() ?? 0) + 10
         let top = margin + headerHeight
         let plotWidth = Double(chart.width) - left - margin - 8
-        // Below the plot: tick labels, then the x axis label.
-        let plotHeight = max(Double(chart.height) - top - margin - 2 * lineHeight - 8, 60)
-        let height = Int((top + plotHeight + 2 * lineHeight + 8 + margin).rounded(.up))
+        // Below the plot: tick labels, the x axis label, its descenders and a little air.
+        let below = 6 + textSize + lineHeight + 10
+        let plotHeight = max(Double(chart.height) - top - below, 60)
+        let height = Int((top + plotHeight + below).rounded(.up))
         var svg = SVGDrawing(width: chart.width, height: height, title: chart.title)
 
         var baseline = margin + titleSize
@@ -73,7 +74,8 @@ public enum LineChartRenderer {
         for line in legend {
             var x = margin
             for (index, name) in line {
-                svg.rect(x: x, y: baseline - textSize / 2 - 2, width: 18, height: 4, fill: colour(index))
+                // The swatch at the height of the name's lower-case letters.
+                svg.rect(x: x, y: baseline - textSize * 0.45, width: 18, height: 4, fill: colour(index))
                 x += 24
                 svg.text(name, x: x, y: baseline, size: textSize, role: "legend")
                 x += TextMetrics.width(name, size: textSize) + 18
