@@ -65,10 +65,4 @@ public struct RGBImage: Equatable, Sendable {
             }
         }
     }
-
-    /// Whether every pixel has the same colour.
-    public var isUniform: Bool {
-        let first = RGB(pixels[0], pixels[1], pixels[2])
-        return stride(from: 0, to: pixels.count, by: 3).allSatisfy { RGB(pixels[$0], pixels[$0 + 1], pixels[$0 + 2]) == first }
-    }
 }

@@ -91,6 +91,13 @@ public struct SVGDrawing: Sendable {
         return String(format: "%.2f", rounded).replacingOccurrences(of: #"0+$"#, with: "", options: .regularExpression)
     }
 
-    /// Text escaped for XML content and attribute values (the same rules serve HTML).
-    static func escape(_ text: String) -> String { HTMLPage.escape(text) }
+    /// Text escaped for XML content and attribute values (the same rules serve HTML), with the
+    /// control characters XML 1.0 forbids replaced by '?' so that any key still gives a
+    /// well-formed file.
+    static func escape(_ text: String) -> String {
+        let allowed = String(String.UnicodeScalarView(text.unicodeScalars.map {
+            $0.value < 0x20 && $0 != "\t" && $0 != "\n" && $0 != "\r" ? "?" : $0
+        }))
+        return HTMLPage.escape(allowed)
+    }
 }

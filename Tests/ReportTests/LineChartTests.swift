@@ -84,6 +84,9 @@ final class LineChartTests: XCTestCase {
         XCTAssertGreaterThan(lines.count, 1, "a title wider than the figure wraps")
         XCTAssertEqual(lines.joined(separator: " "), title.trimmingCharacters(in: .whitespaces))
         XCTAssertEqual(svg.texts(role: "note").first, "x < y & z")
+        let control = LineChart(title: "bell\u{7} tab\u{1B}", xLabel: "step", series: [.init(name: "s", points: [(0, 1)])])
+        XCTAssertEqual(try SVGInspection(LineChartRenderer.render(control).drawing.document).texts(role: "title"), ["bell? tab?"],
+                       "control characters XML forbids are replaced")
         XCTAssertFalse(rendered.drawing.inline.contains("http://"), "inline SVG for the page names no URL")
         XCTAssertEqual(TextMetrics.wrap("aaa bbb ccc", width: TextMetrics.width("aaa bbb", size: 10), size: 10), ["aaa bbb", "ccc"])
         XCTAssertEqual(TextMetrics.wrap("", width: 10, size: 10), [""])
