@@ -22,6 +22,9 @@ let package = Package(
         // Named explicitly: `hdf5.pc` is a Debian alternative that flips to the MPI build.
         .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5-serial",
                        providers: [.apt(["libhdf5-dev"])]),
+        // DEFLATE and CRC-32 for the reports' PNG images.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
         // The only C code: the MPI and HDF5 macros Swift cannot import.
         .target(name: "CDNCShim", dependencies: ["CMPI", "CHDF5"], path: "Sources/CDNCShim"),
 
@@ -37,8 +40,8 @@ let package = Package(
         .target(name: "DNCModels", dependencies: ["DNCNumerics", "DNCLayers", "DNCMemories"], path: "Sources/Models"),
         // Data parallelism over MPI: the communicator behind the trainer's collectives.
         .target(name: "DNCDistribution", dependencies: ["CDNCShim", "DNCTraining"], path: "Sources/Distribution"),
-        // Run reports: HTML pages and PNG figures from a run directory.
-        .target(name: "DNCReports", dependencies: ["DNCNumerics", "DNCStorage"], path: "Sources/Reports"),
+        // Run reports: HTML pages with SVG figures (heatmap cells as PNG) from a run directory.
+        .target(name: "DNCReports", dependencies: ["CZlib", "DNCNumerics", "DNCStorage"], path: "Sources/Reports"),
         // Tasks and training loops.
         .target(name: "DNCTraining", dependencies: ["DNCNumerics", "DNCLayers", "DNCMemories", "DNCModels", "DNCStorage"],
                 path: "Sources/Training"),

@@ -8,6 +8,7 @@ packages=(
   libopenblas-dev          # BLAS (pkg-config: openblas)
   libopenmpi-dev openmpi-bin  # MPI (pkg-config: ompi-c) and mpirun
   libhdf5-dev hdf5-tools   # HDF5 (pkg-config: hdf5-serial) and h5dump
+  zlib1g-dev               # zlib, for the reports' PNGs (pkg-config: zlib)
 )
 # What the test suite needs besides: a one-node Slurm (scripts/slurm-up.sh), Python's venv (h5py),
 # a headless browser for the reports, and `file` to identify the PNGs.
@@ -31,6 +32,6 @@ else
 fi
 
 command -v swift >/dev/null || { echo "setup: error: 'swift' is not on PATH; install Swift 6 from swift.org" >&2; exit 1; }
-for pc in openblas ompi-c hdf5-serial; do
+for pc in openblas ompi-c hdf5-serial zlib; do
   pkg-config --exists "$pc" || { echo "setup: error: pkg-config cannot find '$pc' after installing" >&2; exit 1; }
 done

@@ -1,8 +1,6 @@
-import Foundation
-
-/// The self-contained HTML page of a report: inline CSS, images as `data:` URIs, a Content
-/// Security Policy that forbids every fetch (so a stray reference cannot reach the network),
-/// no scripts, no web fonts.
+/// The self-contained HTML page of a report: inline CSS, figures as inline SVG (their raster
+/// parts as `data:` URIs), a Content Security Policy that forbids every fetch (so a stray
+/// reference cannot reach the network), no scripts, no web fonts.
 public enum HTMLPage {
     /// Text escaped for HTML element content and attribute values.
     public static func escape(_ text: String) -> String {
@@ -19,11 +17,6 @@ public enum HTMLPage {
             }
         }
         return out
-    }
-
-    /// `<img>` of PNG bytes as a data URI.
-    public static func image(_ png: [UInt8], width: Int, height: Int, alt: String) -> String {
-        "<img src=\"data:image/png;base64,\(Data(png).base64EncodedString())\" width=\"\(width)\" height=\"\(height)\" alt=\"\(escape(alt))\">"
     }
 
     public static let contentSecurityPolicy = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
@@ -66,7 +59,7 @@ public enum HTMLPage {
     nav ul { margin: .3em 0; padding-left: 1.3em; columns: 2; }
     .grid { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
     figure { margin: 0; border: 1px solid #e3e3e3; border-radius: 6px; padding: 6px; background: #fff; max-width: 100%; }
-    figure img { display: block; max-width: 100%; height: auto; image-rendering: pixelated; }
+    figure svg { display: block; max-width: 100%; height: auto; }
     figcaption { font-size: .85em; color: #555; margin-top: 4px; }
     figure.missing { padding: 1em; background: #fff5f5; border-color: #f0b4b4; color: #8a1f1f; }
     table { border-collapse: collapse; font-size: .9em; }

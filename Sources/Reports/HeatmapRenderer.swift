@@ -1,41 +1,46 @@
-/// Draws a `HeatmapFigure` into an image: the title and notes, panels in a grid (each with its
+/// Draws a `HeatmapFigure` as SVG: the title and notes as text, panels in a grid (each with its
 /// title, axis labels with arrows — x to the right, y downwards — and index ticks), and one
-/// colour bar with the scale's minimum, middle and maximum.
+/// colour bar with the scale's minimum, middle and maximum. The cells of each panel and the
+/// colour bar are pixel data, embedded as PNG images at one image pixel per SVG unit.
 public enum HeatmapRenderer {
-    /// Where a panel's cells landed in the image (for tests and image maps).
+    /// Where a panel's cells landed in the drawing (for tests and image maps).
     public struct PlotArea: Equatable, Sendable {
         public let x: Int, y: Int, width: Int, height: Int
         public let rows: Int, columns: Int
         public let cellWidth: Int, cellHeight: Int
 
-        /// The pixel at the centre of cell (row, column).
+        /// The point at the centre of cell (row, column).
         public func centre(row: Int, column: Int) -> (x: Int, y: Int) {
             (x + column * cellWidth + cellWidth / 2, y + row * cellHeight + cellHeight / 2)
         }
     }
 
     public struct Rendered: Sendable {
-        public let image: RGBImage
+        public let drawing: SVGDrawing
         public let plots: [PlotArea]
+        /// The cells of each panel, one `PlotArea` each, as embedded in the drawing.
+        public let cellImages: [RGBImage]
         /// The colour bar's rectangle: top is the maximum, bottom the minimum.
         public let colourBar: PlotArea
+        public let colourBarImage: RGBImage
         public let low: Double, high: Double
     }
 
-    static let scale = 2
-    static let textHeight = BitmapFont.glyphHeight * scale
-    static let margin = 16
+    static let titleSize = 15.0
+    static let textSize = 12.0
+    static let lineHeight = 18
+    static let margin = 14
     static let gap = 24
     static let tickLength = 4
 
-    static func textWidth(_ text: String) -> Int { BitmapFont.size(text, scale: scale).width }
+    static func textWidth(_ text: String) -> Int { Int(TextMetrics.width(text, size: textSize).rounded(.up)) }
 
     /// Tick positions (pixel offsets along an axis of `pixels` pixels) and labels.
     static func ticks(for axis: HeatmapFigure.Axis, pixels: Int, vertical: Bool) -> [(offset: Int, label: String)] {
         guard axis.count > 0 else { return [] }
         func label(_ i: Int) -> String { axis.names.flatMap { i < $0.count ? $0[i] : nil } ?? String(i) }
         func offset(_ i: Int) -> Int { Int(((Double(i) + 0.5) / Double(axis.count) * Double(pixels)).rounded(.down)) }
-        let space: (String) -> Int = vertical ? { _ in textHeight + 4 } : { textWidth($0) + 12 }
+        let space: (String) -> Int = vertical ? { _ in Int(textSize) + 4 } : { textWidth($0) + 12 }
         // Named indices: all of them when they fit.
         if let names = axis.names, names.count == axis.count {
             let all = (0..<axis.count).map { (offset($0), names[$0]) }
@@ -75,13 +80,30 @@ public enum HeatmapRenderer {
         let yTickWidth = l.yTicks.map { textWidth($0.label) }.max() ?? 0
         l.left = yTickWidth + tickLength + 4
         // Title, then the y axis label, with room for the first y tick label to stand above the plot.
-        l.top = (panel.title.isEmpty ? 0 : textHeight + 8) + textHeight + 6 + textHeight / 2
+        l.top = (panel.title.isEmpty ? 0 : lineHeight) + lineHeight + Int(textSize) / 2
         let xLabel = textWidth(panel.x.name + " →")
         let lastTickOverhang = l.xTicks.last.map { $0.offset + textWidth($0.label) / 2 + 2 } ?? 0
         l.width = l.left + max(l.plotWidth, xLabel, lastTickOverhang, textWidth(panel.title) - l.left,
                                textWidth(panel.y.name + " ↓") - l.left)
-        l.height = l.top + l.plotHeight + tickLength + 4 + textHeight + 6 + textHeight
+        l.height = l.top + l.plotHeight + tickLength + 2 * lineHeight + 4
         return l
+    }
+
+    /// The panel's cells at `cellWidth` × `cellHeight` pixels each; magenta where not finite.
+    static func cells(_ panel: HeatmapFigure.Panel, table: [RGB], low: Double, high: Double) -> RGBImage {
+        let m = panel.matrix
+        var image = RGBImage(width: m.columns * panel.cellWidth, height: m.rows * panel.cellHeight)
+        for r in 0..<m.rows {
+            for c in 0..<m.columns {
+                let v = Double(m[r, c])
+                let colour: RGB
+                if !v.isFinite { colour = .missing } else if high > low {
+                    colour = table[min(max(Int(((v - low) / (high - low) * 255).rounded()), 0), 255)]
+                } else { colour = table[128] }
+                image.fill(x: c * panel.cellWidth, y: r * panel.cellHeight, width: panel.cellWidth, height: panel.cellHeight, colour)
+            }
+        }
+        return image
     }
 
     public static func render(_ figure: HeatmapFigure) -> Rendered {
@@ -102,90 +124,87 @@ public enum HeatmapRenderer {
         let gridHeight = gridRows * cellHeight + (gridRows - 1) * gap
 
         // Title and notes, wrapped to the figure's width.
-        let contentWidth = max(gridWidth + gap + barBlock, min(textWidth(figure.title), figure.maxWidth - 2 * margin))
-        let titleLines = BitmapFont.wrap(figure.title, width: contentWidth, scale: scale)
-        let noteLines = figure.notes.flatMap { BitmapFont.wrap($0, width: contentWidth, scale: scale) }
-        let headerHeight = (titleLines.count + noteLines.count) * (textHeight + 6) + 8
+        let titleWidth = Int(TextMetrics.width(figure.title, size: titleSize).rounded(.up))
+        let contentWidth = max(gridWidth + gap + barBlock, min(titleWidth, figure.maxWidth - 2 * margin))
+        let titleLines = TextMetrics.wrap(figure.title, width: Double(contentWidth), size: titleSize)
+        let noteLines = figure.notes.flatMap { TextMetrics.wrap($0, width: Double(contentWidth), size: textSize) }
+        let headerHeight = (titleLines.count + noteLines.count) * lineHeight + 8
 
         let firstPlotTop = margin + headerHeight + layouts[0].top
         let barHeight = max(min(layouts[0].plotHeight, 260), 120)
         let width = 2 * margin + contentWidth
-        let height = max(margin + headerHeight + gridHeight, firstPlotTop + barHeight + textHeight + 8) + margin
-        var image = RGBImage(width: width, height: height)
+        let height = max(margin + headerHeight + gridHeight, firstPlotTop + barHeight + Int(textSize) + 8) + margin
+        var svg = SVGDrawing(width: width, height: height, title: figure.title)
 
-        var y = margin
+        var baseline = Double(margin) + titleSize
         for line in titleLines {
-            BitmapFont.draw(line, into: &image, x: margin, y: y, scale: scale, colour: .text)
-            y += textHeight + 6
+            svg.text(line, x: Double(margin), y: baseline, size: titleSize, bold: true, role: "title")
+            baseline += Double(lineHeight)
         }
         for line in noteLines {
-            BitmapFont.draw(line, into: &image, x: margin, y: y, scale: scale, colour: .muted)
-            y += textHeight + 6
+            svg.text(line, x: Double(margin), y: baseline, size: textSize, colour: .muted, role: "note")
+            baseline += Double(lineHeight)
         }
 
         var plots: [PlotArea] = []
+        var cellImages: [RGBImage] = []
         let gridTop = margin + headerHeight
         for (index, panel) in figure.panels.enumerated() {
             let l = layouts[index]
-            let originX = margin + (index % perRow) * (cellWidth + gap)
-            let originY = gridTop + (index / perRow) * (cellHeight + gap)
-            var cursorY = originY
+            let originX = Double(margin + (index % perRow) * (cellWidth + gap))
+            var cursor = Double(gridTop + (index / perRow) * (cellHeight + gap)) + textSize
             if !panel.title.isEmpty {
-                BitmapFont.draw(panel.title, into: &image, x: originX, y: cursorY, scale: scale, colour: .text)
-                cursorY += textHeight + 8
+                svg.text(panel.title, x: originX, y: cursor, size: textSize, bold: true, role: "panel-title")
+                cursor += Double(lineHeight)
             }
-            BitmapFont.draw(panel.y.name + " ↓", into: &image, x: originX, y: cursorY, scale: scale, colour: .axis)
-            let plotX = originX + l.left, plotY = originY + l.top
-            image.stroke(x: plotX - 1, y: plotY - 1, width: l.plotWidth + 2, height: l.plotHeight + 2, .axis)
-            let m = panel.matrix
-            for r in 0..<m.rows {
-                for c in 0..<m.columns {
-                    let v = Double(m[r, c])
-                    let colour: RGB
-                    if !v.isFinite { colour = .missing } else if high > low {
-                        colour = table[min(max(Int(((v - low) / (high - low) * 255).rounded()), 0), 255)]
-                    } else { colour = table[128] }
-                    image.fill(x: plotX + c * panel.cellWidth, y: plotY + r * panel.cellHeight,
-                               width: panel.cellWidth, height: panel.cellHeight, colour)
-                }
-            }
+            svg.text(panel.y.name + " ↓", x: originX, y: cursor, size: textSize, colour: .axis, role: "axis-label")
+            let plotX = Int(originX) + l.left, plotY = gridTop + (index / perRow) * (cellHeight + gap) + l.top
+            let image = cells(panel, table: table, low: low, high: high)
+            svg.image(image, x: Double(plotX), y: Double(plotY), role: "cells")
+            svg.rect(x: Double(plotX) - 0.5, y: Double(plotY) - 0.5, width: Double(l.plotWidth) + 1, height: Double(l.plotHeight) + 1,
+                     stroke: .axis)
             for tick in l.yTicks {
-                let ty = plotY + tick.offset
-                image.fill(x: plotX - 1 - tickLength, y: ty, width: tickLength, height: 1, .axis)
-                BitmapFont.draw(tick.label, into: &image, x: plotX - 2 - tickLength - 2 - textWidth(tick.label),
-                                y: ty - textHeight / 2, scale: scale, colour: .axis)
+                let ty = Double(plotY + tick.offset) + 0.5
+                svg.line(Double(plotX - 1 - tickLength), ty, Double(plotX - 1), ty, colour: .axis)
+                svg.text(tick.label, x: Double(plotX - 3 - tickLength), y: ty + textSize * 0.36, size: textSize, colour: .axis,
+                         anchor: .end, role: "tick")
             }
-            let tickTop = plotY + l.plotHeight + 1
+            let tickTop = Double(plotY + l.plotHeight + 1)
             for tick in l.xTicks {
-                let tx = plotX + tick.offset
-                image.fill(x: tx, y: tickTop, width: 1, height: tickLength, .axis)
-                BitmapFont.draw(tick.label, into: &image, x: tx - textWidth(tick.label) / 2, y: tickTop + tickLength + 4,
-                                scale: scale, colour: .axis)
+                let tx = Double(plotX + tick.offset) + 0.5
+                svg.line(tx, tickTop, tx, tickTop + Double(tickLength), colour: .axis)
+                svg.text(tick.label, x: tx, y: tickTop + Double(tickLength) + 2 + textSize, size: textSize, colour: .axis,
+                         anchor: .middle, role: "tick")
             }
             let xLabel = panel.x.name + " →"
-            BitmapFont.draw(xLabel, into: &image, x: plotX + max(0, (l.plotWidth - textWidth(xLabel)) / 2),
-                            y: tickTop + tickLength + 4 + textHeight + 6, scale: scale, colour: .axis)
-            plots.append(PlotArea(x: plotX, y: plotY, width: l.plotWidth, height: l.plotHeight, rows: m.rows,
-                                  columns: m.columns, cellWidth: panel.cellWidth, cellHeight: panel.cellHeight))
+            svg.text(xLabel, x: Double(plotX + max(0, (l.plotWidth - textWidth(xLabel)) / 2)),
+                     y: tickTop + Double(tickLength) + 2 + textSize + Double(lineHeight), size: textSize, colour: .axis,
+                     role: "axis-label")
+            plots.append(PlotArea(x: plotX, y: plotY, width: l.plotWidth, height: l.plotHeight, rows: panel.matrix.rows,
+                                  columns: panel.matrix.columns, cellWidth: panel.cellWidth, cellHeight: panel.cellHeight))
+            cellImages.append(image)
         }
 
         // The colour bar: maximum at the top.
         let barX = margin + gridWidth + gap
         let barY = firstPlotTop
-        BitmapFont.draw(figure.scaleLabel, into: &image, x: barX, y: barY - textHeight - 6, scale: scale, colour: .axis)
+        svg.text(figure.scaleLabel, x: Double(barX), y: Double(barY) - 7, size: textSize, colour: .axis, role: "scale-label")
+        var bar = RGBImage(width: barWidth, height: barHeight)
         for row in 0..<barHeight {
             let fraction = barHeight > 1 ? 1 - Double(row) / Double(barHeight - 1) : 0.5
-            image.fill(x: barX, y: barY + row, width: barWidth, height: 1, table[Int((fraction * 255).rounded())])
+            bar.fill(x: 0, y: row, width: barWidth, height: 1, table[Int((fraction * 255).rounded())])
         }
-        image.stroke(x: barX - 1, y: barY - 1, width: barWidth + 2, height: barHeight + 2, .axis)
+        svg.image(bar, x: Double(barX), y: Double(barY), role: "colour-bar")
+        svg.rect(x: Double(barX) - 0.5, y: Double(barY) - 0.5, width: Double(barWidth) + 1, height: Double(barHeight) + 1, stroke: .axis)
         for (i, label) in barLabels.enumerated() {
-            let ty = barY + i * (barHeight - 1) / 2
-            image.fill(x: barX + barWidth + 1, y: ty, width: 4, height: 1, .axis)
-            BitmapFont.draw(label, into: &image, x: barX + barWidth + 8, y: min(max(ty - textHeight / 2, barY - 2), barY + barHeight - textHeight + 2),
-                            scale: scale, colour: .axis)
+            let ty = Double(barY + i * (barHeight - 1) / 2) + 0.5
+            svg.line(Double(barX + barWidth), ty, Double(barX + barWidth + 5), ty, colour: .axis)
+            let baseline = min(max(ty + textSize * 0.36, Double(barY) + textSize - 2), Double(barY + barHeight) + 2)
+            svg.text(label, x: Double(barX + barWidth + 8), y: baseline, size: textSize, colour: .axis, role: "scale")
         }
-        let bar = PlotArea(x: barX, y: barY, width: barWidth, height: barHeight, rows: barHeight, columns: 1,
-                           cellWidth: barWidth, cellHeight: 1)
-        return Rendered(image: image, plots: plots, colourBar: bar, low: low, high: high)
+        let barArea = PlotArea(x: barX, y: barY, width: barWidth, height: barHeight, rows: barHeight, columns: 1,
+                               cellWidth: barWidth, cellHeight: 1)
+        return Rendered(drawing: svg, plots: plots, cellImages: cellImages, colourBar: barArea, colourBarImage: bar,
+                        low: low, high: high)
     }
 }

@@ -1,23 +1,24 @@
 import Foundation
 
-/// Draws a `LineChart`: title, legend, grid lines at nice ticks, anti-aliased lines with point
-/// markers when there are few points, tick labels and the x axis label.
+/// Draws a `LineChart` as SVG: title, notes and legend as text, grid lines at nice ticks with
+/// their labels, the series as polylines (with point markers when there are few points), and
+/// the x axis label.
 public enum LineChartRenderer {
     public struct Rendered: Sendable {
-        public let image: RGBImage
-        /// The plot rectangle in pixels.
-        public let plot: (x: Int, y: Int, width: Int, height: Int)
+        public let drawing: SVGDrawing
+        /// The plot rectangle in SVG units (pixels at 100 % zoom).
+        public let plot: (x: Double, y: Double, width: Double, height: Double)
     }
 
-    static let scale = 2
-    static let textHeight = BitmapFont.glyphHeight * scale
-    static let margin = 16
-
-    static func textWidth(_ text: String) -> Int { BitmapFont.size(text, scale: scale).width }
+    static let titleSize = 15.0
+    static let textSize = 12.0
+    static let lineHeight = 18.0
+    static let margin = 14.0
 
     public static func render(_ chart: LineChart) -> Rendered {
         let logY = chart.usesLogarithmicY
-        let points = chart.series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite && (!logY || $0.y > 0) }
+        func drawable(_ point: (x: Double, y: Double)) -> Bool { point.x.isFinite && point.y.isFinite && (!logY || point.y > 0) }
+        let points = chart.series.flatMap(\.points).filter(drawable)
         let skipped = chart.series.reduce(0) { $0 + $1.points.count } - points.count
 
         // Ranges, padded so lines do not run along the frame.
@@ -46,92 +47,103 @@ public enum LineChartRenderer {
         if logY { notes.append("logarithmic y axis") }
         if skipped > 0 { notes.append("\(skipped) non-finite\(logY ? " or non-positive" : "") values not drawn") }
         if points.isEmpty { notes.append("no values to draw") }
-        let inner = chart.width - 2 * margin
-        let titleLines = BitmapFont.wrap(chart.title, width: inner, scale: scale)
-        let noteLines = notes.flatMap { BitmapFont.wrap($0, width: inner, scale: scale) }
+        let inner = Double(chart.width) - 2 * margin
+        let titleLines = TextMetrics.wrap(chart.title, width: inner, size: titleSize)
+        let noteLines = notes.flatMap { TextMetrics.wrap($0, width: inner, size: textSize) }
         let legend = chart.series.count > 1 ? legendLines(chart, width: inner) : []
-        let headerHeight = (titleLines.count + noteLines.count + legend.count) * (textHeight + 6) + 6
+        let headerHeight = Double(titleLines.count + noteLines.count + legend.count) * lineHeight + 6
 
-        let left = margin + (yLabels.map(textWidth).max() ?? 0) + 10
+        let left = margin + (yLabels.map { TextMetrics.width($0, size: textSize) }.max() ?? 0) + 10
         let top = margin + headerHeight
-        let plotWidth = chart.width - left - margin - 8
-        let plotHeight = chart.height - top - margin - 2 * (textHeight + 6) - 6
-        let height = plotHeight < 60 ? chart.height + (60 - plotHeight) : chart.height
-        let ph = max(plotHeight, 60)
-        var image = RGBImage(width: chart.width, height: height)
+        let plotWidth = Double(chart.width) - left - margin - 8
+        // Below the plot: tick labels, the x axis label, its descenders and a little air.
+        let below = 6 + textSize + lineHeight + 10
+        let plotHeight = max(Double(chart.height) - top - below, 60)
+        let height = Int((top + plotHeight + below).rounded(.up))
+        var svg = SVGDrawing(width: chart.width, height: height, title: chart.title)
 
-        var y = margin
-        for line in titleLines { BitmapFont.draw(line, into: &image, x: margin, y: y, scale: scale); y += textHeight + 6 }
-        for line in noteLines { BitmapFont.draw(line, into: &image, x: margin, y: y, scale: scale, colour: .muted); y += textHeight + 6 }
+        var baseline = margin + titleSize
+        for line in titleLines {
+            svg.text(line, x: margin, y: baseline, size: titleSize, bold: true, role: "title")
+            baseline += lineHeight
+        }
+        for line in noteLines {
+            svg.text(line, x: margin, y: baseline, size: textSize, colour: .muted, role: "note")
+            baseline += lineHeight
+        }
         for line in legend {
             var x = margin
             for (index, name) in line {
-                let colour = LineChart.palette[index % LineChart.palette.count]
-                image.fill(x: x, y: y + textHeight / 2 - 2, width: 18, height: 4, colour)
+                // The swatch at the height of the name's lower-case letters.
+                svg.rect(x: x, y: baseline - textSize * 0.45, width: 18, height: 4, fill: colour(index))
                 x += 24
-                x += BitmapFont.draw(name, into: &image, x: x, y: y, scale: scale, colour: .text) + 18
+                svg.text(name, x: x, y: baseline, size: textSize, role: "legend")
+                x += TextMetrics.width(name, size: textSize) + 18
             }
-            y += textHeight + 6
+            baseline += lineHeight
         }
 
-        func px(_ x: Double) -> Double { Double(left) + (x - xLow) / (xHigh - xLow) * Double(plotWidth) }
-        func py(_ v: Double) -> Double { Double(top) + (yHigh - toY(v)) / (yHigh - yLow) * Double(ph) }
+        func px(_ x: Double) -> Double { left + (x - xLow) / (xHigh - xLow) * plotWidth }
+        func py(_ v: Double) -> Double { top + (yHigh - toY(v)) / (yHigh - yLow) * plotHeight }
 
-        // Grid and ticks.
+        // Grid and ticks; labels centred on their tick (vertically by the digits' height).
         for (tick, label) in zip(yTicks, yLabels) {
-            let ty = Int(py(tick).rounded(.down))
-            guard ty >= top, ty < top + ph else { continue }
-            image.fill(x: left, y: ty, width: plotWidth, height: 1, .grid)
-            BitmapFont.draw(label, into: &image, x: left - 8 - textWidth(label), y: ty - textHeight / 2, scale: scale, colour: .axis)
+            let ty = py(tick)
+            guard ty >= top, ty <= top + plotHeight else { continue }
+            svg.line(left, ty, left + plotWidth, ty, colour: .grid)
+            svg.text(label, x: left - 6, y: ty + textSize * 0.36, size: textSize, colour: .axis, anchor: .end, role: "tick")
         }
-        var lastRight = Int.min
+        var lastRight = -Double.infinity
         for (tick, label) in zip(xTicks, xLabels) {
-            let tx = Int(px(tick).rounded(.down))
+            let tx = px(tick)
             guard tx >= left, tx <= left + plotWidth else { continue }
-            image.fill(x: tx, y: top, width: 1, height: ph, .grid)
-            image.fill(x: tx, y: top + ph, width: 1, height: 5, .axis)
-            let lx = min(max(tx - textWidth(label) / 2, left - 8), chart.width - margin - textWidth(label))
-            if lx > lastRight + 8 {
-                BitmapFont.draw(label, into: &image, x: lx, y: top + ph + 8, scale: scale, colour: .axis)
-                lastRight = lx + textWidth(label)
+            svg.line(tx, top, tx, top + plotHeight, colour: .grid)
+            svg.line(tx, top + plotHeight, tx, top + plotHeight + 5, colour: .axis)
+            // Kept inside the figure and apart from the previous label.
+            let half = TextMetrics.width(label, size: textSize) / 2
+            let centre = min(tx, Double(chart.width) - margin / 2 - half)
+            if centre - half > lastRight + 8 {
+                svg.text(label, x: centre, y: top + plotHeight + 6 + textSize, size: textSize, colour: .axis, anchor: .middle,
+                         role: "tick")
+                lastRight = centre + half
             }
         }
-        image.stroke(x: left - 1, y: top - 1, width: plotWidth + 2, height: ph + 2, .axis)
-        let xLabel = chart.xLabel + " →"
-        BitmapFont.draw(xLabel, into: &image, x: left + (plotWidth - textWidth(xLabel)) / 2, y: top + ph + 8 + textHeight + 6,
-                        scale: scale, colour: .axis)
+        svg.rect(x: left - 0.5, y: top - 0.5, width: plotWidth + 1, height: plotHeight + 1, stroke: .axis)
+        svg.text(chart.xLabel + " →", x: left + plotWidth / 2, y: top + plotHeight + 6 + textSize + lineHeight, size: textSize,
+                 colour: .axis, anchor: .middle, role: "axis-label")
 
-        // Series: lines between consecutive drawable points, markers when sparse.
-        func polyline(_ points: [(x: Double, y: Double)], _ colour: RGB, thickness: Double) {
-            var previous: (x: Double, y: Double)?
-            for point in points {
-                guard point.x.isFinite, point.y.isFinite, !logY || point.y > 0 else { previous = nil; continue }
-                if let p = previous { image.line(px(p.x), py(p.y), px(point.x), py(point.y), colour, thickness: thickness) }
-                previous = point
+        // Series: polylines through consecutive drawable points (a gap where one is not), markers when sparse.
+        func polylines(_ points: [(x: Double, y: Double)], _ colour: RGB, width: Double, opacity: Double = 1) {
+            var run: [(x: Double, y: Double)] = []
+            for point in points + [(x: Double.nan, y: Double.nan)] {
+                if drawable(point) { run.append((px(point.x), py(point.y))); continue }
+                svg.polyline(run, colour: colour, width: width, opacity: opacity)
+                run = []
             }
         }
         for (index, series) in chart.series.enumerated() {
-            let colour = LineChart.palette[index % LineChart.palette.count]
             if series.smoothing > 1 {
-                polyline(series.points, colour.blended(over: .white, alpha: 0.3), thickness: 1.5)
-                polyline(series.smoothed, colour, thickness: 2.5)
+                polylines(series.points, colour(index), width: 1.5, opacity: 0.3)
+                polylines(series.smoothed, colour(index), width: 2.5)
                 continue
             }
-            polyline(series.points, colour, thickness: 2)
-            let drawable = series.points.filter { $0.x.isFinite && $0.y.isFinite && (!logY || $0.y > 0) }
-            if drawable.count <= 40 {
-                for point in drawable { image.disc(px(point.x), py(point.y), radius: 3, colour) }
+            polylines(series.points, colour(index), width: 2)
+            let shown = series.points.filter(drawable)
+            if shown.count <= 40 {
+                for point in shown { svg.circle(x: px(point.x), y: py(point.y), radius: 3, fill: colour(index)) }
             }
         }
-        return Rendered(image: image, plot: (left, top, plotWidth, ph))
+        return Rendered(drawing: svg, plot: (left, top, plotWidth, plotHeight))
     }
 
+    static func colour(_ index: Int) -> RGB { LineChart.palette[index % LineChart.palette.count] }
+
     /// Legend entries (series index, name) broken into lines that fit `width`.
-    static func legendLines(_ chart: LineChart, width: Int) -> [[(Int, String)]] {
+    static func legendLines(_ chart: LineChart, width: Double) -> [[(Int, String)]] {
         var lines: [[(Int, String)]] = [[]]
-        var used = 0
+        var used = 0.0
         for (index, series) in chart.series.enumerated() {
-            let w = 24 + textWidth(series.name) + 18
+            let w = 24 + TextMetrics.width(series.name, size: textSize) + 18
             if used + w > width && !lines[lines.count - 1].isEmpty { lines.append([]); used = 0 }
             lines[lines.count - 1].append((index, series.name))
             used += w

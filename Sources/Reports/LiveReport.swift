@@ -2,11 +2,12 @@ import Foundation
 
 /// Regenerates a report while a run is going, so that the page (which reloads itself) follows
 /// training: every `interval` seconds, when a file of the run directory changed, the page and
-/// PNGs are rewritten atomically. Stops once the run has finished (the last report no longer
+/// the figure files are rewritten atomically. Stops once the run has finished (the last report no longer
 /// reloads), after `maxUpdates` regenerations, or when `shouldStop` says so.
 public final class LiveReport {
     public let runDirectory: URL
     public let output: URL
+    /// Where the figure files go, if anywhere (`dnc-dist report --png DIR`).
     public let pngDirectory: URL?
     public let options: ReportOptions
     public let interval: TimeInterval
@@ -40,7 +41,7 @@ public final class LiveReport {
                     report = try RunReport(runDirectory: runDirectory, options: finalOptions)
                 }
                 try report.writeHTML(to: output)
-                if let pngDirectory { try report.writePNGs(to: pngDirectory) }
+                if let pngDirectory { try report.writeFigures(to: pngDirectory) }
                 updates += 1
                 let step = report.lastStep.map { "step \($0)" } ?? "no summary yet"
                 log("report \(time): \(step), \(report.figures.count) figures, \(report.problems.count) problems → \(output.path)"

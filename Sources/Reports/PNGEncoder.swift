@@ -1,7 +1,8 @@
+import CZlib
 import Foundation
 
-/// Writes `RGBImage`s as PNG files (8-bit RGB, no interlace) with the project's own DEFLATE:
-/// signature, IHDR, optional tEXt chunks, one IDAT, IEND; every chunk with its CRC-32.
+/// Writes `RGBImage`s as PNG files (8-bit RGB, no interlace): signature, IHDR, optional tEXt
+/// chunks, one IDAT compressed by zlib, IEND; every chunk with zlib's CRC-32.
 public enum PNGEncoder {
     public static let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
 
@@ -17,7 +18,7 @@ public enum PNGEncoder {
         for (keyword, value) in text {
             appendChunk("tEXt", latin1(keyword) + [0] + latin1(value), to: &png)
         }
-        appendChunk("IDAT", Deflate.zlib(filtered(image)), to: &png)
+        appendChunk("IDAT", zlibStream(scanlines(image)), to: &png)
         appendChunk("IEND", [], to: &png)
         return png
     }
@@ -27,40 +28,37 @@ public enum PNGEncoder {
         try Data(encode(image, text: text)).write(to: url, options: .atomic)
     }
 
-    /// The scanlines, each preceded by its filter type: for each row the filter (None, Sub or
-    /// Up) with the smallest sum of absolute signed residuals, the usual heuristic.
-    static func filtered(_ image: RGBImage) -> [UInt8] {
+    /// The rows, each behind filter type 0 (None): the figures are flat colour blocks, whose
+    /// repeats DEFLATE finds by itself, so the per-row filter search would buy little.
+    static func scanlines(_ image: RGBImage) -> [UInt8] {
         let stride = image.width * 3
         var out = [UInt8](repeating: 0, count: image.height * (stride + 1))
-        var candidate = [[UInt8]](repeating: [UInt8](repeating: 0, count: stride), count: 3)
-        image.pixels.withUnsafeBufferPointer { p in
-            for y in 0..<image.height {
-                let row = y * stride
-                var best = 0, bestScore = Int.max
-                for filter in 0..<3 {
-                    var score = 0
-                    candidate[filter].withUnsafeMutableBufferPointer { c in
-                        for x in 0..<stride {
-                            let value = p[row + x]
-                            let predictor: UInt8
-                            switch filter {
-                            case 1: predictor = x >= 3 ? p[row + x - 3] : 0
-                            case 2: predictor = y > 0 ? p[row - stride + x] : 0
-                            default: predictor = 0
-                            }
-                            let residual = value &- predictor
-                            c[x] = residual
-                            score += residual < 128 ? Int(residual) : 256 - Int(residual)
-                        }
-                    }
-                    if score < bestScore { bestScore = score; best = filter }
-                }
-                let start = y * (stride + 1)
-                out[start] = UInt8(best)
-                out.replaceSubrange((start + 1)...(start + stride), with: candidate[best])
-            }
+        for y in 0..<image.height {
+            out.replaceSubrange((y * (stride + 1) + 1)...(y * (stride + 1) + stride),
+                                with: image.pixels[(y * stride)..<((y + 1) * stride)])
         }
         return out
+    }
+
+    /// `bytes` as one zlib stream (RFC 1950), what an IDAT chunk holds.
+    static func zlibStream(_ bytes: [UInt8]) -> [UInt8] {
+        var capacity = compressBound(uLong(bytes.count))
+        var out = [UInt8](repeating: 0, count: Int(capacity))
+        let status = out.withUnsafeMutableBufferPointer { target in
+            bytes.withUnsafeBufferPointer { source in
+                compress2(target.baseAddress, &capacity, source.baseAddress, uLong(source.count), Z_BEST_COMPRESSION)
+            }
+        }
+        // compressBound is an upper bound for any input, so only running out of memory fails.
+        precondition(status == Z_OK, "zlib compress2 failed with status \(status)")
+        return Array(out.prefix(Int(capacity)))
+    }
+
+    /// zlib's CRC-32 (the one PNG chunks use) of `bytes`, continuing from `crc`.
+    static func crc(_ bytes: [UInt8], continuing crc: UInt32 = 0) -> UInt32 {
+        // zlib reads a null buffer as "give me the initial value", which an empty array may pass.
+        guard !bytes.isEmpty else { return crc }
+        return bytes.withUnsafeBufferPointer { UInt32(CZlib.crc32(uLong(crc), $0.baseAddress, uInt($0.count))) }
     }
 
     static func appendChunk(_ type: String, _ data: [UInt8], to png: inout [UInt8]) {
@@ -68,7 +66,7 @@ public enum PNGEncoder {
         png += bigEndian(UInt32(data.count))
         png += typeBytes
         png += data
-        png += bigEndian(Checksums.crc32(data, continuing: Checksums.crc32(typeBytes)))
+        png += bigEndian(crc(data, continuing: crc(typeBytes)))
     }
 
     static func bigEndian(_ value: UInt32) -> [UInt8] {

@@ -1,9 +1,9 @@
-/// One figure of a report: its PNG and where it belongs (training curve, generalisation curve,
-/// or a debug tensor of one rank, step and layer).
+/// One figure of a report: its SVG drawing and where it belongs (training curve,
+/// generalisation curve, or a debug tensor of one rank, step and layer).
 public struct ReportFigure: Sendable {
     public enum Kind: String, Sendable { case training, generalisation, debug }
 
-    /// File-name-safe identifier, also the PNG's name without extension
+    /// File-name-safe identifier, also the figure file's name without extension
     /// (`training-loss`, `generalisation-masked_bit_accuracy`, `rank0-step00000100-layer0-memory`).
     public let id: String
     public let kind: Kind
@@ -13,12 +13,10 @@ public struct ReportFigure: Sendable {
     public let rank: Int?
     public let step: Int?
     public let layer: Int?
-    public let width: Int
-    public let height: Int
-    public let png: [UInt8]
+    public let drawing: SVGDrawing
 
     public init(id: String, kind: Kind, key: String, title: String, rank: Int? = nil, step: Int? = nil, layer: Int? = nil,
-                image: RGBImage) {
+                drawing: SVGDrawing) {
         self.id = id
         self.kind = kind
         self.key = key
@@ -26,21 +24,23 @@ public struct ReportFigure: Sendable {
         self.rank = rank
         self.step = step
         self.layer = layer
-        width = image.width
-        height = image.height
-        png = PNGEncoder.encode(image, text: [("Title", title), ("Software", "dnc-dist report")])
+        var titled = drawing
+        titled.title = title
+        self.drawing = titled
     }
 
-    public var fileName: String { id + ".png" }
+    public var width: Int { drawing.width }
+    public var height: Int { drawing.height }
+    public var fileName: String { id + ".svg" }
 
-    /// The `<figure>` element: the image as a data URI and a caption; `data-*` attributes
-    /// name what it shows.
+    /// The `<figure>` element: the drawing inline and a caption; `data-*` attributes name what
+    /// it shows.
     func html(caption: String? = nil) -> String {
         var attributes = "id=\"fig-\(HTMLPage.escape(id))\" data-figure=\"\(kind.rawValue)\" data-key=\"\(HTMLPage.escape(key))\""
         if let rank { attributes += " data-rank=\"\(rank)\"" }
         if let step { attributes += " data-step=\"\(step)\"" }
         if let layer { attributes += " data-layer=\"\(layer)\"" }
-        return "<figure \(attributes)>\(HTMLPage.image(png, width: width, height: height, alt: title))"
+        return "<figure \(attributes)>\n\(drawing.inline)\n"
             + "<figcaption>\(HTMLPage.escape(caption ?? title)) · <code>\(HTMLPage.escape(fileName))</code></figcaption></figure>"
     }
 }

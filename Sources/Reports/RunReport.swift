@@ -1,8 +1,9 @@
 import Foundation
 
 /// The report of a run directory: one self-contained HTML page (training curves, generalisation
-/// curves, heatmaps of every debug tensor at selected steps for each rank) and the same figures
-/// as PNG files. Missing or damaged files never stop a report: they are listed at the top.
+/// curves, heatmaps of every debug tensor at selected steps for each rank, all as inline SVG)
+/// and the same figures as SVG files. Missing or damaged files never stop a report: they are
+/// listed at the top.
 public struct RunReport {
     public let runDirectory: URL
     public let html: String
@@ -37,16 +38,22 @@ public struct RunReport {
         try Data(html.utf8).write(to: url, options: .atomic)
     }
 
-    /// Writes every figure as `<directory>/<id>.png`; returns the files.
+    /// Writes every figure as a standalone `<directory>/<id>.svg` (heatmap cells embedded as
+    /// PNG), atomically; returns the files.
     @discardableResult
-    public func writePNGs(to directory: URL) throws -> [URL] {
+    public func writeFigures(to directory: URL) throws -> [URL] {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         return try figures.map { figure in
             let url = directory.appendingPathComponent(figure.fileName)
-            try Data(figure.png).write(to: url, options: .atomic)
+            try Data(figure.drawing.document.utf8).write(to: url, options: .atomic)
             return url
         }
     }
+
+    /// The figure files, under the name `dnc-dist report --png` still calls (its option and
+    /// message are the command's to rename): the same as `writeFigures(to:)`.
+    @discardableResult
+    public func writePNGs(to directory: URL) throws -> [URL] { try writeFigures(to: directory) }
 }
 
 /// Assembles the page section by section.
@@ -173,7 +180,7 @@ private struct Builder {
             let chart = LineChart(title: title, notes: last, xLabel: "step",
                                   series: [.init(name: key, points: points, smoothing: smoothing)], yScale: scale)
             let figure = ReportFigure(id: "training-\(Self.safe(key))", kind: .training, key: key, title: "\(title) against step",
-                                      image: LineChartRenderer.render(chart).image)
+                                      drawing: LineChartRenderer.render(chart).drawing)
             figures.append(figure)
             html += figure.html() + "\n"
         }
@@ -210,7 +217,7 @@ private struct Builder {
             let chart = LineChart(title: key.replacingOccurrences(of: "_", with: " "), xLabel: "sequence length", series: series,
                                   yScale: key == "loss" ? .automatic : .linear)
             let figure = ReportFigure(id: "generalisation-\(Self.safe(key))", kind: .generalisation, key: key,
-                                      title: "\(key) against sequence length", image: LineChartRenderer.render(chart).image)
+                                      title: "\(key) against sequence length", drawing: LineChartRenderer.render(chart).drawing)
             figures.append(figure)
             html += figure.html() + "\n"
         }
@@ -281,7 +288,7 @@ private struct Builder {
                             let context = "step \(step) · layer \(layer) · rank \(rank)"
                             let heatmap = DebugFigures.figure(tensor, context: context, options: options.debug)
                             let figure = ReportFigure(id: figureID, kind: .debug, key: key, title: "\(key), \(context)",
-                                                      rank: rank, step: step, layer: layer, image: HeatmapRenderer.render(heatmap).image)
+                                                      rank: rank, step: step, layer: layer, drawing: HeatmapRenderer.render(heatmap).drawing)
                             figures.append(figure)
                             html += figure.html(caption: heatmap.notes.isEmpty ? nil : "\(key): " + heatmap.notes.joined(separator: "; ")) + "\n"
                         } catch {

@@ -2,8 +2,8 @@ import Foundation
 import XCTest
 
 /// Opens a page in Debian's headless chromium and reports what a reader would see: load errors,
-/// every resource the page fetched, every figure and whether its image decoded, and a
-/// screenshot.
+/// every resource the page fetched, every figure (its SVG drawn, its embedded images decoded,
+/// its words set as text inside it), and a screenshot.
 ///
 /// The page is loaded with a checker script of the test's own inserted at the top of `<head>`
 /// and the page's Content-Security-Policy removed (so that the checker runs, and so that any
@@ -17,9 +17,17 @@ enum HeadlessChromium {
             let rank: String?
             let step: String?
             let layer: String?
-            /// The image decoded with the size its attributes announce.
+            /// The figure has an inline SVG laid out with the aspect ratio its attributes announce,
+            /// and no `<image>` in it failed to load.
             let loaded: Bool
-            let dataURI: Bool
+            /// Every `<image>` is a PNG `data:` URI.
+            let embedded: Bool
+            /// The words of every SVG `<text>`, in order.
+            let texts: [String]
+            /// Texts chromium set with no width (no font, or not displayed).
+            let unrendered: [String]
+            /// Texts whose box reaches outside the SVG's viewBox by more than a pixel.
+            let overflowing: [String]
         }
         let errors: [String]
         /// URLs the page fetched (data: URIs are not fetches and are not listed).
@@ -40,27 +48,42 @@ enum HeadlessChromium {
     }
 
     static let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
+                        "--force-device-scale-factor=1",
                         "--disable-background-networking", "--disable-sync", "--hide-scrollbars", "--mute-audio"]
 
     static let checker = #"""
     <script>
     (function () {
-      var errors = [];
+      var errors = [], failed = [];
       window.addEventListener('error', function (e) {
         var t = e.target;
-        if (t && t !== window) errors.push('load failed: ' + t.tagName + ' ' + (t.currentSrc || t.src || t.href || ''));
-        else errors.push('script error: ' + e.message);
+        if (t && t !== window) {
+          failed.push(t);
+          errors.push('load failed: ' + t.tagName + ' ' + (t.currentSrc || t.getAttribute('src') || t.getAttribute('href') || ''));
+        } else errors.push('script error: ' + e.message);
       }, true);
       window.addEventListener('securitypolicyviolation', function (e) { errors.push('blocked: ' + e.blockedURI); });
       var consoleError = console.error;
       console.error = function () { errors.push('console: ' + Array.prototype.join.call(arguments, ' ')); consoleError.apply(console, arguments); };
       window.addEventListener('load', function () {
         var figures = Array.prototype.map.call(document.querySelectorAll('figure[data-figure]'), function (f) {
-          var img = f.querySelector('img');
+          var svg = f.querySelector('svg');
+          var images = svg ? Array.prototype.slice.call(svg.querySelectorAll('image')) : [];
+          var texts = svg ? Array.prototype.slice.call(svg.querySelectorAll('text')) : [];
+          var box = svg ? svg.getBoundingClientRect() : null;
+          var width = svg ? +svg.getAttribute('width') : 0, height = svg ? +svg.getAttribute('height') : 0;
           return { kind: f.dataset.figure, key: f.dataset.key, rank: f.dataset.rank, step: f.dataset.step, layer: f.dataset.layer,
-                   loaded: !!img && img.complete && img.naturalWidth > 0 && img.naturalWidth === +img.getAttribute('width')
-                           && img.naturalHeight === +img.getAttribute('height'),
-                   dataURI: !!img && img.getAttribute('src').indexOf('data:image/png;base64,') === 0 };
+                   // Laid out (perhaps scaled down to the window) with its own aspect ratio.
+                   loaded: !!svg && width > 0 && height > 0 && box.width > 0 && Math.abs(box.height / box.width - height / width) < 0.01
+                           && images.every(function (i) { return failed.indexOf(i) < 0; }),
+                   embedded: images.every(function (i) { return (i.getAttribute('href') || '').indexOf('data:image/png;base64,') === 0; }),
+                   texts: texts.map(function (t) { return t.textContent; }),
+                   unrendered: texts.filter(function (t) { return !(t.getComputedTextLength() > 0); })
+                     .map(function (t) { return t.textContent; }),
+                   overflowing: texts.filter(function (t) {
+                     var b = t.getBBox();
+                     return b.x < -1 || b.y < -1 || b.x + b.width > width + 1 || b.y + b.height > height + 1;
+                   }).map(function (t) { return t.textContent; }) };
         });
         var resources = performance.getEntriesByType('resource').map(function (r) { return r.name; })
           .filter(function (n) { return n.indexOf('data:') !== 0; });

@@ -20,9 +20,10 @@ final class HeatmapRenderingTests: XCTestCase {
         XCTAssertEqual(table[170], RGB(hex: 0x35B779))
     }
 
-    /// A known (T=2, 1, N=2) tensor from a real debug-dump file renders, after PNG encoding and
-    /// decoding by Python, to the expected colours: time along x, cells down y, min dark purple,
-    /// max yellow; the colour bar runs from max (top) to min (bottom).
+    /// A known (T=2, 1, N=2) tensor from a real debug-dump file renders to the expected colours:
+    /// time along x, cells down y, min dark purple, max yellow; the colour bar runs from max (top)
+    /// to min (bottom). Checked twice: the embedded PNGs decoded by Python, and chromium's
+    /// picture of the whole SVG at the places the renderer reports; the labels are SVG text.
     func testKnownTensorRendersToExpectedPixelColours() throws {
         let directory = Executables.temporaryDirectory("heatmap-known")
         let url = directory.appendingPathComponent("debug-rank0.h5")
@@ -40,16 +41,33 @@ final class HeatmapRenderingTests: XCTestCase {
         let plot = try XCTUnwrap(rendered.plots.first)
         XCTAssertEqual(plot.rows, 2)
         XCTAssertEqual(plot.columns, 2)
-        let bar = rendered.colourBar
-        let points: [(Int, Int)] = [plot.centre(row: 0, column: 0), plot.centre(row: 1, column: 0), plot.centre(row: 0, column: 1),
-                                    plot.centre(row: 1, column: 1)].map { ($0.x, $0.y) }
-            + [(bar.x + bar.width / 2, bar.y), (bar.x + bar.width / 2, bar.y + bar.height - 1)]
-        let decoded = try PythonPNG.decode(PNGEncoder.encode(rendered.image), samples: points)
-        XCTAssertEqual(decoded.width, rendered.image.width)
-        XCTAssertEqual(decoded.height, rendered.image.height)
-        XCTAssertEqual(decoded.samples, ["#440154", "#31688e", "#35b779", "#fde725", "#fde725", "#440154"])
         XCTAssertEqual(rendered.low, 0)
         XCTAssertEqual(rendered.high, 1, accuracy: 1e-7)
+        let expected = ["#440154", "#31688e", "#35b779", "#fde725", "#fde725", "#440154"]
+
+        let svg = try SVGInspection(rendered.drawing.document)
+        XCTAssertEqual(svg.texts(role: "title"), ["write_weights — test"])
+        XCTAssertEqual(svg.texts(role: "axis-label"), ["cell ↓", "time →"])
+        XCTAssertEqual(svg.texts(role: "tick"), ["0", "1", "0", "1"])
+        XCTAssertEqual(svg.texts(role: "scale-label"), ["write_weights"])
+        XCTAssertEqual(svg.texts(role: "scale"), ["1", "0.5", "0"])
+        let cells = try XCTUnwrap(svg.named("image").first { $0.attributes["class"] == "cells" })
+        XCTAssertEqual([cells.attributes["x"], cells.attributes["y"]], [String(plot.x), String(plot.y)])
+        let cellPoints = [(0, 0), (1, 0), (0, 1), (1, 1)].map { plot.centre(row: $0.0, column: $0.1) }
+        let decodedCells = try PythonPNG.decode(SVGInspection.png(of: cells), samples: cellPoints.map { ($0.x - plot.x, $0.y - plot.y) })
+        XCTAssertEqual(decodedCells.width, plot.width)
+        XCTAssertEqual(decodedCells.height, plot.height)
+        XCTAssertEqual(decodedCells.samples, Array(expected.prefix(4)))
+        let barImage = try XCTUnwrap(svg.named("image").first { $0.attributes["class"] == "colour-bar" })
+        let bar = rendered.colourBar
+        let decodedBar = try PythonPNG.decode(SVGInspection.png(of: barImage), samples: [(bar.width / 2, 0), (bar.width / 2, bar.height - 1)])
+        XCTAssertEqual(decodedBar.samples, Array(expected.suffix(2)))
+
+        let file = directory.appendingPathComponent("heatmap.svg")
+        try rendered.drawing.document.write(to: file, atomically: true, encoding: .utf8)
+        let shot = try HeadlessChromium.screenshot(file, width: rendered.drawing.width, height: rendered.drawing.height)
+        let points = cellPoints.map { ($0.x, $0.y) } + [(bar.x + bar.width / 2, bar.y), (bar.x + bar.width / 2, bar.y + bar.height - 1)]
+        XCTAssertEqual(try PythonPNG.decode(shot, samples: points).samples, expected, "chromium's picture of the SVG")
     }
 
     func testMemoryIsShownAsSnapshotsOverTime() {
@@ -103,11 +121,11 @@ final class HeatmapRenderingTests: XCTestCase {
         let figure = DebugFigures.figure(tensor("precedence", ["time", "one", "cell"], [2, 1, 2], [0, .nan, 1, .infinity]), context: "c")
         XCTAssertTrue(figure.notes.contains("2 non-finite values (NaN or ±inf) shown in magenta"))
         let rendered = HeatmapRenderer.render(figure)
-        let plot = rendered.plots[0]
+        let plot = rendered.plots[0], cells = rendered.cellImages[0]
         let centre = plot.centre(row: 1, column: 0)
-        XCTAssertEqual(rendered.image[centre.x, centre.y], RGB.missing)
+        XCTAssertEqual(cells[centre.x - plot.x, centre.y - plot.y], RGB.missing)
         let finite = plot.centre(row: 0, column: 1)
-        XCTAssertEqual(rendered.image[finite.x, finite.y], RGB(hex: 0xFDE725))
+        XCTAssertEqual(cells[finite.x - plot.x, finite.y - plot.y], RGB(hex: 0xFDE725))
     }
 
     /// The sparse memories' keys are generic (T, a, b) datasets: integer read positions and
@@ -127,7 +145,7 @@ final class HeatmapRenderingTests: XCTestCase {
         let visible = DebugFigures.figure(try dump.tensor(dump.entries.first { $0.key == "visible_memory" }!), context: "c")
         XCTAssertEqual(visible.panels.count, 4)
         XCTAssertEqual(visible.panels[0].y.name, "visible")
-        XCTAssertGreaterThan(HeatmapRenderer.render(visible).image.width, 100)
+        XCTAssertGreaterThan(HeatmapRenderer.render(visible).drawing.width, 100)
     }
 
     func testModeNamesLabelTheRows() throws {
@@ -143,17 +161,8 @@ final class HeatmapRenderingTests: XCTestCase {
         XCTAssertEqual(figure.panels[0].y.names, ["backward", "forward", "content"])
         XCTAssertEqual(HeatmapRenderer.ticks(for: figure.panels[0].y, pixels: 72, vertical: true).map(\.label),
                        ["backward", "forward", "content"])
-    }
-
-    func testFontDrawsGlyphsExactly() {
-        var image = RGBImage(width: 20, height: 10)
-        let width = BitmapFont.draw("1", into: &image, x: 1, y: 1, scale: 1, colour: .black)
-        XCTAssertEqual(width, 5)
-        // "1": ..#.. / .##.. / ..#.. ×4 / .###.
-        let ink = (0..<7).map { row in (0..<5).map { image[1 + $0, 1 + row] == .black ? "#" : "." }.joined() }
-        XCTAssertEqual(ink, ["..#..", ".##..", "..#..", "..#..", "..#..", "..#..", ".###."])
-        XCTAssertTrue(BitmapFont.has("→") && BitmapFont.has("↓") && BitmapFont.has("×"))
-        XCTAssertEqual(BitmapFont.wrap("aaa bbb ccc", width: 6 * 7, scale: 1), ["aaa bbb", "ccc"])
+        let svg = try SVGInspection(HeatmapRenderer.render(figure).drawing.inline)
+        XCTAssertEqual(svg.texts(role: "tick").prefix(3), ["backward", "forward", "content"], "the names are the rows' labels, as text")
     }
 
     private func tensor(_ key: String, _ axes: [String], _ shape: [Int], _ values: [Float]) -> DebugDump.Tensor {

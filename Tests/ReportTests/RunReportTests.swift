@@ -71,8 +71,20 @@ final class RunReportTests: XCTestCase {
         XCTAssertEqual(check.errors, [], "errors while loading", file: file, line: line)
         XCTAssertEqual(check.resources, [], "the page fetched resources", file: file, line: line)
         XCTAssertEqual(check.external, [], "the page references external resources", file: file, line: line)
-        let broken = check.figures.filter { !$0.loaded || !$0.dataURI }
-        XCTAssertEqual(broken.count, 0, "figures whose image did not load: \(broken.map { $0.key ?? "?" })", file: file, line: line)
+        let broken = check.figures.filter { !$0.loaded || !$0.embedded }
+        XCTAssertEqual(broken.count, 0, "figures whose drawing did not load: \(broken.map { $0.key ?? "?" })", file: file, line: line)
+        // Every word of every figure is text that chromium set inside its figure.
+        for figure in check.figures {
+            XCTAssertEqual(figure.unrendered, [], "\(figure.key ?? "?"): labels chromium did not set", file: file, line: line)
+            XCTAssertEqual(figure.overflowing, [], "\(figure.key ?? "?"): labels outside the figure", file: file, line: line)
+        }
+        for figure in check.figures where figure.kind == "debug" {
+            XCTAssertTrue(figure.texts.contains { $0.hasPrefix("\(figure.key ?? "?") — step \(figure.step ?? "?")") },
+                          "the heatmap's title is text: \(figure.texts.prefix(3))", file: file, line: line)
+        }
+        let loss = check.figures.first { $0.kind == "training" && $0.key == "loss" }
+        XCTAssertEqual(loss?.texts.first, "loss", "the chart's title is text", file: file, line: line)
+        XCTAssertTrue(loss?.texts.contains("step →") == true, "the x axis label is text", file: file, line: line)
 
         let expected = try debugKeys(in: run)
         let shown = Set(check.figures.filter { $0.kind == "debug" && $0.loaded }.map {
@@ -121,45 +133,64 @@ final class RunReportTests: XCTestCase {
         try assertReportOpensCleanly(run)
     }
 
-    /// The checker itself: a missing image file, a broken image and an external stylesheet are
-    /// all caught (so the tests above would fail on such a page).
+    /// The checker itself: a missing image file, a broken image, a figure that is not SVG and
+    /// an external stylesheet are all caught (so the tests above would fail on such a page).
     func testBrowserCheckCatchesMissingImagesAndExternalReferences() throws {
         let page = HTMLPage.document(title: "bad", body: """
             <link rel="stylesheet" href="https://fonts.invalid/font.css">
-            <figure data-figure="debug" data-key="memory"><img src="missing.png" width="10" height="10" alt=""></figure>
-            <figure data-figure="debug" data-key="usage_vector"><img src="data:image/png;base64,AAAA" width="10" height="10" alt=""></figure>
+            <figure data-figure="debug" data-key="memory"><svg width="10" height="10"><image href="missing.png" width="10" height="10"/></svg></figure>
+            <figure data-figure="debug" data-key="usage_vector"><svg width="10" height="10"><image href="data:image/png;base64,AAAA" width="10" height="10"/></svg></figure>
+            <figure data-figure="debug" data-key="read_weights"><img src="data:image/png;base64,AAAA" width="10" height="10" alt=""></figure>
             """)
         let check = try HeadlessChromium.check(page)
-        XCTAssertEqual(check.figures.map(\.loaded), [false, false])
+        XCTAssertEqual(check.figures.map(\.loaded), [false, false, false], "broken images, and a figure without SVG")
+        XCTAssertEqual(check.figures.map(\.embedded), [false, true, true])
         XCTAssertTrue(check.external.contains("https://fonts.invalid/font.css"), "\(check.external)")
         XCTAssertTrue(check.external.contains("missing.png"), "\(check.external)")
         XCTAssertFalse(check.errors.isEmpty, "load errors are recorded")
         XCTAssertFalse(check.resources.isEmpty, "fetch attempts are recorded")
     }
 
-    func testPNGExportDecodesWithTheFiguresDimensions() throws {
+    /// The figure files: one standalone SVG per figure, well-formed XML in the SVG namespace, the
+    /// heatmaps' cells inside as PNGs that Python decodes; `file` recognises them.
+    func testFigureFilesAreStandaloneSVG() throws {
         let run = try trainedRun("dense", Self.denseArguments)
         let report = try RunReport(runDirectory: run)
-        let directory = Executables.temporaryDirectory("report-png")
-        let files = try report.writePNGs(to: directory)
+        let directory = Executables.temporaryDirectory("report-figures")
+        let files = try report.writeFigures(to: directory)
         XCTAssertEqual(files.count, report.figures.count)
         XCTAssertEqual(Set(files.map(\.lastPathComponent)).count, files.count, "file names are unique")
-        XCTAssertTrue(files.contains { $0.lastPathComponent == "rank0-step00000060-layer0-memory.png" }, "\(files)")
-        XCTAssertTrue(files.contains { $0.lastPathComponent == "training-loss.png" })
-        XCTAssertTrue(files.contains { $0.lastPathComponent == "generalisation-masked_bit_accuracy.png" })
+        XCTAssertTrue(files.contains { $0.lastPathComponent == "rank0-step00000060-layer0-memory.svg" }, "\(files)")
+        XCTAssertTrue(files.contains { $0.lastPathComponent == "training-loss.svg" })
+        XCTAssertTrue(files.contains { $0.lastPathComponent == "generalisation-masked_bit_accuracy.svg" })
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { !$0.hasSuffix(".svg") }, [])
         for (figure, url) in zip(report.figures, files) {
-            // Every file: signature, chunk CRCs, zlib stream and size (pixels for a few, which is slow in Python).
-            let full = ["training-loss.png", "rank0-step00000060-layer0-memory.png"].contains(url.lastPathComponent)
-            let decoded = try PythonPNG.decode(url, pixels: full)
-            XCTAssertEqual(decoded.width, figure.width, url.lastPathComponent)
-            XCTAssertEqual(decoded.height, figure.height, url.lastPathComponent)
-            if full { XCTAssertGreaterThan(decoded.distinctColours, 20, url.lastPathComponent) }
-            XCTAssertEqual(decoded.text["Title"]?.isEmpty, false)
+            let svg = try SVGInspection(String(contentsOf: url, encoding: .utf8))
+            XCTAssertEqual(svg.root.name, "svg", url.lastPathComponent)
+            XCTAssertEqual(svg.root.attributes["xmlns"], "http://www.w3.org/2000/svg", url.lastPathComponent)
+            XCTAssertEqual(svg.width, figure.width, url.lastPathComponent)
+            XCTAssertEqual(svg.height, figure.height, url.lastPathComponent)
+            XCTAssertFalse(svg.texts.isEmpty, url.lastPathComponent)
+            XCTAssertEqual(svg.named("title").first?.content, figure.title, url.lastPathComponent)
+            let images = svg.named("image")
+            XCTAssertEqual(images.isEmpty, figure.kind != .debug, "raster cells only in heatmaps: \(url.lastPathComponent)")
+            if figure.key == "memory" && figure.step == 60 {
+                // Snapshots, one cells image each, and the colour bar.
+                let panels = images.filter { $0.attributes["class"] == "cells" }
+                XCTAssertGreaterThan(panels.count, 1)
+                XCTAssertEqual(images.filter { $0.attributes["class"] == "colour-bar" }.count, 1)
+                let decoded = try PythonPNG.decode(SVGInspection.png(of: panels[0]))
+                XCTAssertEqual(decoded.width, Int(panels[0].attributes["width"]!))
+                XCTAssertEqual(decoded.height, Int(panels[0].attributes["height"]!))
+                XCTAssertGreaterThan(decoded.distinctColours, 5)
+                XCTAssertTrue(svg.texts(role: "panel-title").starts(with: ["time 0", "time 1"]), "\(svg.texts(role: "panel-title"))")
+                XCTAssertTrue(svg.texts(role: "axis-label").contains("cell ↓"), "\(svg.texts(role: "axis-label"))")
+                XCTAssertTrue(svg.texts(role: "axis-label").contains("word →"))
+            }
         }
         if FileManager.default.isExecutableFile(atPath: "/usr/bin/file") {
-            let memory = report.figures.first { $0.key == "memory" }!
-            let output = try shell("/usr/bin/file", ["-b", directory.appendingPathComponent(memory.fileName).path]).output
-            XCTAssertTrue(output.hasPrefix("PNG image data, \(memory.width) x \(memory.height), 8-bit/color RGB"), output)
+            let output = try shell("/usr/bin/file", ["-b", directory.appendingPathComponent("training-loss.svg").path]).output
+            XCTAssertTrue(output.hasPrefix("SVG Scalable Vector Graphics image"), output)
         }
     }
 
@@ -233,13 +264,13 @@ final class RunReportTests: XCTestCase {
         while !FileManager.default.fileExists(atPath: metrics.path) && Date().timeIntervalSince(started) < 120 { usleep(100_000) }
 
         let output = directory.deletingLastPathComponent().appendingPathComponent("live.html")
-        let pngs = directory.deletingLastPathComponent().appendingPathComponent("png")
+        let figures = directory.deletingLastPathComponent().appendingPathComponent("figures")
         var logs: [String] = []
         let deadline = Date().addingTimeInterval(120)
         // At least three updates, and on until one has read the debug dump (its first records may
         // come after the first summaries on a busy machine).
         func pageShowsMemory() -> Bool { (try? String(contentsOf: output, encoding: .utf8))?.contains("data-key=\"memory\"") ?? false }
-        let updates = try LiveReport(runDirectory: directory, output: output, pngDirectory: pngs, interval: 0.5)
+        let updates = try LiveReport(runDirectory: directory, output: output, pngDirectory: figures, interval: 0.5)
             .run(maxUpdates: 200, shouldStop: { Date() > deadline || (logs.count >= 3 && pageShowsMemory()) }, log: { logs.append($0) })
         XCTAssertGreaterThanOrEqual(updates, 3, "\(logs)")
         let html = try String(contentsOf: output, encoding: .utf8)
@@ -247,7 +278,7 @@ final class RunReportTests: XCTestCase {
         XCTAssertTrue(html.contains("Live report: regenerated at"))
         XCTAssertTrue(html.contains("status live"))
         XCTAssertTrue(html.contains("data-key=\"memory\""), "the debug dump is read while the run writes it")
-        XCTAssertTrue(FileManager.default.fileExists(atPath: pngs.appendingPathComponent("training-loss.png").path))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: figures.appendingPathComponent("training-loss.svg").path))
 
         let finished = try trainedRun("dense", Self.denseArguments)
         let finalPage = Executables.temporaryDirectory("report-live-final").appendingPathComponent("report.html")
@@ -270,9 +301,10 @@ final class RunReportTests: XCTestCase {
                                                       "--png", out.appendingPathComponent("png").path, "--steps", "20,60"])
         XCTAssertEqual(result.status, 0, result.error)
         XCTAssertTrue(result.output.contains("wrote "), result.output)
-        let pngs = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("png").path)
-        XCTAssertTrue(pngs.contains("rank0-step00000020-layer0-memory.png"))
-        XCTAssertFalse(pngs.contains("rank0-step00000040-layer0-memory.png"), "--steps 20,60 leaves step 40 out")
+        // --png DIR (the command's name for the figure directory) gets the figures as SVG files.
+        let files = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("png").path)
+        XCTAssertTrue(files.contains("rank0-step00000020-layer0-memory.svg"))
+        XCTAssertFalse(files.contains("rank0-step00000040-layer0-memory.svg"), "--steps 20,60 leaves step 40 out")
         let bad = try Executables.run("dnc-dist", ["report", run.path, "--steps", "twenty"])
         XCTAssertEqual(bad.status, 2)
         let absent = try Executables.run("dnc-dist", ["report", out.appendingPathComponent("no-such-run").path])
