@@ -8,7 +8,7 @@ import DNCLayers
 /// Sizes: B batch, I = `inputSize`, N = `cellCount`, W = `cellWidth`, R = `readHeads`,
 /// S = `interfaceSize`. The mechanisms live in their own files (`InterfaceLayout`,
 /// `ContentAddressing`, `Allocation`, `WriteHead`, `TemporalLinkage`, `ReadHeads`); this class
-/// orchestrates them per sample, in the exact order of docs/dense-memory.md, "One step", and records on a `DenseMemoryTape`
+/// orchestrates them per sample, in the exact order of docs/dense-memory.md, "One memory step", and records on a `DenseMemoryTape`
 /// what the backward needs (layout: `DenseRecordLayout`).
 ///
 /// One memory may step several times per time step (a memory shared by several DNC layers);
@@ -82,7 +82,7 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
         orderHints.deallocate()
     }
 
-    /// pytorch-dnc's initialisation (docs/pytorch-dnc.md, "Initialisation"): weights Kaiming-uniform U(±√(6/in)), biases U(±1/√in).
+    /// pytorch-dnc's initialisation (docs/dense-memory.md, "Initialisation"): weights Kaiming-uniform U(±√(6/in)), biases U(±1/√in).
     public func initializeDefault(random: CounterRandom, stream: UInt64) {
         interface.initializeDefault(store: store, random: random, stream: stream)
     }
@@ -129,7 +129,7 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
 
     /// One write-then-read step. `input` (B×inputSize) is the controller output; it goes through the interface
     /// layer(s) and activations (docs/dense-memory.md, "Interface vector", with the options) and one memory step
-    /// ("One step"). Writes the read vectors (B×R×W, head-major) to `readVectors` and advances `state`. With a
+    /// ("One memory step"). Writes the read vectors (B×R×W, head-major) to `readVectors` and advances `state`. With a
     /// tape, records the step for backwardStep; without, uses an internal one-step scratch (so
     /// `lastStepDebugRecord` always works).
     /// `active` (B flags, optional): an inactive sample is skipped entirely: its state rows stay unchanged and its
@@ -244,7 +244,7 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
         Kernels.fill(out, count: r * w, with: 0)
     }
 
-    /// Sample b's step, in the order of docs/dense-memory.md, "One step": usage, write content
+    /// Sample b's step, in the order of docs/dense-memory.md, "One memory step": usage, write content
     /// weighting, allocation, write weights, erase and add, links and directional weightings,
     /// precedence, read content weighting, read weights and read vectors.
     private func sampleForward(_ b: Int, frame: StepFrame, state sp: DenseStatePointers<T>, allocationOrder: [Int]?,
@@ -362,7 +362,7 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
     }
 
     /// Sample b's backward through one step, the forward's mechanisms in reverse order
-    /// (docs/dense-memory.md, "Backward"). `stateGradient`'s rows of sample b hold dℓ/d (state
+    /// (docs/dense-memory.md, "Backward pass"). `stateGradient`'s rows of sample b hold dℓ/d (state
     /// after the step) and become dℓ/d (state before it); `interfaceGradient` (S) receives dℓ/dξ.
     private func sampleBackward(_ b: Int, frame: StepFrame, previousLinks lPrev: UnsafePointer<T>,
                                 stateGradient g: DenseStatePointers<T>, readVectorsGradient: UnsafePointer<T>,

@@ -25,7 +25,7 @@ struct VacantMemoryState<Scalar: Real>: MemoryStateValue {
 }
 
 /// What a DNC needs from an external memory: the one seam between the model's loop over time
-/// and layers and a memory's mechanisms (docs/architecture.md, "The memory interface").
+/// and layers and a memory's mechanisms (docs/architecture.md, "One DNC forward step").
 ///
 /// The dense DNC memory (`DenseMemory`), Sparse Access Memory (`SparseMemory`) and the Sparse
 /// DNC's memory (`SparseTemporalMemory`) implement it; a memory living on another device would

@@ -9,9 +9,9 @@ import DNCMemories
 ///
 /// The memory is any `MemoryModule`: the DNC's dense memory, Sparse Access Memory or the Sparse
 /// DNC's memory, chosen by `configuration.memoryKind`; the model's loop is the same for all
-/// (docs/architecture.md, "A training step").
+/// (docs/architecture.md, "One DNC forward step").
 ///
-/// Parameter names are pytorch-dnc's `state_dict` names (docs/pytorch-dnc.md): `lstm_layer_0.weight_ih_l0`
+/// Parameter names are pytorch-dnc's `state_dict` names (docs/pytorch-dnc.md, "Parameter names"): `lstm_layer_0.weight_ih_l0`
 /// …, `rnn_layer_memory_shared.interface_weights.weight` …, `output.weight`, `output.bias`.
 ///
 /// Use: `forward` over a sequence (recording for `backward` unless told not to), then
@@ -40,7 +40,7 @@ public final class DNC<T: Real>: @unchecked Sendable {
     /// window of the memory; never the whole of a large memory unless asked).
     public var debugMemoryWindow = 0
 
-    /// Builds the model and initialises its parameters as pytorch-dnc does (docs/pytorch-dnc.md,
+    /// Builds the model and initialises its parameters as pytorch-dnc does (docs/dense-memory.md,
     /// "Initialisation"), from `seed`.
     public init(_ configuration: DNCConfiguration, seed: UInt64 = 0, store: ParameterStore<T> = ParameterStore<T>()) {
         if let problem = configuration.validationError() { preconditionFailure("invalid DNC configuration: \(problem)") }
@@ -117,7 +117,7 @@ public final class DNC<T: Real>: @unchecked Sendable {
 
     /// Whether the output is time-major: the input's layout (`.paper`), or the opposite of it
     /// (`.pytorchCompat`, which stacks time-major and transposes only time-major input;
-    /// docs/pytorch-dnc.md, "Output layout").
+    /// docs/pytorch-dnc.md, "Time-major output").
     public var outputIsTimeMajor: Bool {
         configuration.preset == .pytorchCompat ? configuration.batchFirst : !configuration.batchFirst
     }

@@ -6,7 +6,7 @@ import DNCLayers
 /// Per sample and step (t = the sample's own step counter + 1), in this order:
 /// 1. **Write** (paper eqs. 3, 5, 8): the write set is the previous read's cells (deduplicated,
 ///    ρ(u) = sum of the previous read weights on cell u over heads and slots — the head
-///    aggregation of docs/sparse-memory.md, "Reading") plus the least recently accessed cell ℓ (O(1), from the LRU list).
+///    aggregation of docs/sparse-memory.md, "Sparse write") plus the least recently accessed cell ℓ (O(1), from the LRU list).
 ///    `w(u) = α(γ ρ(u) + (1−γ) I(u))` with `I(u) = [u = ℓ]`; `M(ℓ) ← 0` (erased at every step,
 ///    whatever α and γ), then `M(u) += w(u)·a` for every u. The index is told about each row.
 /// 2. **Read** (eq. 4): per head i, the K stored rows nearest to q_i by cosine (from the index;
@@ -16,7 +16,7 @@ import DNCLayers
 ///    does (popping the LRA word makes it the most recent, Supp. A.3).
 /// 4. The read positions and weights become the state's previous read.
 ///
-/// **In place, logged, rolled back** (B.2): `step` changes at most R·K+1 rows and 2R·K+1 list
+/// **In place, logged, rolled back** (docs/sparse-memory.md, "Efficient backward"): `step` changes at most R·K+1 rows and 2R·K+1 list
 /// entries per sample and logs their old and new values on the tape. `backwardStep` (steps in
 /// reverse) computes the sparse gradients and then reverts its step, so after the backward of
 /// step 0 the state is bit-identical to the state before the sequence. `restoreFinalState(tape:)`
@@ -81,7 +81,7 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
                                         blocks: zip(names, layout.fieldBlocks).map { ($0, $1.offset, $1.length) })
     }
 
-    /// pytorch-dnc's initialisation (docs/pytorch-dnc.md, "Initialisation"): weights U(±√(6/in)), biases U(±1/√in).
+    /// pytorch-dnc's initialisation (docs/dense-memory.md, "Initialisation"): weights U(±√(6/in)), biases U(±1/√in).
     public func initializeDefault(random: CounterRandom, stream: UInt64) {
         interface.initializeDefault(store: store, random: random, stream: stream)
     }

@@ -4,7 +4,7 @@ import DNCLayers
 /// What SAM (`SparseMemory`) and the SDNC's memory (`SparseTemporalMemory`) share as memories of
 /// a model: both change their state in place, log their steps on a `SparseMemoryTape`, roll the
 /// state back during their backward and carry its gradient sparsely
-/// (docs/sparse-memory.md, "Rolling back instead of copying").
+/// (docs/sparse-memory.md, "Efficient backward").
 ///
 /// The `MemoryModule` requirements are met here once for both, from the sparse operations below.
 public protocol SparseMemoryModule<Scalar>: MemoryModule
