@@ -150,8 +150,7 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
     private func sampleForward(_ m: SparseSampleMemory<T>, xi: UnsafePointer<T>, rec: UnsafeMutablePointer<T>,
                                ints: UnsafeMutablePointer<Int>, layout l: SparseRecordLayout,
                                readVectors out: UnsafeMutablePointer<T>) {
-        let w = cellWidth, r = readHeads, k = sparseReads, rk = readSlots
-        let a = xi + layout.writeVector, gamma = xi[layout.interpolationGate], alpha = xi[layout.writeGate]
+        let w = cellWidth, k = sparseReads, rk = readSlots
         let time = m.step + 1
         ints[l.oldStep] = m.step
         // Log the previous read.
@@ -159,50 +158,27 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
             ints[l.previousReadPositions + p] = m.previousReadPositions[p]
             rec[l.previousReadWeights + p] = m.previousReadWeights[p]
         }
-        // 1. Write set: previous read cells (deduplicated, ρ summed) plus the LRA cell.
-        let cells = ints + l.writeCells, isLRA = ints + l.isLRA, wasFresh = ints + l.wasFresh
-        let rho = rec + l.cellRho, ww = rec + l.writeWeights
-        var count = 0
-        func find(_ c: Int) -> Int? {
-            for j in 0..<count where cells[j] == c { return j }
-            return nil
-        }
-        for p in 0..<rk {
-            let c = ints[l.previousReadPositions + p]
-            guard c >= 0 else { continue }
-            if let j = find(c) { rho[j] += rec[l.previousReadWeights + p]; continue }
-            cells[count] = c; rho[count] = rec[l.previousReadWeights + p]; isLRA[count] = 0; wasFresh[count] = 0
-            count += 1
-        }
-        let lra = m.leastRecentlyAccessed
-        let lraIsFresh = lra >= m.fresh
-        if let j = find(lra) { isLRA[j] = 1 } else {
-            cells[count] = lra; rho[count] = 0; isLRA[count] = 1; wasFresh[count] = lraIsFresh ? 1 : 0
-            count += 1
-        }
-        ints[l.writeCount] = count
-        for j in 0..<count {
-            let c = cells[j], row = m.memory + c * w
-            let weight = alpha * (gamma * rho[j] + (1 - gamma) * T(isLRA[j]))
-            ww[j] = weight
-            let old = rec + l.oldRows + j * w, new = rec + l.newRows + j * w
-            old.update(from: row, count: w)
-            if isLRA[j] != 0 {
-                for e in 0..<w { row[e] = weight * a[e] }
-            } else {
-                for e in 0..<w { row[e] += weight * a[e] }
-            }
-            new.update(from: row, count: w)
+        // 1. Write.
+        var set = RecordWriteSet(rec: rec, ints: ints, layout: l)
+        LeastRecentlyAccessedWrite.buildSet(&set, previousPositions: ints + l.previousReadPositions,
+                                            previousWeights: rec + l.previousReadWeights, slots: rk,
+                                            lra: m.leastRecentlyAccessed, lraIsFresh: m.leastRecentlyAccessed >= m.fresh)
+        ints[l.writeCount] = set.count
+        let a = xi + layout.writeVector, gamma = xi[layout.interpolationGate], alpha = xi[layout.writeGate]
+        for j in 0..<set.count {
+            let c = ints[l.writeCells + j], row = m.memory + c * w, erased = ints[l.isLRA + j] != 0
+            let weight = LeastRecentlyAccessedWrite.weight(alpha: alpha, gamma: gamma, rho: rec[l.cellRho + j], erased: erased)
+            rec[l.writeWeights + j] = weight
+            (rec + l.oldRows + j * w).update(from: row, count: w)
+            LeastRecentlyAccessedWrite.writeRow(row, weight: weight, writeVector: a, erased: erased, width: w)
+            (rec + l.newRows + j * w).update(from: row, count: w)
             m.index.insert(id: c, vector: row)
             m.rowsWritten += 1
         }
-        // 2. Read.
-        let eps = T(1e-6)
+        // 2. Read: per head, the K nearest stored rows (fewer while fewer are stored).
         let positions = ints + l.readPositions, weights = rec + l.readWeights
-        let cosine = rec + l.readCosine, norms = rec + l.readNorms
-        for i in 0..<r {
-            let q = xi + layout.readQueries + i * w
-            let pos = positions + i * k
+        for i in 0..<readHeads {
+            let q = xi + layout.readQueries + i * w, pos = positions + i * k
             let found: Int
             if let script = neighbourScript {
                 found = script.next(search: { m.index.search(query: q, k: k, results: pos) }, into: pos)
@@ -211,52 +187,23 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
             }
             for j in found..<k { pos[j] = -1 }
             ints[l.readCounts + i] = found
-            var qs: T = 0
-            for e in 0..<w { qs += q[e] * q[e] }
-            let nq = (qs + eps).squareRoot()
-            rec[l.queryNorms + i] = nq
-            let wi = weights + i * k, ci = cosine + i * k, ni = norms + i * k
+            let wi = weights + i * k, ci = rec + l.readCosine + i * k, ni = rec + l.readNorms + i * k
             for j in 0..<k { wi[j] = 0; ci[j] = 0; ni[j] = 0 }
-            for j in 0..<found {
-                let row = m.memory + pos[j] * w
-                var d: T = 0, ms: T = 0
-                for e in 0..<w { d += q[e] * row[e]; ms += row[e] * row[e] }
-                let nm = (ms + eps).squareRoot()
-                ni[j] = nm
-                ci[j] = d / (nq * nm + eps)
-            }
-            if found > 0 { Kernels.softmaxRows(ci, wi, rows: 1, columns: found) }
-            let o = out + i * w
-            for e in 0..<w { o[e] = 0 }
-            for j in 0..<found {
-                let row = m.memory + pos[j] * w, weight = wi[j]
-                for e in 0..<w { o[e] += weight * row[e] }
-            }
+            rec[l.queryNorms + i] = SparseContentRead.forward(query: q, strength: 1, memory: m.memory, positions: pos, found: found,
+                                                              width: w, rowNorms: ni, cosine: ci, weights: wi)
+            SparseContentRead.readVector(weights: wi, positions: pos, slots: k, memory: m.memory, width: w, out: out + i * w)
         }
-        // 3. Usage: accesses, in order (write set, then newly read cells), each cell once.
-        let delta = T(options.accessThreshold)
-        var moves = 0
+        // 3. Usage.
         let log = ints + l.moves
-        func readSum(_ c: Int) -> T {
-            var s: T = 0
-            for p in 0..<rk where positions[p] == c { s += weights[p] }
-            return s
+        var logged = 0
+        ints[l.moveCount] = SparseUsage.access(m, time: time, threshold: T(options.accessThreshold),
+                                               writeCells: ints + l.writeCells, writeWeights: rec + l.writeWeights,
+                                               erased: { ints[l.isLRA + $0] != 0 }, count: set.count,
+                                               positions: positions, weights: weights, slots: rk) { c, old, oldTime in
+            let entry = log + SparseUsage.logWidth * logged
+            entry[0] = c; entry[1] = old.0; entry[2] = old.1; entry[3] = oldTime
+            logged += 1
         }
-        func access(_ c: Int) {
-            let oldTime = c < m.fresh ? m.lastAccess[c] : 0
-            let old = m.access(c, time: time)
-            log[4 * moves] = c; log[4 * moves + 1] = old.0; log[4 * moves + 2] = old.1; log[4 * moves + 3] = oldTime
-            moves += 1
-        }
-        for j in 0..<count where isLRA[j] != 0 || ww[j] + readSum(cells[j]) > delta { access(cells[j]) }
-        for p in 0..<rk {
-            let c = positions[p]
-            guard c >= 0, find(c) == nil else { continue }
-            var seen = false
-            for q in 0..<p where positions[q] == c { seen = true; break }
-            if !seen && readSum(c) > delta { access(c) }
-        }
-        ints[l.moveCount] = moves
         // 4. The read becomes the previous read.
         for p in 0..<rk {
             m.previousReadPositions[p] = positions[p]
@@ -306,60 +253,43 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
     private func sampleBackward(_ m: SparseSampleMemory<T>, xi: UnsafePointer<T>, rec: UnsafePointer<T>,
                                 ints: UnsafePointer<Int>, layout l: SparseRecordLayout, readGradient dr: UnsafePointer<T>,
                                 gradient g: inout SparseSampleGradient<T>, dxi: UnsafeMutablePointer<T>) {
-        let w = cellWidth, r = readHeads, k = sparseReads, rk = readSlots, eps = T(1e-6)
+        let w = cellWidth, k = sparseReads, rk = readSlots
         let positions = ints + l.readPositions, count = ints[l.writeCount]
         // Slots for every row that gets gradient (before taking pointers).
         var readSlot = [Int](repeating: -1, count: rk), writeSlot = [Int](repeating: -1, count: count)
         for p in 0..<rk where positions[p] >= 0 { readSlot[p] = g.slot(positions[p]) }
         for j in 0..<count { writeSlot[j] = g.slot(ints[l.writeCells + j]) }
-        let dRho = g.readWeights  // dℓ/dω_t from later steps
-        var dPrevious = [T](repeating: 0, count: rk)
+        let later = g.readWeights  // dℓ/dω_t from later steps
+        var dPrevious = [T](repeating: 0, count: rk), dOmega = [T](repeating: 0, count: k)
         g.values.withUnsafeMutableBufferPointer { vb in
             let gm = vb.baseAddress!
             // Read (on M_t, which is the live memory now).
-            var dOmega = [T](repeating: 0, count: k)
-            for i in 0..<r {
-                let found = ints[l.readCounts + i]
-                guard found > 0 else { continue }
-                let q = xi + layout.readQueries + i * w, dq = dxi + layout.readQueries + i * w
-                let dri = dr + i * w, nq = rec[l.queryNorms + i]
-                let wi = rec + l.readWeights + i * k, ci = rec + l.readCosine + i * k, ni = rec + l.readNorms + i * k
-                var inner: T = 0
-                for j in 0..<found {
-                    let row = m.memory + positions[i * k + j] * w, gr = gm + readSlot[i * k + j] * w
-                    var d: T = 0
-                    for e in 0..<w { d += dri[e] * row[e]; gr[e] += wi[j] * dri[e] }
-                    dOmega[j] = d + dRho[i * k + j]
-                    inner += wi[j] * dOmega[j]
+            for i in 0..<readHeads where ints[l.readCounts + i] > 0 {
+                let base = i * k
+                later.withUnsafeBufferPointer { later in
+                    SparseContentRead.readVectorBackward(weights: rec + l.readWeights + base, positions: positions + base, slots: k,
+                                                         memory: m.memory, width: w, readGradient: dr + i * w,
+                                                         laterGradient: later.baseAddress! + base, slotGradient: &dOmega,
+                                                         rowGradient: { gm + readSlot[base + $0] * w })
                 }
-                for j in 0..<found {
-                    let dc = wi[j] * (dOmega[j] - inner)
-                    let row = m.memory + positions[i * k + j] * w, gr = gm + readSlot[i * k + j] * w
-                    let nm = ni[j], c = ci[j], dd = nq * nm + eps
-                    let qScale = dc / dd, qNorm = dc * c * nm / (dd * nq)
-                    let mNorm = dc * c * nq / (dd * nm)
-                    for e in 0..<w {
-                        dq[e] += qScale * row[e] - qNorm * q[e]
-                        gr[e] += qScale * q[e] - mNorm * row[e]
-                    }
-                }
+                _ = SparseContentRead.backward(query: xi + layout.readQueries + i * w, strength: 1, mode: 1, memory: m.memory,
+                                               positions: positions + base, found: ints[l.readCounts + i], width: w,
+                                               queryNorm: rec[l.queryNorms + i], rowNorms: rec + l.readNorms + base,
+                                               cosine: rec + l.readCosine + base, weights: rec + l.readWeights + base,
+                                               slotGradient: dOmega, queryGradient: dxi + layout.readQueries + i * w,
+                                               rowGradient: { gm + readSlot[base + $0] * w })
             }
             // Write: dℓ/dM_t(u) → dℓ/dw(u), dℓ/da; then dℓ/dM_{t−1}(u).
-            let a = xi + layout.writeVector, da = dxi + layout.writeVector
-            let gamma = xi[layout.interpolationGate], alpha = xi[layout.writeGate]
+            let a = xi + layout.writeVector, gamma = xi[layout.interpolationGate], alpha = xi[layout.writeGate]
             var dGamma: T = 0, dAlpha: T = 0
             for j in 0..<count {
-                let gr = gm + writeSlot[j] * w, weight = rec[l.writeWeights + j]
-                let rho = rec[l.cellRho + j], erase = T(ints[l.isLRA + j])
-                var dw: T = 0
-                for e in 0..<w { dw += a[e] * gr[e]; da[e] += weight * gr[e] }
-                if ints[l.isLRA + j] != 0 { for e in 0..<w { gr[e] = 0 } }
-                dAlpha += (gamma * rho + (1 - gamma) * erase) * dw
-                dGamma += alpha * (rho - erase) * dw
-                let dRhoCell = alpha * gamma * dw
-                for p in 0..<rk where ints[l.previousReadPositions + p] == ints[l.writeCells + j] {
-                    dPrevious[p] = dRhoCell
-                }
+                let d = LeastRecentlyAccessedWrite.backwardCell(
+                    rowGradient: gm + writeSlot[j] * w, writeVector: a, writeVectorGradient: dxi + layout.writeVector,
+                    weight: rec[l.writeWeights + j], weightGradient: 0, rho: rec[l.cellRho + j], erased: ints[l.isLRA + j] != 0,
+                    alpha: alpha, gamma: gamma, width: w)
+                dAlpha += d.alpha
+                dGamma += d.gamma
+                for p in 0..<rk where ints[l.previousReadPositions + p] == ints[l.writeCells + j] { dPrevious[p] = d.rho }
             }
             dxi[layout.interpolationGate] += dGamma
             dxi[layout.writeGate] += dAlpha
@@ -377,17 +307,11 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
             m.previousReadWeights[p] = rec[l.previousReadWeights + p]
         }
         m.step = ints[l.oldStep]
-        let log = ints + l.moves
-        for v in stride(from: ints[l.moveCount] - 1, through: 0, by: -1) {
-            m.undoAccess(log[4 * v], old: (log[4 * v + 1], log[4 * v + 2]), oldTime: log[4 * v + 3])
-        }
+        SparseUsage.undo(m, log: ints + l.moves, count: ints[l.moveCount])
         for j in stride(from: ints[l.writeCount] - 1, through: 0, by: -1) {
             let c = ints[l.writeCells + j], row = m.memory + c * w
-            for e in 0..<w {
-                precondition(bitIdentical(row[e], rec[l.newRows + j * w + e]),
-                             "row \(c) differs from what step \(m.step + 1) wrote: the state was changed between forward and backward")
-            }
-            row.update(from: rec + l.oldRows + j * w, count: w)
+            LeastRecentlyAccessedWrite.undoRow(row, cell: c, oldRow: rec + l.oldRows + j * w, newRow: rec + l.newRows + j * w,
+                                               width: w, step: m.step + 1)
             m.index.undoInsert(id: c, previous: ints[l.wasFresh + j] != 0 ? nil : UnsafePointer(row))
             m.rowsRestored += 1
         }
@@ -432,7 +356,7 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
                     m.index.insert(id: c, vector: row)
                     m.rowsWritten += 1
                 }
-                for v in 0..<si[l.moveCount] { _ = m.access(si[l.moves + 4 * v], time: si[l.oldStep] + 1) }
+                SparseUsage.redo(m, log: si + l.moves, count: si[l.moveCount], time: si[l.oldStep] + 1)
                 for p in 0..<readSlots {
                     m.previousReadPositions[p] = si[l.readPositions + p]
                     m.previousReadWeights[p] = sr[l.readWeights + p]
@@ -545,4 +469,34 @@ final class NeighbourScript: @unchecked Sendable {
         recorded.append(Array(UnsafeBufferPointer(start: results, count: n)))
         return n
     }
+}
+
+/// SAM's write set in its fixed-size step record (at most R·K + 1 cells).
+private struct RecordWriteSet<T: Real>: SparseWriteSet {
+    let rec: UnsafeMutablePointer<T>
+    let ints: UnsafeMutablePointer<Int>
+    let layout: SparseRecordLayout
+    private(set) var count = 0
+
+    init(rec: UnsafeMutablePointer<T>, ints: UnsafeMutablePointer<Int>, layout: SparseRecordLayout) {
+        self.rec = rec
+        self.ints = ints
+        self.layout = layout
+    }
+
+    func entry(of cell: Int) -> Int? {
+        for j in 0..<count where ints[layout.writeCells + j] == cell { return j }
+        return nil
+    }
+
+    mutating func append(cell: Int, rho: T, erased: Bool, fresh: Bool) {
+        ints[layout.writeCells + count] = cell
+        rec[layout.cellRho + count] = rho
+        ints[layout.isLRA + count] = erased ? 1 : 0
+        ints[layout.wasFresh + count] = fresh ? 1 : 0
+        count += 1
+    }
+
+    mutating func addRho(_ value: T, to entry: Int) { rec[layout.cellRho + entry] += value }
+    mutating func markErased(_ entry: Int) { ints[layout.isLRA + entry] = 1 }
 }

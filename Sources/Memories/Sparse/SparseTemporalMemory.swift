@@ -48,6 +48,9 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
     private var lastStepIndex = -1
     private var scratch: [T] = []
     private var scores: [Int: T] = [:]
+    /// Reused per step: link and precedence candidates, and the content read's neighbours.
+    private var candidates: [(cell: Int, value: T)] = []
+    private var neighbours: [Int] = []
     /// Test hook, as `SparseMemory.neighbourScript`.
     var neighbourScript: NeighbourScript?
     /// Test hook: called with (sample, its memory) after the link and precedence updates,
@@ -161,25 +164,21 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
         r.journal = LinkJournal()
         defer { r.journal = links.journal!; links.journal = nil }
 
-        // 1. Write set: the previous read's cells (ρ summed), then the LRA cell.
-        for (p, c) in r.previousPositions.enumerated() where c >= 0 {
-            if let j = r.writeSlot(c) { r.rho[j] += r.previousWeights[p]; continue }
-            r.writeCells.append(c); r.rho.append(r.previousWeights[p]); r.isLRA.append(false); r.wasFresh.append(false)
-        }
-        let lra = m.leastRecentlyAccessed
-        if let j = r.writeSlot(lra) { r.isLRA[j] = true } else {
-            r.writeCells.append(lra); r.rho.append(0); r.isLRA.append(true); r.wasFresh.append(lra >= m.fresh)
+        // 1. Write: SAM's, to the previous read's cells (ρ summed) and the LRA cell.
+        var set = r
+        r.previousPositions.withUnsafeBufferPointer { positions in
+            r.previousWeights.withUnsafeBufferPointer { weights in
+                LeastRecentlyAccessedWrite.buildSet(&set, previousPositions: positions.baseAddress!, previousWeights: weights.baseAddress!,
+                                                    slots: readSlots, lra: m.leastRecentlyAccessed,
+                                                    lraIsFresh: m.leastRecentlyAccessed >= m.fresh)
+            }
         }
         for j in r.writeCells.indices {
             let c = r.writeCells[j], row = m.memory + c * w
-            let weight = alpha * (gamma * r.rho[j] + (1 - gamma) * (r.isLRA[j] ? 1 : 0))
+            let weight = LeastRecentlyAccessedWrite.weight(alpha: alpha, gamma: gamma, rho: r.rho[j], erased: r.isLRA[j])
             r.writeWeights.append(weight)
             r.oldRows.append(contentsOf: UnsafeBufferPointer(start: row, count: w))
-            if r.isLRA[j] {
-                for e in 0..<w { row[e] = weight * a[e] }
-            } else {
-                for e in 0..<w { row[e] += weight * a[e] }
-            }
+            LeastRecentlyAccessedWrite.writeRow(row, weight: weight, writeVector: a, erased: r.isLRA[j], width: w)
             r.newRows.append(contentsOf: UnsafeBufferPointer(start: row, count: w))
             if r.wasFresh[j] { links.clearCell(c) }
             m.index.insert(id: c, vector: row)
@@ -198,53 +197,50 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
             for target in r.precedenceBeforeCells where target != u && !r.linkCells[start...].contains(target) {
                 r.linkCells.append(target); r.linkOld.append(0)
             }
-            var candidates: [(cell: Int, value: T)] = []
+            candidates.removeAll(keepingCapacity: true)
             for e in start..<r.linkCells.count {
                 let target = r.linkCells[e]
                 let value = (1 - wu) * r.linkOld[e] + wu * r.precedenceBefore(target)
                 candidates.append((target, value))
             }
-            let kept = Self.largest(candidates, count: kl)
-            for e in start..<r.linkCells.count { r.linkKept.append(kept.contains { $0.cell == r.linkCells[e] }) }
-            links.replaceRow(u, with: kept)
+            Self.keepLargest(&candidates, count: kl)
+            for e in start..<r.linkCells.count { r.linkKept.append(candidates.contains { $0.cell == r.linkCells[e] }) }
+            links.replaceRow(u, with: candidates)
         }
         r.linkStart.append(r.linkCells.count)
         // 3. Precedence.
         r.writeSum = r.writeWeights.reduce(0, +)
-        var precedence: [(cell: Int, value: T)] = []
+        candidates.removeAll(keepingCapacity: true)
         for (e, c) in r.precedenceBeforeCells.enumerated() {
-            precedence.append((c, (1 - r.writeSum) * r.precedenceBeforeValues[e]))
+            candidates.append((c, (1 - r.writeSum) * r.precedenceBeforeValues[e]))
         }
         for (j, c) in r.writeCells.enumerated() {
-            if let e = precedence.firstIndex(where: { $0.cell == c }) { precedence[e].value += r.writeWeights[j] } else {
-                precedence.append((c, r.writeWeights[j]))
+            if let e = candidates.firstIndex(where: { $0.cell == c }) { candidates[e].value += r.writeWeights[j] } else {
+                candidates.append((c, r.writeWeights[j]))
             }
         }
-        let newPrecedence = Self.largest(precedence, count: kl)
-        links.precedenceCells = newPrecedence.map(\.cell)
-        links.precedenceValues = newPrecedence.map(\.value)
+        Self.keepLargest(&candidates, count: kl)
+        links.precedenceCells.removeAll(keepingCapacity: true)
+        links.precedenceValues.removeAll(keepingCapacity: true)
+        for entry in candidates { links.precedenceCells.append(entry.cell); links.precedenceValues.append(entry.value) }
         r.precedenceAfterCells = links.precedenceCells
         r.precedenceAfterValues = links.precedenceValues
         afterLinkUpdate?(b, m)
         // 4. Read.
         readForward(m, xi: xi, record: r, readVectors: out)
-        // 5. Usage, as SAM: written cells (ℓ always), then newly read cells, each once.
-        let delta = T(options.accessThreshold)
-        func readSum(_ c: Int) -> T {
-            var s: T = 0
-            for p in r.positions.indices where r.positions[p] == c { s += r.weights[p] }
-            return s
-        }
-        func access(_ c: Int) {
-            let oldTime = c < m.fresh ? m.lastAccess[c] : 0
-            let old = m.access(c, time: time)
-            r.moves.append(contentsOf: [c, old.0, old.1, oldTime])
-        }
-        for j in r.writeCells.indices where r.isLRA[j] || r.writeWeights[j] + readSum(r.writeCells[j]) > delta {
-            access(r.writeCells[j])
-        }
-        for (p, c) in r.positions.enumerated() where c >= 0 && r.writeSlot(c) == nil && !r.positions[..<p].contains(c) {
-            if readSum(c) > delta { access(c) }
+        // 5. Usage, as SAM's: written cells (ℓ always), then newly read cells, each once.
+        r.writeCells.withUnsafeBufferPointer { cells in
+            r.writeWeights.withUnsafeBufferPointer { writeWeights in
+                r.positions.withUnsafeBufferPointer { positions in
+                    r.weights.withUnsafeBufferPointer { weights in
+                        SparseUsage.access(m, time: time, threshold: T(options.accessThreshold), writeCells: cells.baseAddress!,
+                                           writeWeights: writeWeights.baseAddress!, erased: { r.isLRA[$0] }, count: cells.count,
+                                           positions: positions.baseAddress!, weights: weights.baseAddress!, slots: readSlots) { c, old, oldTime in
+                            r.moves.append(c); r.moves.append(old.0); r.moves.append(old.1); r.moves.append(oldTime)
+                        }
+                    }
+                }
+            }
         }
         // 6. The read becomes the previous read.
         for p in 0..<readSlots {
@@ -254,28 +250,38 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
         m.step = time
     }
 
-    /// The `count` largest positive entries, largest first (ties: smaller cell first).
-    static func largest(_ entries: [(cell: Int, value: T)], count: Int) -> [(cell: Int, value: T)] {
-        Array(entries.filter { $0.value > 0 }
-            .sorted { $0.value > $1.value || ($0.value == $1.value && $0.cell < $1.cell) }
-            .prefix(count))
+    /// Keeps the `count` largest positive entries, largest first (ties: smaller cell first), in
+    /// place: an insertion sort over the few candidates (at most a few times K_L), which
+    /// allocates nothing.
+    static func keepLargest(_ entries: inout [(cell: Int, value: T)], count: Int) {
+        entries.removeAll { !($0.value > 0) }
+        for i in entries.indices.dropFirst() {
+            let entry = entries[i]
+            var j = i
+            while j > 0 && (entry.value > entries[j - 1].value || (entry.value == entries[j - 1].value && entry.cell < entries[j - 1].cell)) {
+                entries[j] = entries[j - 1]
+                j -= 1
+            }
+            entries[j] = entry
+        }
+        if entries.count > count { entries.removeLast(entries.count - count) }
     }
 
     private func readForward(_ m: SparseSampleMemory<T>, xi: UnsafePointer<T>, record r: TemporalSampleRecord<T>,
                              readVectors out: UnsafeMutablePointer<T>) {
-        let w = cellWidth, k = sparseReads, kl = temporalReads, ch = slotsPerHead, eps = T(1e-6), links = m.links!
-        r.positions = Array(repeating: -1, count: readSlots)
-        r.weights = Array(repeating: 0, count: readSlots)
-        r.scores = Array(repeating: 0, count: readSlots)
-        r.cosine = Array(repeating: 0, count: readHeads * k)
-        r.rowNorms = Array(repeating: 0, count: readHeads * k)
-        r.found = Array(repeating: 0, count: 3 * readHeads)
-        var neighbours = [Int](repeating: -1, count: k)
+        let w = cellWidth, k = sparseReads, kl = temporalReads, ch = slotsPerHead, links = m.links!
+        func refill<E>(_ array: inout [E], _ value: E, _ count: Int) {
+            array.removeAll(keepingCapacity: true)
+            array.append(contentsOf: repeatElement(value, count: count))
+        }
+        refill(&r.positions, -1, readSlots); refill(&r.weights, 0, readSlots); refill(&r.scores, 0, readSlots)
+        refill(&r.cosine, 0, readHeads * k); refill(&r.rowNorms, 0, readHeads * k); refill(&r.found, 0, 3 * readHeads)
+        refill(&neighbours, -1, k)
         for i in 0..<readHeads {
             let q = xi + layout.readQueries + i * w, beta = xi[layout.readStrengths + i]
             let modes = xi + layout.readModes + 3 * i
             let base = i * ch
-            // Content.
+            // Content: the K nearest stored rows, ω = softmax(β cos), weight π_c ω.
             let found = neighbours.withUnsafeMutableBufferPointer { pos -> Int in
                 if let script = neighbourScript {
                     return script.next(search: { m.index.search(query: q, k: k, results: pos.baseAddress!) }, into: pos.baseAddress!)
@@ -283,25 +289,20 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
                 return m.index.search(query: q, k: k, results: pos.baseAddress!)
             }
             r.found[3 * i] = found
-            var qs: T = 0
-            for e in 0..<w { qs += q[e] * q[e] }
-            let nq = (qs + eps).squareRoot()
+            for j in 0..<found { r.positions[base + j] = neighbours[j] }
+            let nq = r.positions.withUnsafeBufferPointer { positions in
+                r.rowNorms.withUnsafeMutableBufferPointer { norms in
+                    r.cosine.withUnsafeMutableBufferPointer { cosine in
+                        r.scores.withUnsafeMutableBufferPointer { scores in
+                            SparseContentRead.forward(query: q, strength: beta, memory: m.memory, positions: positions.baseAddress! + base,
+                                                      found: found, width: w, rowNorms: norms.baseAddress! + i * k,
+                                                      cosine: cosine.baseAddress! + i * k, weights: scores.baseAddress! + base)
+                        }
+                    }
+                }
+            }
             r.queryNorms.append(nq)
-            var logits = [T](repeating: 0, count: found)
-            for j in 0..<found {
-                let row = m.memory + neighbours[j] * w
-                var d: T = 0, ms: T = 0
-                for e in 0..<w { d += q[e] * row[e]; ms += row[e] * row[e] }
-                let nm = (ms + eps).squareRoot()
-                r.rowNorms[i * k + j] = nm
-                r.cosine[i * k + j] = d / (nq * nm + eps)
-                logits[j] = beta * r.cosine[i * k + j]
-                r.positions[base + j] = neighbours[j]
-            }
-            if found > 0 {
-                logits.withUnsafeMutableBufferPointer { Kernels.softmaxRows($0.baseAddress!, $0.baseAddress!, rows: 1, columns: found) }
-            }
-            for j in 0..<found { r.scores[base + j] = logits[j]; r.weights[base + j] = modes[2] * logits[j] }
+            for j in 0..<found { r.weights[base + j] = modes[2] * r.scores[base + j] }
             // Forward f = L w_prev (through the columns) and backward b = Lᵀ w_prev (the rows).
             for direction in 0..<2 {
                 scores.removeAll(keepingCapacity: true)
@@ -314,20 +315,22 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
                         for (n, v) in links.row(c) { scores[n, default: 0] += v * weight }
                     }
                 }
-                let kept = Self.largest(scores.map { ($0.key, $0.value) }, count: kl)
+                candidates.removeAll(keepingCapacity: true)
+                for (cell, value) in scores { candidates.append((cell, value)) }
+                Self.keepLargest(&candidates, count: kl)
                 let offset = base + k + direction * kl, mode = modes[1 - direction]
-                r.found[3 * i + 1 + direction] = kept.count
-                for (j, entry) in kept.enumerated() {
+                r.found[3 * i + 1 + direction] = candidates.count
+                for (j, entry) in candidates.enumerated() {
                     r.positions[offset + j] = entry.cell
                     r.scores[offset + j] = entry.value
                     r.weights[offset + j] = mode * entry.value
                 }
             }
-            let o = out + i * w
-            for e in 0..<w { o[e] = 0 }
-            for s in base..<(base + ch) where r.positions[s] >= 0 {
-                let row = m.memory + r.positions[s] * w, weight = r.weights[s]
-                for e in 0..<w { o[e] += weight * row[e] }
+            r.weights.withUnsafeBufferPointer { weights in
+                r.positions.withUnsafeBufferPointer { positions in
+                    SparseContentRead.readVector(weights: weights.baseAddress! + base, positions: positions.baseAddress! + base, slots: ch,
+                                                 memory: m.memory, width: w, out: out + i * w)
+                }
             }
         }
     }
@@ -375,7 +378,7 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
     private func sampleBackward(_ m: SparseSampleMemory<T>, xi: UnsafePointer<T>, record r: TemporalSampleRecord<T>,
                                 readGradient dr: UnsafePointer<T>, gradient g: inout SparseSampleGradient<T>,
                                 dxi: UnsafeMutablePointer<T>) {
-        let w = cellWidth, k = sparseReads, kl = temporalReads, ch = slotsPerHead, eps = T(1e-6), links = m.links!
+        let w = cellWidth, k = sparseReads, kl = temporalReads, ch = slotsPerHead, links = m.links!
         let linkGradients = options.linkGradients
         var readSlot = [Int](repeating: -1, count: readSlots)
         for p in 0..<readSlots where r.positions[p] >= 0 { readSlot[p] = g.slot(r.positions[p]) }
@@ -392,36 +395,35 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
                 let q = xi + layout.readQueries + i * w, dq = dxi + layout.readQueries + i * w
                 let modes = xi + layout.readModes + 3 * i, dModes = dxi + layout.readModes + 3 * i
                 var dSlot = [T](repeating: 0, count: ch)
-                for s in 0..<ch where r.positions[base + s] >= 0 {
-                    let row = m.memory + r.positions[base + s] * w, gr = gm + readSlot[base + s] * w
-                    let weight = r.weights[base + s]
-                    var d: T = 0
-                    for e in 0..<w { d += dri[e] * row[e]; gr[e] += weight * dri[e] }
-                    dSlot[s] = d + dNext[base + s]
+                r.weights.withUnsafeBufferPointer { weights in
+                    r.positions.withUnsafeBufferPointer { positions in
+                        dNext.withUnsafeBufferPointer { later in
+                            SparseContentRead.readVectorBackward(weights: weights.baseAddress! + base, positions: positions.baseAddress! + base,
+                                                                 slots: ch, memory: m.memory, width: w, readGradient: dri,
+                                                                 laterGradient: later.baseAddress! + base, slotGradient: &dSlot,
+                                                                 rowGradient: { gm + readSlot[base + $0] * w })
+                        }
+                    }
                 }
                 // Content: weight = π_c ω, ω = softmax(β cos).
                 let found = r.found[3 * i]
                 if found > 0 {
-                    var inner: T = 0
-                    for j in 0..<found {
-                        dModes[2] += r.scores[base + j] * dSlot[j]
-                        inner += r.scores[base + j] * modes[2] * dSlot[j]
-                    }
-                    let beta = xi[layout.readStrengths + i], nq = r.queryNorms[i]
-                    for j in 0..<found {
-                        let omega = r.scores[base + j]
-                        let dLogit = omega * (modes[2] * dSlot[j] - inner)
-                        let c = r.cosine[i * k + j], nm = r.rowNorms[i * k + j]
-                        dxi[layout.readStrengths + i] += dLogit * c
-                        let dc = beta * dLogit
-                        let row = m.memory + r.positions[base + j] * w, gr = gm + readSlot[base + j] * w
-                        let dd = nq * nm + eps
-                        let qScale = dc / dd, qNorm = dc * c * nm / (dd * nq), mNorm = dc * c * nq / (dd * nm)
-                        for e in 0..<w {
-                            dq[e] += qScale * row[e] - qNorm * q[e]
-                            gr[e] += qScale * q[e] - mNorm * row[e]
+                    for j in 0..<found { dModes[2] += r.scores[base + j] * dSlot[j] }
+                    let dBeta = r.positions.withUnsafeBufferPointer { positions in
+                        r.rowNorms.withUnsafeBufferPointer { norms in
+                            r.cosine.withUnsafeBufferPointer { cosine in
+                                r.scores.withUnsafeBufferPointer { omega in
+                                    SparseContentRead.backward(query: q, strength: xi[layout.readStrengths + i], mode: modes[2], memory: m.memory,
+                                                               positions: positions.baseAddress! + base, found: found, width: w,
+                                                               queryNorm: r.queryNorms[i], rowNorms: norms.baseAddress! + i * k,
+                                                               cosine: cosine.baseAddress! + i * k, weights: omega.baseAddress! + base,
+                                                               slotGradient: dSlot, queryGradient: dq,
+                                                               rowGradient: { gm + readSlot[base + $0] * w })
+                                }
+                            }
                         }
                     }
+                    dxi[layout.readStrengths + i] += dBeta
                 }
                 // Forward (direction 0) and backward (1): weight = π · score, score = Σ_s L(·) w_prev(s).
                 for direction in 0..<2 {
@@ -475,15 +477,12 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
             let gamma = xi[layout.interpolationGate], alpha = xi[layout.writeGate]
             var dGamma: T = 0, dAlpha: T = 0
             for j in r.writeCells.indices {
-                let gr = gm + writeSlot[j] * w, weight = r.writeWeights[j]
-                let erase: T = r.isLRA[j] ? 1 : 0
-                var dw = dWrite[j]
-                for e in 0..<w { dw += a[e] * gr[e]; da[e] += weight * gr[e] }
-                if r.isLRA[j] { for e in 0..<w { gr[e] = 0 } }
-                dAlpha += (gamma * r.rho[j] + (1 - gamma) * erase) * dw
-                dGamma += alpha * (r.rho[j] - erase) * dw
-                let dRho = alpha * gamma * dw
-                for p in 0..<readSlots where r.previousPositions[p] == r.writeCells[j] { dPrevious[p] += dRho }
+                let d = LeastRecentlyAccessedWrite.backwardCell(
+                    rowGradient: gm + writeSlot[j] * w, writeVector: a, writeVectorGradient: da, weight: r.writeWeights[j],
+                    weightGradient: dWrite[j], rho: r.rho[j], erased: r.isLRA[j], alpha: alpha, gamma: gamma, width: w)
+                dAlpha += d.alpha
+                dGamma += d.gamma
+                for p in 0..<readSlots where r.previousPositions[p] == r.writeCells[j] { dPrevious[p] += d.rho }
             }
             dxi[layout.interpolationGate] += dGamma
             dxi[layout.writeGate] += dAlpha
@@ -501,19 +500,18 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
             m.previousReadWeights[p] = r.previousWeights[p]
         }
         m.step = r.oldStep
-        for v in stride(from: r.moves.count / 4 - 1, through: 0, by: -1) {
-            m.undoAccess(r.moves[4 * v], old: (r.moves[4 * v + 1], r.moves[4 * v + 2]), oldTime: r.moves[4 * v + 3])
-        }
+        r.moves.withUnsafeBufferPointer { SparseUsage.undo(m, log: $0.baseAddress!, count: $0.count / SparseUsage.logWidth) }
         links.precedenceCells = r.precedenceBeforeCells
         links.precedenceValues = r.precedenceBeforeValues
         links.undo(r.journal)
         for j in stride(from: r.writeCells.count - 1, through: 0, by: -1) {
             let c = r.writeCells[j], row = m.memory + c * w
-            for e in 0..<w {
-                precondition(bitIdentical(row[e], r.newRows[j * w + e]),
-                             "row \(c) differs from what step \(m.step + 1) wrote: the state was changed between forward and backward")
+            r.oldRows.withUnsafeBufferPointer { old in
+                r.newRows.withUnsafeBufferPointer { new in
+                    LeastRecentlyAccessedWrite.undoRow(row, cell: c, oldRow: old.baseAddress! + j * w, newRow: new.baseAddress! + j * w,
+                                                       width: w, step: m.step + 1)
+                }
             }
-            r.oldRows.withUnsafeBufferPointer { row.update(from: $0.baseAddress! + j * w, count: w) }
             m.index.undoInsert(id: c, previous: r.wasFresh[j] ? nil : UnsafePointer(row))
             m.rowsRestored += 1
         }
@@ -557,7 +555,7 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
                 links.redo(r.journal)
                 links.precedenceCells = r.precedenceAfterCells
                 links.precedenceValues = r.precedenceAfterValues
-                for v in 0..<(r.moves.count / 4) { _ = m.access(r.moves[4 * v], time: r.oldStep + 1) }
+                r.moves.withUnsafeBufferPointer { SparseUsage.redo(m, log: $0.baseAddress!, count: $0.count / SparseUsage.logWidth, time: r.oldStep + 1) }
                 for p in 0..<readSlots {
                     m.previousReadPositions[p] = r.positions[p]
                     m.previousReadWeights[p] = r.weights[p]

@@ -89,3 +89,17 @@ final class TemporalSampleRecord<T: Real> {
     /// Index in the write set of `cell`, or nil.
     func writeSlot(_ cell: Int) -> Int? { writeCells.firstIndex(of: cell) }
 }
+
+/// The SDNC keeps SAM's write set in its growable record.
+extension TemporalSampleRecord: SparseWriteSet {
+    typealias Scalar = T
+    var count: Int { writeCells.count }
+    func entry(of cell: Int) -> Int? { writeSlot(cell) }
+
+    func append(cell: Int, rho value: T, erased: Bool, fresh: Bool) {
+        writeCells.append(cell); rho.append(value); isLRA.append(erased); wasFresh.append(fresh)
+    }
+
+    func addRho(_ value: T, to entry: Int) { rho[entry] += value }
+    func markErased(_ entry: Int) { isLRA[entry] = true }
+}
