@@ -57,6 +57,15 @@ public final class SparseLinks<T: Real>: @unchecked Sendable {
         columnSource.deallocate(); columnCount.deallocate()
     }
 
+    /// Sets the precedence to these cells and values, copied into its own buffers (sharing the
+    /// caller's arrays would make the next update copy them).
+    func setPrecedence(cells: [Int], values: [T]) {
+        precedenceCells.removeAll(keepingCapacity: true)
+        precedenceCells.append(contentsOf: cells)
+        precedenceValues.removeAll(keepingCapacity: true)
+        precedenceValues.append(contentsOf: values)
+    }
+
     /// Empties the precedence (O(1)); rows and columns are cleared as cells enter.
     func reset() { precedenceCells.removeAll(keepingCapacity: true); precedenceValues.removeAll(keepingCapacity: true) }
 
@@ -80,6 +89,18 @@ public final class SparseLinks<T: Real>: @unchecked Sendable {
     /// The successors of cell j (cells i with L(i, j) ≠ 0).
     public func column(_ j: Int) -> [Int] {
         (0..<Int(columnCount[j])).map { Int(columnSource[j * perCell + $0]) }
+    }
+
+    /// Calls `body` with each predecessor of cell i and its link value (allocates nothing).
+    @inline(__always)
+    func forEachInRow(_ i: Int, _ body: (_ cell: Int, _ value: T) -> Void) {
+        for e in 0..<Int(rowCount[i]) { body(Int(rowTarget[i * perCell + e]), rowValue[i * perCell + e]) }
+    }
+
+    /// Calls `body` with each successor of cell j (allocates nothing).
+    @inline(__always)
+    func forEachInColumn(_ j: Int, _ body: (_ cell: Int) -> Void) {
+        for e in 0..<Int(columnCount[j]) { body(Int(columnSource[j * perCell + e])) }
     }
 
     /// The precedence weight of `cell`, 0 when absent.
@@ -130,9 +151,8 @@ public final class SparseLinks<T: Real>: @unchecked Sendable {
     /// Replaces row i by `entries` (at most K_L, positive values, no target i), keeping the
     /// columns consistent. A new entry joins a full column only if its value exceeds the
     /// column's smallest (ties: the smaller source cell stays), which is then dropped from its
-    /// row. Returns which entries made it into the row. O(K_L²).
-    @discardableResult
-    func replaceRow(_ i: Int, with entries: [(cell: Int, value: T)]) -> [Bool] {
+    /// row. O(K_L²).
+    func replaceRow(_ i: Int, with entries: [(cell: Int, value: T)]) {
         precondition(entries.count <= perCell, "row \(i) gets \(entries.count) links, at most \(perCell) allowed")
         let base = i * perCell
         // Targets that leave the row leave their columns.
@@ -143,13 +163,11 @@ public final class SparseLinks<T: Real>: @unchecked Sendable {
                 removeFromColumn(j, source: i)
             }
         }
-        var kept = [Bool](repeating: false, count: entries.count)
-        for (n, entry) in entries.enumerated() {
+        for entry in entries {
             let j = entry.cell
             precondition(j != i && entry.value > 0, "invalid link (\(i), \(j)) = \(entry.value)")
             if let e = (0..<Int(rowCount[i])).first(where: { rowTarget[base + $0] == Int32(j) }) {
                 setValue(base + e, entry.value)
-                kept[n] = true
                 continue
             }
             if Int(columnCount[j]) == perCell {
@@ -171,9 +189,7 @@ public final class SparseLinks<T: Real>: @unchecked Sendable {
             set(.rowTarget, base + slot, j)
             setValue(base + slot, entry.value)
             set(.rowCount, i, slot + 1)
-            kept[n] = true
         }
-        return kept
     }
 
     // MARK: Undo and redo

@@ -191,9 +191,7 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
             let u = r.writeCells[j], wu = r.writeWeights[j]
             r.linkStart.append(r.linkCells.count)
             let start = r.linkCells.count
-            for (target, value) in links.row(u) {
-                r.linkCells.append(target); r.linkOld.append(value)
-            }
+            links.forEachInRow(u) { target, value in r.linkCells.append(target); r.linkOld.append(value) }
             for target in r.precedenceBeforeCells where target != u && !r.linkCells[start...].contains(target) {
                 r.linkCells.append(target); r.linkOld.append(0)
             }
@@ -223,8 +221,9 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
         links.precedenceCells.removeAll(keepingCapacity: true)
         links.precedenceValues.removeAll(keepingCapacity: true)
         for entry in candidates { links.precedenceCells.append(entry.cell); links.precedenceValues.append(entry.value) }
-        r.precedenceAfterCells = links.precedenceCells
-        r.precedenceAfterValues = links.precedenceValues
+        // Copied element by element: sharing the arrays would make the next step's update copy them.
+        r.precedenceAfterCells.append(contentsOf: links.precedenceCells)
+        r.precedenceAfterValues.append(contentsOf: links.precedenceValues)
         afterLinkUpdate?(b, m)
         // 4. Read.
         readForward(m, xi: xi, record: r, readVectors: out)
@@ -310,9 +309,9 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
                     let c = r.previousPositions[s], weight = r.previousWeights[s]
                     guard c >= 0 else { continue }
                     if direction == 0 {
-                        for n in links.column(c) { scores[n, default: 0] += links.value(row: n, target: c) * weight }
+                        links.forEachInColumn(c) { n in scores[n, default: 0] += links.value(row: n, target: c) * weight }
                     } else {
-                        for (n, v) in links.row(c) { scores[n, default: 0] += v * weight }
+                        links.forEachInRow(c) { n, v in scores[n, default: 0] += v * weight }
                     }
                 }
                 candidates.removeAll(keepingCapacity: true)
@@ -501,8 +500,7 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
         }
         m.step = r.oldStep
         r.moves.withUnsafeBufferPointer { SparseUsage.undo(m, log: $0.baseAddress!, count: $0.count / SparseUsage.logWidth) }
-        links.precedenceCells = r.precedenceBeforeCells
-        links.precedenceValues = r.precedenceBeforeValues
+        links.setPrecedence(cells: r.precedenceBeforeCells, values: r.precedenceBeforeValues)
         links.undo(r.journal)
         for j in stride(from: r.writeCells.count - 1, through: 0, by: -1) {
             let c = r.writeCells[j], row = m.memory + c * w
@@ -553,8 +551,7 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
                     m.rowsWritten += 1
                 }
                 links.redo(r.journal)
-                links.precedenceCells = r.precedenceAfterCells
-                links.precedenceValues = r.precedenceAfterValues
+                links.setPrecedence(cells: r.precedenceAfterCells, values: r.precedenceAfterValues)
                 r.moves.withUnsafeBufferPointer { SparseUsage.redo(m, log: $0.baseAddress!, count: $0.count / SparseUsage.logWidth, time: r.oldStep + 1) }
                 for p in 0..<readSlots {
                     m.previousReadPositions[p] = r.positions[p]
