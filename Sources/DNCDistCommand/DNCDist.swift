@@ -37,7 +37,7 @@ struct DNCDist: ParsableCommand {
         do {
             let arguments = Array(CommandLine.arguments.dropFirst())
             try refuseUnknownTask(arguments)
-            var command = try parseAsRoot(joiningNegativeValues(arguments))
+            var command = try parseAsRoot(normalised(arguments))
             try command.run()
         } catch {
             exit(withDocumentedCode: error)
@@ -77,18 +77,22 @@ extension DNCDist {
         throw ValidationError("unknown task '\(arguments[1])' (accepted: \(taskNames.joined(separator: ", ")))")
     }
 
-    /// `-mem_slot -1` → `--mem_slot=-1`: a negative number after an option is its value, so that
-    /// validation names the flag and the range instead of the parser reporting a missing value.
-    static func joiningNegativeValues(_ arguments: [String]) -> [String] {
+    /// pytorch-dnc's single-dash long flags as double-dash ones (every such flag has both
+    /// spellings), and `-mem_slot -1` as `--mem_slot=-1`: a negative number after an option is
+    /// its value, so that validation names the flag and the range instead of the parser
+    /// reporting a missing value; and a single-dash word is never read as a group of one-letter
+    /// flags (after an empty value, `-nhid` was `-n -h -i -d`: the help, exit 0).
+    static func normalised(_ arguments: [String]) -> [String] {
         var result: [String] = []
         var i = 0
         while i < arguments.count {
-            let argument = arguments[i]
+            var argument = arguments[i]
             if argument == "--" { result += arguments[i...]; break }
             let name = argument.drop { $0 == "-" }
-            if i + 1 < arguments.count, argument.hasPrefix("-"), name.count > 1, !name.contains("="), Double(argument) == nil,
-               arguments[i + 1].hasPrefix("-"), Double(arguments[i + 1]) != nil {
-                result.append("--\(name)=\(arguments[i + 1])")
+            let isOption = argument.hasPrefix("-") && name.count > 1 && Double(argument) == nil
+            if isOption && !argument.hasPrefix("--") { argument = "-" + argument }
+            if isOption, !name.contains("="), i + 1 < arguments.count, arguments[i + 1].hasPrefix("-"), Double(arguments[i + 1]) != nil {
+                result.append("\(argument)=\(arguments[i + 1])")
                 i += 2
             } else {
                 result.append(argument)
