@@ -61,28 +61,28 @@ extension TaskTrainCommand {
 
 struct TrainCopy: TaskTrainCommand {
     static let task = "copy"
-    static let configuration = CommandConfiguration(commandName: "copy", abstract: "Copy a random binary sequence (docs/tasks.md).")
+    static let configuration = CommandConfiguration(commandName: "copy", abstract: "Copy a random binary sequence (docs/tasks.md, Copy).")
     @OptionGroup var options: TrainingOptions
     @OptionGroup var run: RunOptions
 }
 
 struct TrainAdding: TaskTrainCommand {
     static let task = "adding"
-    static let configuration = CommandConfiguration(commandName: "adding", abstract: "Sum one-hot digits (docs/tasks.md).")
+    static let configuration = CommandConfiguration(commandName: "adding", abstract: "Sum one-hot digits (docs/tasks.md, Adding).")
     @OptionGroup var options: TrainingOptions
     @OptionGroup var run: RunOptions
 }
 
 struct TrainArgmax: TaskTrainCommand {
     static let task = "argmax"
-    static let configuration = CommandConfiguration(commandName: "argmax", abstract: "Index of the largest digit (docs/tasks.md).")
+    static let configuration = CommandConfiguration(commandName: "argmax", abstract: "Index of the largest digit (docs/tasks.md, Argmax).")
     @OptionGroup var options: TrainingOptions
     @OptionGroup var run: RunOptions
 }
 
 struct TrainRepeatCopy: TaskTrainCommand {
     static let task = "repeat-copy"
-    static let configuration = CommandConfiguration(commandName: "repeat-copy", abstract: "DeepMind's repeat-copy (docs/tasks.md).")
+    static let configuration = CommandConfiguration(commandName: "repeat-copy", abstract: "DeepMind's repeat-copy (docs/tasks.md, Repeat copy).")
     @OptionGroup var options: TrainingOptions
     @OptionGroup var run: RunOptions
 }

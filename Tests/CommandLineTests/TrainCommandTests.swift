@@ -5,14 +5,14 @@ import DNCNumerics
 import DNCModels
 import DNCLayers
 
-/// `dnc-dist` as users run it: pytorch-dnc's README command lines, bad input, resume, signals,
-/// and the files a run leaves, read back by h5py.
+/// `dnc-dist` as users run it: pytorch-dnc's README command lines, bad input, resume, signals, and the
+/// files a run leaves, read back by h5py.
 final class TrainCommandTests: XCTestCase {
     /// Small and fast: overrides appended to a command line so that a test trains for seconds.
     let quick = ["-iterations", "2", "-summarize_freq", "1", "-eval_lengths", "2", "-eval_batches", "1"]
 
     func testEverySeedCommandLineParsesAndTrains() throws {
-        // pytorch-dnc's README lines (docs/tasks.md), with `dnc-dist train <task>` for the script.
+        // docs/tasks.md, "pytorch-dnc's README command lines": its older README's lines, with `dnc-dist train <task>` for the script.
         let dense: [(String, String)] = [
             ("copy", "-cuda 0 -optim rmsprop -batch_size 32 -mem_slot 64"),
             ("copy", "-cuda 0 -lr 0.001 -rnn_type lstm -nlayer 1 -nhlayer 2 -dropout 0 -mem_slot 32 -batch_size 1000 -optim adam -sequence_max_length 8"),

@@ -4,11 +4,11 @@ import DNCModels
 import DNCMemories
 
 /// Everything a training run is made of: the task, the model, the optimisation and the run's
-/// bookkeeping. Field names are pytorch-dnc's task-script flag names (docs/tasks.md), so a
-/// configuration file (JSON, `experiments/*.json`) reads like the command line it replaces.
-/// Settings chosen from a list are enums whose raw values are those flags' spellings: a
-/// configuration, stored as JSON in run directories and checkpoints, has the same bytes as
-/// when they were strings.
+/// bookkeeping. Field names are pytorch-dnc's task-script flag names (docs/tasks.md,
+/// "Command-line flags and defaults"), so a configuration file (JSON, `experiments/*.json`) reads
+/// like the command line it replaces. Settings chosen from a list are enums whose raw values are
+/// those flags' spellings: a configuration, stored as JSON in run directories and checkpoints,
+/// has the same bytes as when they were strings.
 public struct TrainingConfiguration: Codable, Hashable, Sendable {
     // Task
     public var task = "copy"
@@ -78,7 +78,7 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
 
     public init() {}
 
-    /// pytorch-dnc's README defaults for each task script (docs/tasks.md).
+    /// pytorch-dnc's README defaults for each task script (docs/tasks.md, "Command-line flags and defaults").
     public static func defaults(task: String) -> TrainingConfiguration {
         var c = TrainingConfiguration()
         c.task = task
@@ -90,7 +90,7 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
             c.nhid = 100
             c.iterations = 2000
         case "repeat-copy":
-            // DeepMind's train.py defaults (docs/tasks.md): 4 bits plus the two flag channels.
+            // DeepMind's train.py defaults (docs/tasks.md, Repeat copy): 4 bits plus the two flag channels.
             c.input_size = 6
             c.sequence_max_length = 2
             c.mem_slot = 16
