@@ -72,9 +72,13 @@ extension DNCDist {
     /// `dnc-dist train reverse …`: one line naming the task and the accepted ones (the argument
     /// parser would print the help and exit 0 when flags follow an unknown subcommand).
     static func refuseUnknownTask(_ arguments: [String]) throws {
-        guard arguments.count >= 2, arguments[0] == "train", !arguments[1].hasPrefix("-"), arguments[1] != "help",
-              !taskNames.contains(arguments[1]) else { return }
-        throw ValidationError("unknown task '\(arguments[1])' (accepted: \(taskNames.joined(separator: ", ")))")
+        guard arguments.count >= 2, arguments[0] == "train", arguments[1] != "help",
+              !["-h", "--help", "-help"].contains(arguments[1]), !taskNames.contains(arguments[1]) else { return }
+        let accepted = taskNames.joined(separator: ", ")
+        if arguments[1].hasPrefix("-") {
+            throw ValidationError("no task before '\(arguments[1])': dnc-dist train <task> [options], the task one of \(accepted)")
+        }
+        throw ValidationError("unknown task '\(arguments[1])' (accepted: \(accepted))")
     }
 
     /// pytorch-dnc's single-dash long flags as double-dash ones (every such flag has both
