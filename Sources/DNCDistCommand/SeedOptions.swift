@@ -1,14 +1,25 @@
 import ArgumentParser
 import DNCTraining
+import DNCModels
 
-/// Both spellings of a seed flag: `-mem_slot` (the seed README's single dash) and `--mem_slot`
-/// (the upstream scripts' double dash).
+/// Both spellings of a pytorch-dnc flag: `-mem_slot` (its README's single dash) and `--mem_slot`
+/// (its scripts' double dash).
 func seedFlag(_ name: String) -> NameSpecification {
     [.customLong(name), .customLong(name, withSingleDash: true)]
 }
 
-/// Every training option, each optional so that the seed's per-task defaults, a configuration
-/// file (`--config`) and the command line combine in that order.
+// The settings chosen from a list parse from their configuration spellings; an unknown one is
+// refused naming the flag, the value and the accepted values.
+extension TrainingConfiguration.MemoryType: ExpressibleByArgument {}
+extension TrainingConfiguration.RNNType: ExpressibleByArgument {}
+extension TrainingConfiguration.Nonlinearity: ExpressibleByArgument {}
+extension TrainingConfiguration.IndexChoice: ExpressibleByArgument {}
+extension TrainingConfiguration.Preset: ExpressibleByArgument {}
+extension TrainingConfiguration.OptimiserName: ExpressibleByArgument {}
+extension TrainingConfiguration.LearningRateScheduleKind: ExpressibleByArgument {}
+
+/// Every training option, each optional so that pytorch-dnc's README defaults for the task, a
+/// configuration file (`--config`) and the command line combine in that order.
 struct TrainingOptions: ParsableArguments {
     @Option(name: .customLong("config"), help: "A JSON configuration file (see experiments/); flags override it.")
     var config: String?
@@ -17,9 +28,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: seedFlag("sequence_max_length"), help: "Longest training length.") var sequence_max_length: Int?
     @Option(name: seedFlag("curriculum_increment"), help: "Copy: add this to sequence_max_length every curriculum_freq steps.") var curriculum_increment: Int?
     @Option(name: seedFlag("curriculum_freq"), help: "Copy: steps between curriculum increments.") var curriculum_freq: Int?
-    @Option(name: seedFlag("memory_type"), help: "dnc, sam, sdnc, or none (controller alone).") var memory_type: String?
-    @Option(name: seedFlag("rnn_type"), help: "Controller cell: lstm, gru, rnn.") var rnn_type: String?
-    @Option(name: seedFlag("nonlinearity"), help: "rnn_type rnn: tanh or relu.") var nonlinearity: String?
+    @Option(name: seedFlag("memory_type"), help: "dnc, sam, sdnc, or none (controller alone).") var memory_type: TrainingConfiguration.MemoryType?
+    @Option(name: seedFlag("rnn_type"), help: "Controller cell: lstm, gru, rnn.") var rnn_type: TrainingConfiguration.RNNType?
+    @Option(name: seedFlag("nonlinearity"), help: "rnn_type rnn: tanh or relu (refused with lstm and gru).") var nonlinearity: TrainingConfiguration.Nonlinearity?
     @Option(name: seedFlag("nhid"), help: "Controller hidden size.") var nhid: Int?
     @Option(name: seedFlag("nlayer"), help: "DNC layers.") var nlayer: Int?
     @Option(name: seedFlag("nhlayer"), help: "Recurrent layers per controller.") var nhlayer: Int?
@@ -27,16 +38,16 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: seedFlag("mem_slot"), help: "Memory cells N.") var mem_slot: Int?
     @Option(name: seedFlag("mem_size"), help: "Cell width W.") var mem_size: Int?
     @Option(name: seedFlag("read_heads"), help: "Read heads R.") var read_heads: Int?
-    @Option(name: seedFlag("sparse_reads"), help: "SAM/SDNC: reads per head K.") var sparse_reads: Int?
-    @Option(name: seedFlag("index"), help: "SAM/SDNC neighbour index: auto (exact below 10 000 cells), exact, approximate.") var index: String?
-    @Option(name: seedFlag("temporal_reads"), help: "SDNC: temporal links per cell.") var temporal_reads: Int?
+    @Option(name: seedFlag("sparse_reads"), help: "SAM/SDNC: reads per head K, at most mem_slot.") var sparse_reads: Int?
+    @Option(name: seedFlag("index"), help: "SAM/SDNC neighbour index: auto (exact below 10 000 cells), exact, approximate.") var index: TrainingConfiguration.IndexChoice?
+    @Option(name: seedFlag("temporal_reads"), help: "SDNC: temporal links per cell K_L, at most mem_slot − 1.") var temporal_reads: Int?
     @Option(name: seedFlag("independent_linears"), help: "Ten separate interface layers (true/false).") var independent_linears: Bool?
     @Option(name: seedFlag("share_memory"), help: "One memory for all DNC layers (true/false).") var share_memory: Bool?
     @Option(name: seedFlag("controller_clip"), help: "Controller output clamp (0 = off).") var controller_clip: Double?
-    @Option(name: seedFlag("preset"), help: "paper (default) or pytorch (pytorch-dnc's behaviour).") var preset: String?
-    @Option(name: seedFlag("optim"), help: "adam, adamax, rmsprop, sgd, adagrad, adadelta.") var optim: String?
-    @Option(name: seedFlag("lr"), help: "Learning rate.") var lr: Double?
-    @Option(name: seedFlag("lr_schedule"), help: "constant, step or cosine.") var lr_schedule: String?
+    @Option(name: seedFlag("preset"), help: "paper (default) or pytorch (pytorch-dnc's behaviour).") var preset: TrainingConfiguration.Preset?
+    @Option(name: seedFlag("optim"), help: "adam, adamax, rmsprop, sgd, adagrad, adadelta.") var optim: TrainingConfiguration.OptimiserName?
+    @Option(name: seedFlag("lr"), help: "Learning rate, in (0, 1].") var lr: Double?
+    @Option(name: seedFlag("lr_schedule"), help: "constant, step or cosine.") var lr_schedule: TrainingConfiguration.LearningRateScheduleKind?
     @Option(name: seedFlag("lr_step"), help: "step schedule: steps between decays.") var lr_step: Int?
     @Option(name: seedFlag("lr_decay"), help: "step schedule: factor per decay.") var lr_decay: Double?
     @Option(name: seedFlag("lr_min"), help: "cosine schedule: final rate.") var lr_min: Double?
@@ -52,47 +63,89 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: seedFlag("eval_batches"), help: "Batches per evaluated length.") var eval_batches: Int?
     @Option(name: seedFlag("eval_freq"), help: "Also evaluate every this many steps (0: only at the end).") var eval_freq: Int?
     @Option(name: seedFlag("max_bad_steps"), help: "Consecutive non-finite steps tolerated.") var max_bad_steps: Int?
-    @Option(name: seedFlag("cuda"), help: "GPU id of the seed; this build runs on the CPU.") var cuda: Int?
-    @Flag(name: seedFlag("visdom"), help: "The seed's live plots: here, debug tensors to HDF5 (same as --debug).") var visdom = false
+    @Option(name: seedFlag("cuda"), help: "The GPU id, as in pytorch-dnc; this build runs on the CPU and warns.") var cuda: Int?
+    @Flag(name: seedFlag("visdom"), help: "pytorch-dnc's live plots: here, debug tensors to HDF5 (same as --debug).") var visdom = false
     @Flag(name: seedFlag("debug"), help: "Write the memory's debug tensors every summarize_freq steps.") var debug = false
     @Option(name: seedFlag("debug_memory_window"), help: "SAM/SDNC debug memory: 0 = the rows each step wrote (default), w = the first w rows.") var debug_memory_window: Int?
 
     /// Task defaults (or, resuming, the run's own configuration), then the configuration file,
-    /// then the flags given.
+    /// then the flags given. A problem is one line naming the flag (or the file and its key),
+    /// the value and what is accepted.
     func resolve(task: String, base: TrainingConfiguration? = nil) throws -> TrainingConfiguration {
         var c: TrainingConfiguration
+        var fileKeys: Set<String> = []
         if let base {
             if base.task != task { throw ValidationError("the run to resume is a '\(base.task)' run, not '\(task)'") }
             c = base
         } else if let config {
             c = try TrainingConfiguration.load(from: config)
+            fileKeys = TrainingConfiguration.keys(inFile: config)
             if c.task != task { throw ValidationError("configuration file '\(config)' is for task '\(c.task)', not '\(task)'") }
         } else {
             c = TrainingConfiguration.defaults(task: task)
         }
-        func set<V>(_ value: V?, _ path: WritableKeyPath<TrainingConfiguration, V>) { if let value { c[keyPath: path] = value } }
-        set(input_size, \.input_size); set(sequence_max_length, \.sequence_max_length)
-        set(curriculum_increment, \.curriculum_increment); set(curriculum_freq, \.curriculum_freq)
-        set(memory_type, \.memory_type); set(rnn_type, \.rnn_type); set(nonlinearity, \.nonlinearity)
-        set(nhid, \.nhid); set(nlayer, \.nlayer); set(nhlayer, \.nhlayer); set(dropout, \.dropout)
-        set(mem_slot, \.mem_slot); set(mem_size, \.mem_size); set(read_heads, \.read_heads)
-        set(sparse_reads, \.sparse_reads); set(index, \.index); set(temporal_reads, \.temporal_reads)
-        set(independent_linears, \.independent_linears); set(share_memory, \.share_memory)
-        set(controller_clip, \.controller_clip); set(preset, \.preset)
-        set(optim, \.optim); set(lr, \.lr); set(lr_schedule, \.lr_schedule); set(lr_step, \.lr_step)
-        set(lr_decay, \.lr_decay); set(lr_min, \.lr_min); set(clip, \.clip); set(batch_size, \.batch_size); set(per_rank_batch_size, \.per_rank_batch_size)
-        set(iterations, \.iterations); set(seed, \.seed); set(summarize_freq, \.summarize_freq)
-        set(check_freq, \.check_freq); set(keep_checkpoints, \.keep_checkpoints); set(eval_batches, \.eval_batches); set(eval_freq, \.eval_freq)
-        set(max_bad_steps, \.max_bad_steps); set(cuda, \.cuda); set(debug_memory_window, \.debug_memory_window)
-        if let eval_lengths { c.eval_lengths = try Self.lengths(eval_lengths, flag: "eval_lengths") }
+        var given: Set<String> = []
+        func set<V>(_ value: V?, _ path: WritableKeyPath<TrainingConfiguration, V>, _ key: String) {
+            if let value { c[keyPath: path] = value; given.insert(key) }
+        }
+        set(input_size, \.input_size, "input_size"); set(sequence_max_length, \.sequence_max_length, "sequence_max_length")
+        set(curriculum_increment, \.curriculum_increment, "curriculum_increment"); set(curriculum_freq, \.curriculum_freq, "curriculum_freq")
+        set(memory_type, \.memory_type, "memory_type"); set(rnn_type, \.rnn_type, "rnn_type")
+        set(nonlinearity, \.nonlinearity, "nonlinearity")
+        set(nhid, \.nhid, "nhid"); set(nlayer, \.nlayer, "nlayer"); set(nhlayer, \.nhlayer, "nhlayer"); set(dropout, \.dropout, "dropout")
+        set(mem_slot, \.mem_slot, "mem_slot"); set(mem_size, \.mem_size, "mem_size"); set(read_heads, \.read_heads, "read_heads")
+        set(sparse_reads, \.sparse_reads, "sparse_reads"); set(index, \.index, "index"); set(temporal_reads, \.temporal_reads, "temporal_reads")
+        set(independent_linears, \.independent_linears, "independent_linears"); set(share_memory, \.share_memory, "share_memory")
+        set(controller_clip, \.controller_clip, "controller_clip"); set(preset, \.preset, "preset")
+        set(optim, \.optim, "optim"); set(lr, \.lr, "lr"); set(lr_schedule, \.lr_schedule, "lr_schedule")
+        set(lr_step, \.lr_step, "lr_step"); set(lr_decay, \.lr_decay, "lr_decay"); set(lr_min, \.lr_min, "lr_min")
+        set(clip, \.clip, "clip"); set(batch_size, \.batch_size, "batch_size"); set(per_rank_batch_size, \.per_rank_batch_size, "per_rank_batch_size")
+        set(iterations, \.iterations, "iterations"); set(seed, \.seed, "seed"); set(summarize_freq, \.summarize_freq, "summarize_freq")
+        set(check_freq, \.check_freq, "check_freq"); set(keep_checkpoints, \.keep_checkpoints, "keep_checkpoints")
+        set(eval_batches, \.eval_batches, "eval_batches"); set(eval_freq, \.eval_freq, "eval_freq")
+        set(max_bad_steps, \.max_bad_steps, "max_bad_steps"); set(cuda, \.cuda, "cuda")
+        set(debug_memory_window, \.debug_memory_window, "debug_memory_window")
+        if let eval_lengths { c.eval_lengths = try Self.lengths(eval_lengths, flag: "eval_lengths"); given.insert("eval_lengths") }
         if visdom || debug { c.debug = true }
-        if let problem = c.validationError() { throw ValidationError(problem) }
+        do {
+            try c.validate()
+        } catch {
+            if let config, fileKeys.contains(error.key), !given.contains(error.key) {
+                throw ValidationError("configuration file '\(config)': \(error)")
+            }
+            throw ValidationError(error.description)
+        }
+        if let inert = Self.inertFlag(given: given, in: c) { throw ValidationError(inert) }
         return c
+    }
+
+    /// A flag given that the chosen model or schedule would ignore, as one line; nil if none.
+    /// (pytorch-dnc's README command lines pass none of these.)
+    static func inertFlag(given: Set<String>, in c: TrainingConfiguration) -> String? {
+        let rules: [(keys: [String], applies: Bool, needs: String)] = [
+            (["nonlinearity"], c.rnn_type == .rnn, "rnn_type rnn (rnn_type is \(c.rnn_type))"),
+            (["sparse_reads", "index"], c.memory_type.isSparse, "memory_type sam or sdnc (memory_type is \(c.memory_type))"),
+            (["temporal_reads"], c.memory_type == .sdnc, "memory_type sdnc (memory_type is \(c.memory_type))"),
+            (["mem_slot", "mem_size", "read_heads", "nlayer", "independent_linears", "share_memory", "controller_clip", "preset"],
+             c.memory_type != .controllerOnly, "a memory (memory_type is none)"),
+            (["lr_step", "lr_decay"], c.lr_schedule == .step, "lr_schedule step (lr_schedule is \(c.lr_schedule))"),
+            (["lr_min"], c.lr_schedule == .cosine, "lr_schedule cosine (lr_schedule is \(c.lr_schedule))"),
+        ]
+        let values = Dictionary(uniqueKeysWithValues: c.keyValues.map { ($0.key, $0.value) })
+        for rule in rules where !rule.applies {
+            if let key = rule.keys.first(where: given.contains) {
+                return "-\(key) \(values[key] ?? "") has no effect: it needs \(rule.needs); leave it out"
+            }
+        }
+        return nil
     }
 
     /// "10,20,50" → [10, 20, 50], with a one-line error for anything else.
     static func lengths(_ text: String, flag: String) throws -> [Int] {
-        try text.split(separator: ",").map { part in
+        if text.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ValidationError("--\(flag) '\(text)' is empty: give comma-separated positive lengths, e.g. 10,20,50")
+        }
+        return try text.split(separator: ",", omittingEmptySubsequences: false).map { part in
             guard let value = Int(part.trimmingCharacters(in: .whitespaces)), value >= 1 else {
                 throw ValidationError("--\(flag): '\(part)' is not a positive integer")
             }

@@ -7,9 +7,9 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a model on a generated task.",
         discussion: """
-        The seed's command lines run unchanged with `dnc-dist train copy` (adding, argmax) in place of \
-        `python ./tasks/copy_task.py`: single-dash (-mem_slot 32) and double-dash (--mem_slot 32) flags, \
-        the seed's defaults. Everything a run writes goes under --run-dir: checkpoints, metrics.jsonl, \
+        pytorch-dnc's README command lines run unchanged with `dnc-dist train copy` (adding, argmax) in \
+        place of `python ./tasks/copy_task.py`: single-dash (-mem_slot 32) and double-dash (--mem_slot 32) \
+        flags, pytorch-dnc's README defaults. Everything a run writes goes under --run-dir: checkpoints, metrics.jsonl, \
         debug dumps, evaluation results. SIGTERM, SIGINT or SIGUSR1 checkpoint and exit with code \
         \(StopSignals.requeueExitCode); --resume continues bit-identically.
         """,
@@ -25,6 +25,12 @@ struct RunOptions: ParsableArguments {
 
     @Flag(help: "Continue from the latest checkpoint in --run-dir.")
     var resume = false
+
+    func validate() throws {
+        if let runDirectory, runDirectory.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ValidationError("--run-dir '\(runDirectory)' is empty: give a directory for the run's files")
+        }
+    }
 }
 
 protocol TaskTrainCommand: ParsableCommand {
@@ -55,28 +61,28 @@ extension TaskTrainCommand {
 
 struct TrainCopy: TaskTrainCommand {
     static let task = "copy"
-    static let configuration = CommandConfiguration(commandName: "copy", abstract: "Copy a random binary sequence (tasks.md §2).")
+    static let configuration = CommandConfiguration(commandName: "copy", abstract: "Copy a random binary sequence (docs/tasks.md, Copy).")
     @OptionGroup var options: TrainingOptions
     @OptionGroup var run: RunOptions
 }
 
 struct TrainAdding: TaskTrainCommand {
     static let task = "adding"
-    static let configuration = CommandConfiguration(commandName: "adding", abstract: "Sum one-hot digits (tasks.md §3).")
+    static let configuration = CommandConfiguration(commandName: "adding", abstract: "Sum one-hot digits (docs/tasks.md, Adding).")
     @OptionGroup var options: TrainingOptions
     @OptionGroup var run: RunOptions
 }
 
 struct TrainArgmax: TaskTrainCommand {
     static let task = "argmax"
-    static let configuration = CommandConfiguration(commandName: "argmax", abstract: "Index of the largest digit (tasks.md §4).")
+    static let configuration = CommandConfiguration(commandName: "argmax", abstract: "Index of the largest digit (docs/tasks.md, Argmax).")
     @OptionGroup var options: TrainingOptions
     @OptionGroup var run: RunOptions
 }
 
 struct TrainRepeatCopy: TaskTrainCommand {
     static let task = "repeat-copy"
-    static let configuration = CommandConfiguration(commandName: "repeat-copy", abstract: "DeepMind's repeat-copy (tasks.md §5).")
+    static let configuration = CommandConfiguration(commandName: "repeat-copy", abstract: "DeepMind's repeat-copy (docs/tasks.md, Repeat copy).")
     @OptionGroup var options: TrainingOptions
     @OptionGroup var run: RunOptions
 }

@@ -1,16 +1,16 @@
 /// The switches where the Nature paper, DeepMind's code and pytorch-dnc disagree on the dense
-/// memory (quirks.md Q8, Q9, Q11, Q12). `.paper` is the default; `.pytorchCompat` reproduces
+/// memory (docs/dense-memory.md). `.paper` is the default; `.pytorchCompat` reproduces
 /// pytorch-dnc (and its fixtures) exactly.
 public struct MemoryOptions: Hashable, Sendable {
-    /// How raw read/write strengths become positive (Q8).
+    /// How raw read/write strengths become positive.
     public enum StrengthActivation: Hashable, Sendable {
         /// `1 + softplus(x)`, range [1, ∞) (PAPER).
         case oneplus
-        /// `softplus(x)`, range (0, ∞) (LIB, DM).
+        /// `softplus(x)`, range (0, ∞) (pytorch-dnc and DeepMind's code).
         case softplus
     }
 
-    /// How the cosine similarity of content addressing guards against zero norms (Q12, dnc.md §6).
+    /// How the cosine similarity of content addressing guards against zero norms (docs/dense-memory.md).
     public enum CosineStyle: Hashable, Sendable {
         /// Norms `sqrt(Σx² + ε)` and `+ε` in the denominator: finite gradients at zero rows.
         case deepMind
@@ -19,9 +19,9 @@ public struct MemoryOptions: Hashable, Sendable {
     }
 
     public var strengthActivation: StrengthActivation
-    /// `tanh` on the read keys, the write key and the write vector (Q9, LIB only).
+    /// `tanh` on the read keys, the write key and the write vector (pytorch-dnc only).
     public var squashKeysAndWriteVector: Bool
-    /// DM stops the gradient of the previous write weights inside the usage update (Q11).
+    /// DeepMind's code stops the gradient of the previous write weights inside the usage update.
     public var stopGradientThroughUsage: Bool
     public var cosineStyle: CosineStyle
 
@@ -33,7 +33,7 @@ public struct MemoryOptions: Hashable, Sendable {
         self.cosineStyle = cosineStyle
     }
 
-    /// Paper/DeepMind behaviour: oneplus strengths, linear keys, stop-gradient usage, DM cosine.
+    /// Paper/DeepMind behaviour: oneplus strengths, linear keys, stop-gradient usage, DeepMind's cosine.
     public static let paper = MemoryOptions()
 
     /// pytorch-dnc 2.0.0b1: softplus strengths, tanh keys and write vector, gradient through the

@@ -1,12 +1,12 @@
 import DNCLayers
 import DNCMemories
 
-/// Every constructor option of pytorch-dnc's `DNC` (api.md §1.1), with Swift names, plus the
+/// Every constructor option of pytorch-dnc's `DNC` (docs/pytorch-dnc.md), with Swift names, plus the
 /// one switch that selects the library's behaviour where it differs from the paper.
 public struct DNCConfiguration: Hashable, Sendable {
     /// X, the width of each input step (`input_size`).
     public var inputSize: Int
-    /// Width of each output step; nil means the input width, as pytorch-dnc always does (Q4).
+    /// Width of each output step; nil means the input width, as pytorch-dnc always does.
     public var outputSize: Int?
     /// H, the controller's hidden size (`hidden_size`).
     public var hiddenSize: Int
@@ -53,25 +53,90 @@ public struct DNCConfiguration: Hashable, Sendable {
     public var memoryCount: Int { shareMemoryBetweenLayers ? 1 : layerCount }
     public var memoryOptions: MemoryOptions { memoryOptionsOverride ?? (preset == .paper ? .paper : .pytorchCompat) }
 
-    /// Why this configuration cannot be built, or nil.
-    public func validationError() -> String? {
-        let positives: [(String, Int)] = [("input_size", inputSize), ("hidden_size", hiddenSize), ("num_layers", layerCount),
-                                         ("num_hidden_layers", controllerDepth), ("nr_cells", cellCount),
-                                         ("cell_size", cellWidth), ("read_heads", readHeads), ("output_size", resolvedOutputSize)]
-        for (name, value) in positives where value < 1 { return "\(name) must be at least 1, got \(value)" }
+    /// The settings `validate(naming:)` checks, each named by the caller's spelling.
+    public enum Setting: Sendable, CaseIterable {
+        case inputSize, hiddenSize, layerCount, controllerDepth, cellCount, cellWidth, readHeads, outputSize
+        case sparseReads, temporalReads, dropout, controllerOutputClip
+
+        /// pytorch-dnc's constructor argument (docs/pytorch-dnc.md), the library's own spelling.
+        public var constructorName: String {
+            switch self {
+            case .inputSize: "input_size"
+            case .hiddenSize: "hidden_size"
+            case .layerCount: "num_layers"
+            case .controllerDepth: "num_hidden_layers"
+            case .cellCount: "nr_cells"
+            case .cellWidth: "cell_size"
+            case .readHeads: "read_heads"
+            case .outputSize: "output_size"
+            case .sparseReads: "sparse_reads"
+            case .temporalReads: "temporal_reads"
+            case .dropout: "dropout"
+            case .controllerOutputClip: "clip"
+            }
+        }
+    }
+
+    /// The one set of rules for what a DNC, SAM or SDNC can be built with, shared by the model
+    /// (`DNC.init` refuses what it throws) and the trainer's command line and configuration
+    /// files (which name each setting by its flag through `naming`). Nothing is clamped: a
+    /// value outside its range is an error naming the setting, the value and what is accepted.
+    public func validate(naming name: (Setting) -> String = \.constructorName) throws(ConfigurationProblem) {
+        let positives: [(Setting, Int)] = [(.inputSize, inputSize), (.hiddenSize, hiddenSize), (.layerCount, layerCount),
+                                           (.controllerDepth, controllerDepth), (.cellCount, cellCount), (.cellWidth, cellWidth),
+                                           (.readHeads, readHeads), (.outputSize, resolvedOutputSize)]
+        for (setting, value) in positives where value < 1 {
+            throw ConfigurationProblem(key: name(setting), value: "\(value)", accepted: "at least 1")
+        }
+        func checkSparseReads(_ reads: Int) throws(ConfigurationProblem) {
+            if reads < 1 { throw ConfigurationProblem(key: name(.sparseReads), value: "\(reads)", accepted: "at least 1") }
+            if reads > cellCount {
+                throw ConfigurationProblem(key: name(.sparseReads), value: "\(reads)",
+                                           accepted: "at most \(name(.cellCount)) (\(cellCount))")
+            }
+        }
         switch memoryKind {
         case .dense: break
         case .sparse(let reads, _):
-            if reads < 1 { return "sparse_reads must be at least 1, got \(reads)" }
+            try checkSparseReads(reads)
         case .sparseTemporal(let reads, let temporalReads, _):
-            if reads < 1 { return "sparse_reads must be at least 1, got \(reads)" }
-            if temporalReads < 1 { return "temporal_reads must be at least 1, got \(temporalReads)" }
-            if cellCount < 2 { return "nr_cells must be at least 2 for the SDNC, got \(cellCount)" }
+            // Each cell links to K_L others: there must be another cell.
+            if cellCount < 2 { throw ConfigurationProblem(key: name(.cellCount), value: "\(cellCount)", accepted: "at least 2 for the SDNC") }
+            try checkSparseReads(reads)
+            if temporalReads < 1 { throw ConfigurationProblem(key: name(.temporalReads), value: "\(temporalReads)", accepted: "at least 1") }
+            if temporalReads > cellCount - 1 {
+                throw ConfigurationProblem(key: name(.temporalReads), value: "\(temporalReads)",
+                                           accepted: "at most \(name(.cellCount)) − 1 (\(cellCount - 1))")
+            }
         }
-        if !(dropout >= 0 && dropout < 1) { return "dropout must be in [0, 1), got \(dropout)" }
-        if !(controllerOutputClip >= 0) || !controllerOutputClip.isFinite { return "clip must be a finite number ≥ 0, got \(controllerOutputClip)" }
+        if !(dropout >= 0 && dropout < 1) { throw ConfigurationProblem(key: name(.dropout), value: "\(dropout)", accepted: "in [0, 1)") }
+        if !(controllerOutputClip >= 0) || !controllerOutputClip.isFinite {
+            throw ConfigurationProblem(key: name(.controllerOutputClip), value: "\(controllerOutputClip)", accepted: "a finite number ≥ 0")
+        }
+    }
+
+    /// Why this configuration cannot be built (`validate()`'s problem, in words), or nil.
+    public func validationError() -> String? {
+        do { try validate() } catch { return "\(error)" }
         return nil
     }
+}
+
+/// A setting a configuration cannot have: its name as the caller spells it (a flag, a
+/// configuration-file key or a constructor argument), the value given and what is accepted.
+public struct ConfigurationProblem: Error, Hashable, Sendable, CustomStringConvertible {
+    public let key: String
+    public let value: String
+    public let accepted: String
+
+    public init(key: String, value: String, accepted: String) {
+        self.key = key
+        self.value = value
+        self.accepted = accepted
+    }
+
+    /// "mem_slot must be at least 1, got 0".
+    public var description: String { "\(key) must be \(accepted), got \(value)" }
 }
 
 /// Which memory each DNC layer reads and writes.
@@ -90,7 +155,7 @@ public enum MemoryKind: Hashable, Sendable {
     public var isSparse: Bool { self != .dense }
 }
 
-/// Where pytorch-dnc differs from the Nature paper and DeepMind's code (quirks.md), one value
+/// Where pytorch-dnc differs from the Nature paper and DeepMind's code (docs/pytorch-dnc.md, docs/dense-memory.md), one value
 /// picks a side for all of it.
 public enum DNCPreset: String, Hashable, Sendable, CaseIterable {
     /// The paper and DeepMind's code: read vectors of step t−1 fed back to the controller,
@@ -98,9 +163,8 @@ public enum DNCPreset: String, Hashable, Sendable, CaseIterable {
     /// DeepMind's cosine ε, no gradient through the usage's write weights, output in the input's layout.
     case paper
     /// pytorch-dnc 2.0 exactly (so its weights give the same outputs): the read vector passed in is
-    /// used at every step of a call (Q1), a fresh Xavier-uniform controller state with c₀ = h₀ when
-    /// none is given (Q5), `softplus` strengths (Q8), tanh-squashed keys and write vector (Q9),
-    /// gradient through the usage (Q11), the library's cosine (Q12), and a time-major output for
-    /// batch-first input (Q2).
+    /// used at every step of a call, a fresh Xavier-uniform controller state with c₀ = h₀ when
+    /// none is given, `softplus` strengths, tanh-squashed keys and write vector, gradient through
+    /// the usage, pytorch-dnc's cosine, and a time-major output for batch-first input.
     case pytorchCompat
 }

@@ -2,6 +2,8 @@ import XCTest
 import TestSupport
 import DNCTraining
 import DNCNumerics
+import DNCModels
+import DNCLayers
 
 /// `dnc-dist` as users run it: pytorch-dnc's README command lines, bad input, resume, signals, and the
 /// files a run leaves, read back by h5py.
@@ -60,8 +62,8 @@ final class TrainCommandTests: XCTestCase {
         let run = Executables.temporaryDirectory("bad")
         for (arguments, needle) in [(["train", "copy", "-mem_slot", "0"], "mem_slot must be at least 1, got 0"),
                                     (["train", "copy", "-batch_size", "-3"], "batch_size"),
-                                    (["train", "copy", "-memory_type", "lstm"], "unknown memory_type 'lstm'"),
-                                    (["train", "copy", "-optim", "adamw"], "unknown optim 'adamw'"),
+                                    (["train", "copy", "-memory_type", "lstm"], "'lstm' is invalid for '--memory_type <memory_type>'. Please provide one of 'dnc', 'sam', 'sdnc' or 'none'"),
+                                    (["train", "copy", "-optim", "adamw"], "'adamw' is invalid for '--optim <optim>'. Please provide one of the following: adam, adamax, rmsprop, sgd, adagrad, adadelta"),
                                     (["train", "copy", "-dropout", "1.5"], "dropout must be in [0, 1), got 1.5"),
                                     (["train", "copy", "--config", "/nonexistent.json"], "cannot read configuration file '/nonexistent.json'"),
                                     (["train", "sort"], "sort"),
@@ -74,6 +76,58 @@ final class TrainCommandTests: XCTestCase {
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoints").path), "no work before validation")
         try? FileManager.default.removeItem(at: run)
+    }
+
+    /// Edge cases of the command line, each refused in one line naming the flag (or file and
+    /// key), the value and what is accepted, with exit code 2 and before any work.
+    func testCommandLineEdgeCasesAreRefusedInOneLine() throws {
+        let folder = Executables.temporaryDirectory("edges")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let run = folder.appendingPathComponent("run").path
+        let zeroCells = folder.appendingPathComponent("zero-cells.json"), lstmMemory = folder.appendingPathComponent("lstm.json")
+        try Data(#"{"task": "copy", "mem_slot": 0}"#.utf8).write(to: zeroCells)
+        try Data(#"{"task": "copy", "memory_type": "lstm"}"#.utf8).write(to: lstmMemory)
+        let aFile = folder.appendingPathComponent("a-file")
+        try Data().write(to: aFile)
+        let cases: [([String], [String])] = [
+            (["train", "reverse", "-nhid", "32"],
+             ["unknown task 'reverse' (accepted: copy, adding, argmax, repeat-copy, associative-recall)"]),
+            (["train", "-nhid", "32"], ["no task before '-nhid': dnc-dist train <task> [options], the task one of copy, adding"]),
+            (["train", "copy", "-mem_slot", "-1", "--run-dir", run], ["mem_slot must be at least 1, got -1"]),
+            (["train", "copy", "-nhid", "-5", "--run-dir", run], ["nhid must be at least 1, got -5"]),
+            (["train", "copy", "--run-dir", ""], ["--run-dir '' is empty"]),
+            (["eval", "--checkpoint", "x.h5", "--lengths", ""], ["--lengths '' is empty"]),
+            (["train", "copy", "-memory_type", "sdnc", "-mem_slot", "16", "-sparse_reads", "2", "-temporal_reads", "1000", "--run-dir", run],
+             ["temporal_reads must be at most mem_slot − 1 (15), got 1000"]),
+            (["train", "copy", "-memory_type", "sam", "-mem_slot", "8", "-sparse_reads", "9", "--run-dir", run],
+             ["sparse_reads must be at most mem_slot (8), got 9"]),
+            (["train", "copy", "-nonlinearity", "relu", "--run-dir", run],
+             ["-nonlinearity relu has no effect: it needs rnn_type rnn (rnn_type is lstm)"]),
+            (["train", "copy", "-index", "exact", "--run-dir", run],
+             ["-index exact has no effect: it needs memory_type sam or sdnc (memory_type is dnc)"]),
+            (["train", "copy", "-memory_type", "none", "-mem_slot", "8", "--run-dir", run],
+             ["-mem_slot 8 has no effect: it needs a memory (memory_type is none)"]),
+            (["train", "copy", "--run-dir", aFile.appendingPathComponent("run").path], [aFile.path]),
+            (["train", "copy", "--config", zeroCells.path, "--run-dir", run],
+             ["configuration file '\(zeroCells.path)': mem_slot must be at least 1, got 0"]),
+            (["train", "copy", "--config", lstmMemory.path, "--run-dir", run],
+             ["configuration file '\(lstmMemory.path)': 'memory_type' is \"lstm\", expected one of dnc, sam, sdnc, none"]),
+            (["train", "copy", "-lr", "1e39", "--run-dir", run], ["lr must be in (0, 1], got 1e+39"]),
+        ]
+        for (arguments, needles) in cases {
+            // Small and short, should a case be accepted.
+            let result = try Executables.run("dnc-dist", arguments + (arguments[0] == "train" ? quick : []),
+                                             timeout: 60)
+            XCTAssertEqual(result.status, 2, "\(arguments): \(result.error)")
+            for needle in needles { XCTAssertTrue(result.error.contains(needle), "\(arguments): \(result.error)") }
+            XCTAssertEqual(result.error.split(separator: "\n").count, 1, "one line: \(result.error)")
+            XCTAssertFalse(result.error.contains("Error Domain"), "\(arguments): \(result.error)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: run), "\(arguments): no work before validation")
+        }
+        // A negative value that is valid is a value, not a missing one.
+        let cuda = try Executables.run("dnc-dist", ["train", "copy", "-cuda", "-1"] + quick + ["-nhid", "8", "--run-dir", run])
+        XCTAssertEqual(cuda.status, 0, cuda.error)
     }
 
     let small = ["-nhid", "16", "-mem_slot", "8", "-mem_size", "6", "-read_heads", "2", "-batch_size", "4", "-lr", "0.003",
@@ -253,6 +307,59 @@ final class ExperimentConfigurationTests: XCTestCase {
         try Data(#"{"task": "copy", "mem_slots": 4}"#.utf8).write(to: typo)
         try Data(#"{"task": "copy", "mem_slot": "many"}"#.utf8).write(to: wrong)
         XCTAssertThrowsError(try TrainingConfiguration.load(from: typo.path)) { XCTAssertTrue("\($0)".contains("unknown key 'mem_slots'"), "\($0)") }
-        XCTAssertThrowsError(try TrainingConfiguration.load(from: wrong.path)) { XCTAssertTrue("\($0)".contains("'mem_slot' has the wrong type"), "\($0)") }
+        XCTAssertThrowsError(try TrainingConfiguration.load(from: wrong.path)) {
+            XCTAssertTrue("\($0)".contains("configuration file '\(wrong.path)': 'mem_slot' is \"many\", expected an integer"), "\($0)")
+        }
+    }
+
+    /// The choices are enums whose raw values are the spellings configurations have always
+    /// stored: every accepted spelling decodes and encodes to itself.
+    func testChoicesKeepTheirSpellings() throws {
+        func spellings<C: ConfigurationChoice>(_ type: C.Type) -> [String] { C.allCases.map(\.rawValue) }
+        XCTAssertEqual(spellings(TrainingConfiguration.MemoryType.self), ["dnc", "sam", "sdnc", "none"])
+        XCTAssertEqual(spellings(TrainingConfiguration.RNNType.self), ["lstm", "gru", "rnn"])
+        XCTAssertEqual(spellings(TrainingConfiguration.Nonlinearity.self), ["tanh", "relu"])
+        XCTAssertEqual(spellings(TrainingConfiguration.IndexChoice.self), ["auto", "exact", "approximate"])
+        XCTAssertEqual(spellings(TrainingConfiguration.Preset.self), ["paper", "pytorch"])
+        XCTAssertEqual(spellings(TrainingConfiguration.OptimiserName.self), Optimisers.names)
+        XCTAssertEqual(spellings(TrainingConfiguration.LearningRateScheduleKind.self), ["constant", "step", "cosine"])
+        var c = TrainingConfiguration.defaults(task: "copy")
+        c.memory_type = .controllerOnly
+        let json = String(decoding: try JSONEncoder().encode(c), as: UTF8.self)
+        XCTAssertTrue(json.contains(#""memory_type":"none""#), json)
+        XCTAssertEqual(TrainingConfiguration.decode(json: json), c)
+    }
+
+    /// The library refuses what the command line refuses: the same rules, named by the
+    /// constructor's arguments.
+    func testTheLibraryRefusesWhatTheCommandLineRefuses() {
+        var c = DNCConfiguration(inputSize: 4, hiddenSize: 8)
+        c.cellCount = 8
+        c.memoryKind = .sparse(reads: 9, index: .exact)
+        XCTAssertEqual(c.validationError(), "sparse_reads must be at most nr_cells (8), got 9")
+        c.memoryKind = .sparseTemporal(reads: 2, temporalReads: 8, index: .exact)
+        XCTAssertEqual(c.validationError(), "temporal_reads must be at most nr_cells − 1 (7), got 8")
+        c.cellCount = 1
+        XCTAssertEqual(c.validationError(), "nr_cells must be at least 2 for the SDNC, got 1")
+        var t = TrainingConfiguration.defaults(task: "copy")
+        t.memory_type = .sdnc
+        t.temporal_reads = 16
+        XCTAssertThrowsError(try TrainingSetup(t)) { XCTAssertEqual("\($0)", "temporal_reads must be at most mem_slot − 1 (15), got 16") }
+    }
+
+    /// Parameters that are no longer finite stop the run at once, saying so, and say that no
+    /// checkpoint was written rather than pointing at one.
+    func testNonFiniteParametersStopTheRunWithoutClaimingACheckpoint() throws {
+        var c = TrainingConfiguration.defaults(task: "copy")
+        c.nhid = 8; c.mem_slot = 4; c.mem_size = 2; c.read_heads = 1; c.batch_size = 2; c.sequence_max_length = 2
+        c.iterations = 50; c.summarize_freq = 50; c.check_freq = 50
+        let trainer = try Trainer(configuration: c, runDirectory: nil, progress: ProgressReporter(enabled: false))
+        let store = trainer.model.parameters
+        for i in 0..<store.count { store.values[i] = .nan }
+        XCTAssertThrowsError(try trainer.run()) { error in
+            XCTAssertTrue(error is TrainingFailure, "\(error)")
+            XCTAssertTrue("\(error)".contains("stopping at step 1: the parameters are no longer finite"), "\(error)")
+            XCTAssertTrue("\(error)".contains("no checkpoint was written"), "\(error)")
+        }
     }
 }

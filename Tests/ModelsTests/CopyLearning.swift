@@ -5,7 +5,7 @@ import DNCTraining
 func smallCopyRun(memoryType: String, cells: Int) throws -> [TrainingSummary] {
     var c = TrainingConfiguration.defaults(task: "copy")
     c.input_size = 4
-    c.memory_type = memoryType
+    c.memory_type = TrainingConfiguration.MemoryType(rawValue: memoryType)!
     c.nhid = 32
     c.nhlayer = 1
     c.mem_slot = cells

@@ -68,7 +68,8 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
         self.cellCount = cellCount
         self.cellWidth = cellWidth
         self.readHeads = readHeads
-        self.sparseReads = Swift.min(sparseReads, cellCount)
+        precondition(sparseReads <= cellCount, "K \(sparseReads) exceeds N \(cellCount) (see DNCConfiguration.validate)")
+        self.sparseReads = sparseReads
         self.independentLinears = independentLinears
         self.indexKind = index
         self.options = options

@@ -1,6 +1,6 @@
 import DNCNumerics
 
-/// Which nearest-neighbour index each sample's sparse memory uses (sam.md C.1, B.3).
+/// Which nearest-neighbour index each sample's sparse memory uses (docs/sparse-memory.md).
 public enum SparseIndexKind: Hashable, Sendable {
     /// Exact cosine top-K by a BLAS scan over the stored rows: O(N·W) per query. The reference,
     /// and the right choice for small N.
@@ -21,7 +21,7 @@ public enum SparseIndexKind: Hashable, Sendable {
     }
 }
 
-/// Settings of the sparse memory beyond its sizes (paper mode, sam.md Part C).
+/// Settings of the sparse memory beyond its sizes (paper mode, docs/sparse-memory.md).
 public struct SparseMemoryOptions: Hashable, Sendable {
     /// δ: a cell counts as accessed at a step when its write weight plus its (head-summed) read
     /// weight exceeds δ (paper U^(2), "typically 0.005").
@@ -42,8 +42,8 @@ public struct SparseMemoryOptions: Hashable, Sendable {
 /// | write gate α | RW+W+1 | σ |
 ///
 /// pytorch-dnc's layout differs only in the interpolation gates: it has c = R·K+1 of them (one
-/// per visible slot, quirk Q34); paper mode has the paper's single scalar γ. The parameter names
-/// are LIB's (`interface_weights`, or the four independent transforms), so a LIB checkpoint maps
+/// per visible slot); paper mode has the paper's single scalar γ. The parameter names
+/// are pytorch-dnc's (`interface_weights`, or the four independent transforms), so a pytorch-dnc checkpoint maps
 /// onto this layout except for the γ block.
 struct SparseInterfaceLayout: Sendable {
     let cellWidth: Int, readHeads: Int

@@ -76,8 +76,10 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
         self.cellCount = cellCount
         self.cellWidth = cellWidth
         self.readHeads = readHeads
-        self.sparseReads = Swift.min(sparseReads, cellCount)
-        self.temporalReads = Swift.min(temporalReads, cellCount - 1)
+        precondition(sparseReads <= cellCount && temporalReads <= cellCount - 1,
+                     "K \(sparseReads) or K_L \(temporalReads) exceeds N \(cellCount) or N − 1 (see DNCConfiguration.validate)")
+        self.sparseReads = sparseReads
+        self.temporalReads = temporalReads
         self.independentLinears = independentLinears
         self.indexKind = index
         self.options = options

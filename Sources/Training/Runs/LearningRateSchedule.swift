@@ -9,9 +9,9 @@ public enum LearningRateSchedule: Hashable, Sendable {
 
     public init(_ c: TrainingConfiguration) {
         switch c.lr_schedule {
-        case "step": self = .step(base: c.lr, stepSize: c.lr_step, decay: c.lr_decay)
-        case "cosine": self = .cosine(base: c.lr, minimum: c.lr_min, totalSteps: c.iterations)
-        default: self = .constant(c.lr)
+        case .step: self = .step(base: c.lr, stepSize: c.lr_step, decay: c.lr_decay)
+        case .cosine: self = .cosine(base: c.lr, minimum: c.lr_min, totalSteps: c.iterations)
+        case .constant: self = .constant(c.lr)
         }
     }
 

@@ -17,6 +17,8 @@ public final class Trainer {
     public var state: TrainingState
     let schedule: LearningRateSchedule
     let metricsLog: MetricsLog?
+    /// The step of the newest checkpoint this run wrote or resumed from, if any.
+    var lastCheckpointStep: Int?
 
     /// How a run ended.
     public enum Outcome: Equatable, Sendable {
@@ -56,6 +58,7 @@ public final class Trainer {
         let share = communicator.share(ofGlobalBatch: c.batch_size)
         let started = Date()
         let firstStep = state.step
+        if firstStep > 0 && checkpointWriter != nil && lastCheckpointStep == nil { lastCheckpointStep = firstStep }
         while state.step < c.iterations {
             // Every process stops at the same step: a signal seen by any of them counts for all.
             var stop = [Double(StopSignals.pending ?? 0)]
@@ -89,9 +92,15 @@ public final class Trainer {
                 state.skippedSteps += 1
                 progress.log("step \(step + 1): non-finite \(reduced.loss.isFinite ? "gradient" : "loss"); update skipped "
                              + "(\(state.badStepsInARow) in a row, \(state.skippedSteps) in all)")
+                let saved = lastCheckpointStep.map { "the newest checkpoint is that of step \($0)" } ?? "no checkpoint was written"
+                if !(0..<store.count).allSatisfy({ store.values[$0].isFinite }) {
+                    // Updates are skipped from here on: nothing can bring them back.
+                    throw TrainingFailure("stopping at step \(step + 1): the parameters are no longer finite (an update with "
+                                          + "lr \(c.lr) overflowed them); \(saved)")
+                }
                 if state.badStepsInARow >= c.max_bad_steps {
                     throw TrainingFailure("stopping: \(state.badStepsInARow) consecutive steps with a non-finite loss or gradient "
-                                             + "(max_bad_steps \(c.max_bad_steps)); the last checkpoint holds the last finite parameters")
+                                             + "(max_bad_steps \(c.max_bad_steps)); \(saved)")
                 }
             } else {
                 state.badStepsInARow = 0
@@ -156,6 +165,7 @@ public final class Trainer {
         guard let checkpointWriter else { return nil }
         let url = try checkpointWriter(self)
         communicator.barrier()
+        lastCheckpointStep = state.step
         return url
     }
 

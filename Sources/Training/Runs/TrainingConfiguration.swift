@@ -4,8 +4,11 @@ import DNCModels
 import DNCMemories
 
 /// Everything a training run is made of: the task, the model, the optimisation and the run's
-/// bookkeeping. Field names are the seed's flag names (tasks.md §1.4), so a configuration file
-/// (JSON, `experiments/*.json`) reads like the command line it replaces.
+/// bookkeeping. Field names are pytorch-dnc's task-script flag names (docs/tasks.md,
+/// "Command-line flags and defaults"), so a configuration file (JSON, `experiments/*.json`) reads
+/// like the command line it replaces. Settings chosen from a list are enums whose raw values are
+/// those flags' spellings: a configuration, stored as JSON in run directories and checkpoints,
+/// has the same bytes as when they were strings.
 public struct TrainingConfiguration: Codable, Hashable, Sendable {
     // Task
     public var task = "copy"
@@ -16,9 +19,10 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
     public var curriculum_freq = 1000
 
     // Model
-    public var memory_type = "dnc"
-    public var rnn_type = "lstm"
-    public var nonlinearity = "tanh"
+    public var memory_type = MemoryType.dnc
+    public var rnn_type = RNNType.lstm
+    /// The activation of `rnn_type rnn` (no effect on the LSTM and GRU).
+    public var nonlinearity = Nonlinearity.tanh
     public var nhid = 64
     public var nlayer = 1
     public var nhlayer = 2
@@ -27,22 +31,20 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
     public var mem_size = 20
     public var read_heads = 4
     public var sparse_reads = 10
-    /// SAM's nearest-neighbour index: "exact" (a scan; best for small memories), "approximate"
-    /// (an inverted-file index, sublinear in mem_slot) or "auto" (exact below 10 000 cells).
-    public var index = "auto"
+    /// SAM's and the SDNC's nearest-neighbour index.
+    public var index = IndexChoice.auto
     public var temporal_reads = 2
     public var independent_linears = false
     public var share_memory = true
     /// Controller-output clamp of the model (pytorch-dnc's `clip` constructor argument).
     public var controller_clip = 20.0
-    /// "paper" or "pytorch" (pytorch-dnc's behaviour where it differs, quirks.md).
-    public var preset = "paper"
+    /// The paper's behaviour or pytorch-dnc's where they differ (docs/pytorch-dnc.md).
+    public var preset = Preset.paper
 
     // Optimisation
-    public var optim = "adam"
+    public var optim = OptimiserName.adam
     public var lr = 1e-4
-    /// "constant", "step" (× lr_decay every lr_step steps) or "cosine" (to lr_min over the run).
-    public var lr_schedule = "constant"
+    public var lr_schedule = LearningRateScheduleKind.constant
     public var lr_step = 1000
     public var lr_decay = 0.5
     public var lr_min = 0.0
@@ -60,7 +62,7 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
     public var summarize_freq = 100
     public var check_freq = 100
     public var keep_checkpoints = 3
-    /// Record the memory's debug tensors every summarize_freq steps (the seed's -visdom did this).
+    /// Record the memory's debug tensors every summarize_freq steps (pytorch-dnc's -visdom plotted them).
     public var debug = false
     /// SAM/SDNC debug `memory`: 0 = the rows each step wrote; w > 0 = rows 0 ..< w of the memory.
     public var debug_memory_window = 0
@@ -71,12 +73,12 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
     public var eval_freq = 0
     /// Stop after this many consecutive steps with a non-finite loss or gradient (each is skipped).
     public var max_bad_steps = 10
-    /// GPU id of the seed; this build runs on the CPU and says so.
+    /// The GPU id, as in pytorch-dnc; this build runs on the CPU and says so.
     public var cuda = -1
 
     public init() {}
 
-    /// The seed's per-task defaults (tasks.md §1.4).
+    /// pytorch-dnc's README defaults for each task script (docs/tasks.md, "Command-line flags and defaults").
     public static func defaults(task: String) -> TrainingConfiguration {
         var c = TrainingConfiguration()
         c.task = task
@@ -88,7 +90,7 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
             c.nhid = 100
             c.iterations = 2000
         case "repeat-copy":
-            // DeepMind's train.py defaults (tasks.md §5.3): 4 bits plus the two flag channels.
+            // DeepMind's train.py defaults (docs/tasks.md, Repeat copy): 4 bits plus the two flag channels.
             c.input_size = 6
             c.sequence_max_length = 2
             c.mem_slot = 16
@@ -96,7 +98,7 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
             c.read_heads = 4
             c.nhlayer = 1
             c.batch_size = 16
-            c.optim = "rmsprop"
+            c.optim = .rmsprop
             c.controller_clip = 20
         default: break
         }
@@ -104,44 +106,60 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
     }
 
     public static let tasks = ["copy", "adding", "argmax", "repeat-copy", "associative-recall"]
-    public static let memoryTypes = ["dnc", "sam", "sdnc", "none"]
 
-    /// Why this configuration cannot run, as one line naming the bad value; nil when it can.
-    public func validationError() -> String? {
-        if !Self.tasks.contains(task) { return "unknown task '\(task)' (expected one of \(Self.tasks.joined(separator: ", ")))" }
-        if !Self.memoryTypes.contains(memory_type) {
-            return "unknown memory_type '\(memory_type)' (expected one of \(Self.memoryTypes.joined(separator: ", ")))"
+    /// The configuration-file key (and flag) of each setting the model's rules check.
+    public static func key(of setting: DNCConfiguration.Setting) -> String {
+        switch setting {
+        case .inputSize, .outputSize: "input_size"
+        case .hiddenSize: "nhid"
+        case .layerCount: "nlayer"
+        case .controllerDepth: "nhlayer"
+        case .cellCount: "mem_slot"
+        case .cellWidth: "mem_size"
+        case .readHeads: "read_heads"
+        case .sparseReads: "sparse_reads"
+        case .temporalReads: "temporal_reads"
+        case .dropout: "dropout"
+        case .controllerOutputClip: "controller_clip"
         }
-        if !["auto", "exact", "approximate"].contains(index) { return "unknown index '\(index)' (auto, exact or approximate)" }
-        if RecurrentCellKind(rnnType: rnn_type, nonlinearity: nonlinearity) == nil {
-            return "rnn_type '\(rnn_type)' with nonlinearity '\(nonlinearity)' is not one of lstm, gru, rnn (tanh|relu)"
+    }
+
+    /// The largest learning rate accepted: beyond it a single update moves parameters by more
+    /// than their scale, and a rate like 1e39 makes them infinite at the first step.
+    public static let maximumLearningRate = 1.0
+
+    /// Checks everything a run needs, throwing the first problem, named by its key (= flag).
+    /// The model's own rules (sizes, SAM's K ≤ N, the SDNC's N ≥ 2 and K_L ≤ N − 1, dropout,
+    /// the controller clip) are `DNCConfiguration.validate`'s, the same the library applies.
+    public func validate() throws(ConfigurationProblem) {
+        func problem(_ key: String, _ value: Any, _ accepted: String) -> ConfigurationProblem {
+            ConfigurationProblem(key: key, value: "\(value)", accepted: accepted)
         }
+        if !Self.tasks.contains(task) { throw problem("task", "'\(task)'", "one of \(Self.tasks.joined(separator: ", "))") }
         let positive: [(String, Int)] = [("input_size", input_size), ("sequence_max_length", sequence_max_length),
-                                         ("nhid", nhid), ("nlayer", nlayer), ("nhlayer", nhlayer), ("mem_slot", mem_slot),
-                                         ("mem_size", mem_size), ("read_heads", read_heads), ("sparse_reads", sparse_reads),
-                                         ("temporal_reads", temporal_reads), ("batch_size", batch_size), ("iterations", iterations),
+                                         ("batch_size", batch_size), ("iterations", iterations),
                                          ("summarize_freq", summarize_freq), ("check_freq", check_freq),
                                          ("keep_checkpoints", keep_checkpoints), ("curriculum_freq", curriculum_freq),
                                          ("lr_step", lr_step), ("eval_batches", eval_batches), ("max_bad_steps", max_bad_steps)]
-        for (name, value) in positive where value < 1 { return "\(name) must be at least 1, got \(value)" }
-        if eval_freq < 0 { return "eval_freq must be ≥ 0, got \(eval_freq)" }
-        if debug_memory_window < 0 { return "debug_memory_window must be ≥ 0, got \(debug_memory_window)" }
-        if per_rank_batch_size < 0 { return "per_rank_batch_size must be ≥ 0, got \(per_rank_batch_size)" }
-        if curriculum_increment < 0 { return "curriculum_increment must be ≥ 0, got \(curriculum_increment)" }
-        if ["sam", "sdnc"].contains(memory_type) && sparse_reads > mem_slot {
-            return "sparse_reads \(sparse_reads) exceeds mem_slot \(mem_slot)"
+        for (name, value) in positive where value < 1 { throw problem(name, value, "at least 1") }
+        let nonNegative: [(String, Int)] = [("eval_freq", eval_freq), ("debug_memory_window", debug_memory_window),
+                                            ("per_rank_batch_size", per_rank_batch_size),
+                                            ("curriculum_increment", curriculum_increment)]
+        for (name, value) in nonNegative where value < 0 { throw problem(name, value, "≥ 0") }
+        try dncConfiguration(inputSize: input_size, outputSize: input_size).validate(naming: Self.key(of:))
+        if !(lr.isFinite && lr > 0 && lr <= Self.maximumLearningRate) {
+            throw problem("lr", lr, "in (0, \(Self.maximumLearningRate.formatted)]")
         }
-        if memory_type == "sdnc" && mem_slot < 2 { return "mem_slot must be at least 2 for the SDNC, got \(mem_slot)" }
-        if !(dropout >= 0 && dropout < 1) { return "dropout must be in [0, 1), got \(dropout)" }
-        if !(lr.isFinite && lr > 0) { return "lr must be a positive number, got \(lr)" }
-        if !(clip.isFinite && clip > 0) { return "clip must be a positive number, got \(clip)" }
-        if !(controller_clip.isFinite && controller_clip >= 0) { return "controller_clip must be ≥ 0, got \(controller_clip)" }
-        if !Optimisers.names.contains(optim) { return "unknown optim '\(optim)' (expected one of \(Optimisers.names.joined(separator: ", ")))" }
-        if !["constant", "step", "cosine"].contains(lr_schedule) { return "unknown lr_schedule '\(lr_schedule)' (constant, step or cosine)" }
-        if !(lr_decay.isFinite && lr_decay > 0) { return "lr_decay must be positive, got \(lr_decay)" }
-        if !(lr_min.isFinite && lr_min >= 0 && lr_min <= lr) { return "lr_min must be in [0, lr], got \(lr_min)" }
-        if !["paper", "pytorch"].contains(preset) { return "unknown preset '\(preset)' (paper or pytorch)" }
-        if let bad = eval_lengths.first(where: { $0 < 1 }) { return "eval length \(bad) must be at least 1" }
+        if !(clip.isFinite && clip > 0) { throw problem("clip", clip, "a positive number") }
+        if !(lr_decay.isFinite && lr_decay > 0) { throw problem("lr_decay", lr_decay, "a positive number") }
+        if !(lr_min.isFinite && lr_min >= 0 && lr_min <= lr) { throw problem("lr_min", lr_min, "in [0, lr] = [0, \(lr)]") }
+        if let bad = eval_lengths.first(where: { $0 < 1 }) { throw problem("eval_lengths", bad, "lengths of at least 1") }
+    }
+
+    /// Why this configuration cannot run, as one line naming the key, the value and what is
+    /// accepted; nil when it can.
+    public func validationError() -> String? {
+        do { try validate() } catch { return "\(error)" }
         return nil
     }
 
@@ -149,7 +167,7 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
     public func dncConfiguration(inputSize: Int, outputSize: Int) -> DNCConfiguration {
         var c = DNCConfiguration(inputSize: inputSize, hiddenSize: nhid)
         c.outputSize = outputSize
-        c.cell = RecurrentCellKind(rnnType: rnn_type, nonlinearity: nonlinearity)!
+        c.cell = controllerCell
         c.layerCount = nlayer
         c.controllerDepth = nhlayer
         c.dropout = dropout
@@ -159,14 +177,26 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
         c.independentLinears = independent_linears
         c.shareMemoryBetweenLayers = share_memory
         c.controllerOutputClip = controller_clip
-        let approximate = index == "approximate" || (index == "auto" && mem_slot >= 10_000)
+        let approximate = index == .approximate || (index == .auto && mem_slot >= 10_000)
         let indexKind: SparseIndexKind = approximate ? .approximate(ApproximateIndexOptions()) : .exact
-        if memory_type == "sam" { c.memoryKind = .sparse(reads: sparse_reads, index: indexKind) }
-        if memory_type == "sdnc" { c.memoryKind = .sparseTemporal(reads: sparse_reads, temporalReads: temporal_reads, index: indexKind) }
+        switch memory_type {
+        case .sam: c.memoryKind = .sparse(reads: sparse_reads, index: indexKind)
+        case .sdnc: c.memoryKind = .sparseTemporal(reads: sparse_reads, temporalReads: temporal_reads, index: indexKind)
+        case .dnc, .controllerOnly: break
+        }
         // The trainer feeds time-major sequences.
-        c.batchFirst = preset == "pytorch"
-        c.preset = preset == "pytorch" ? .pytorchCompat : .paper
+        c.batchFirst = preset == .pytorch
+        c.preset = preset == .pytorch ? .pytorchCompat : .paper
         return c
+    }
+
+    /// The controller's recurrent cell (`rnn_type`, with `nonlinearity` for `rnn`).
+    public var controllerCell: RecurrentCellKind {
+        switch rnn_type {
+        case .lstm: .lstm
+        case .gru: .gru
+        case .rnn: .rnn(nonlinearity == .relu ? .relu : .tanh)
+        }
     }
 
     /// Reads a JSON configuration file; unknown keys are an error (a typo must not pass silently).
@@ -183,10 +213,48 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
         }
         do {
             return try merged(object)
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            let key = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw ConfigurationError("configuration file '\(path)': '\(key)' has the wrong type")
+        } catch is DecodingError {
+            // The key whose value does not decode, tried one at a time (the decoder does not
+            // always say: a number that is not an integer comes without a coding path).
+            let task = object["task"].map { ["task": $0] } ?? [:]
+            let key = object.keys.sorted().first { key in
+                (try? merged(task.merging([key: object[key]!]) { $1 })) == nil
+            } ?? "?"
+            let value = object[key].map(jsonText) ?? "?"
+            throw ConfigurationError("configuration file '\(path)': '\(key)' is \(value), expected \(acceptedValues(key: key))")
         }
+    }
+
+    /// A JSON value as the file spells it (strings quoted).
+    static func jsonText(_ value: Any) -> String {
+        if let data = try? JSONSerialization.data(withJSONObject: [value], options: [.fragmentsAllowed]),
+           let text = String(data: data, encoding: .utf8) {
+            return String(text.dropFirst().dropLast())
+        }
+        return "\(value)"
+    }
+
+    /// What a configuration key accepts, in words, from its type.
+    static func acceptedValues(key: String) -> String {
+        guard let value = Mirror(reflecting: TrainingConfiguration()).children.first(where: { $0.label == key })?.value else {
+            return "a known key"
+        }
+        switch value {
+        case let choice as any ConfigurationChoice: return "one of \(type(of: choice).acceptedList)"
+        case is Bool: return "true or false"
+        case is UInt64: return "a non-negative integer"
+        case is Int: return "an integer"
+        case is Double: return "a number"
+        case is [Int]: return "a list of integers"
+        default: return "a string"
+        }
+    }
+
+    /// The keys a JSON configuration file sets (none if it cannot be read).
+    public static func keys(inFile path: String) -> Set<String> {
+        guard let data = FileManager.default.contents(atPath: path),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [] }
+        return Set(object.keys)
     }
 
     /// The task's defaults with `object`'s keys applied: keys added to the configuration since
@@ -215,4 +283,60 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
 public struct ConfigurationError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// A setting chosen from a fixed list, spelt as its raw value on the command line and in JSON.
+/// Decoding an unknown spelling fails naming it and the accepted ones.
+public protocol ConfigurationChoice: RawRepresentable, CaseIterable, Codable, Hashable, Sendable, CustomStringConvertible
+where RawValue == String {}
+
+extension ConfigurationChoice {
+    public var description: String { rawValue }
+    /// "dnc, sam, sdnc, none".
+    public static var acceptedList: String { allCases.map(\.rawValue).joined(separator: ", ") }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let value = Self(rawValue: text) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "'\(text)' is not one of \(Self.acceptedList)")
+        }
+        self = value
+    }
+}
+
+extension Double {
+    /// 1.0 → "1", 0.001 → "0.001".
+    fileprivate var formatted: String { self == rounded() && abs(self) < 1e15 ? String(Int(self)) : "\(self)" }
+}
+
+extension TrainingConfiguration {
+    /// `memory_type`: the external memory, or none (the controller alone).
+    public enum MemoryType: String, ConfigurationChoice {
+        case dnc, sam, sdnc
+        case controllerOnly = "none"
+        /// SAM or the SDNC.
+        public var isSparse: Bool { self == .sam || self == .sdnc }
+    }
+
+    /// `rnn_type`: the controller's recurrent cell.
+    public enum RNNType: String, ConfigurationChoice { case lstm, gru, rnn }
+
+    /// `nonlinearity`: the activation of `rnn_type rnn`.
+    public enum Nonlinearity: String, ConfigurationChoice { case tanh, relu }
+
+    /// `index`: SAM's and the SDNC's nearest-neighbour index: `exact` (a scan; best for small
+    /// memories), `approximate` (an inverted-file index, sublinear in mem_slot) or `auto` (exact
+    /// below 10 000 cells).
+    public enum IndexChoice: String, ConfigurationChoice { case auto, exact, approximate }
+
+    /// `preset`: `paper` or `pytorch` (pytorch-dnc's behaviour where it differs).
+    public enum Preset: String, ConfigurationChoice { case paper, pytorch }
+
+    /// `optim`: the optimiser (`Optimisers.seed` builds it from this spelling).
+    public enum OptimiserName: String, ConfigurationChoice { case adam, adamax, rmsprop, sgd, adagrad, adadelta }
+
+    /// `lr_schedule`: `constant`, `step` (× lr_decay every lr_step steps) or `cosine` (to
+    /// lr_min over the run).
+    public enum LearningRateScheduleKind: String, ConfigurationChoice { case constant, step, cosine }
 }

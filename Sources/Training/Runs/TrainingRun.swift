@@ -162,8 +162,8 @@ public enum TrainingRun {
 
     static func describe(_ c: TrainingConfiguration) -> String {
         let controller = "\(c.rnn_type) \(c.nhlayer)×\(c.nhid)"
-        let model = c.memory_type == "none" ? "\(controller) controller, no memory"
-            : "\(c.memory_type.uppercased()) (\(controller), \(c.nlayer) layer\(c.nlayer == 1 ? "" : "s"), memory \(c.mem_slot)×\(c.mem_size), \(c.read_heads) read heads, \(c.preset) preset)"
+        let model = c.memory_type == .controllerOnly ? "\(controller) controller, no memory"
+            : "\(c.memory_type.rawValue.uppercased()) (\(controller), \(c.nlayer) layer\(c.nlayer == 1 ? "" : "s"), memory \(c.mem_slot)×\(c.mem_size), \(c.read_heads) read heads, \(c.preset) preset)"
         return "\(model), batch \(c.batch_size), L ≤ \(c.sequence_max_length), \(c.optim) lr \(c.lr), \(c.iterations) steps"
     }
 

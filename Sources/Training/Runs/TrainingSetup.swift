@@ -11,8 +11,8 @@ public struct TrainingSetup {
     public init(_ c: TrainingConfiguration) throws {
         if let problem = c.validationError() { throw ConfigurationError(problem) }
         task = try Tasks.make(name: c.task, inputSize: c.input_size, seed: c.seed, options: Self.taskOptions(c))
-        if c.memory_type == "none" {
-            model = ControllerModel(kind: RecurrentCellKind(rnnType: c.rnn_type, nonlinearity: c.nonlinearity)!,
+        if c.memory_type == .controllerOnly {
+            model = ControllerModel(kind: c.controllerCell,
                                     inputSize: task.inputSize, hiddenSize: c.nhid, depth: c.nhlayer,
                                     outputSize: task.outputSize, dropout: c.dropout, seed: c.seed)
         } else {
@@ -20,7 +20,7 @@ public struct TrainingSetup {
             dnc.debugMemoryWindow = c.debug_memory_window
             model = dnc
         }
-        optimiser = try Optimisers.seed(c.optim, learningRate: c.lr, scalar: Float.self)
+        optimiser = try Optimisers.seed(c.optim.rawValue, learningRate: c.lr, scalar: Float.self)
     }
 
     static func taskOptions(_ c: TrainingConfiguration) -> Tasks.Options {
