@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "LayersTests", dependencies: ["TestSupport", "DNCLayers", "DNCNumerics", "DNCStorage"]),
         .testTarget(name: "MemoriesTests", dependencies: ["TestSupport", "DNCMemories", "DNCLayers", "DNCNumerics", "DNCStorage"]),
         .testTarget(name: "ReportTests", dependencies: ["TestSupport", "DNCReports", "DNCStorage", "DNCNumerics"]),
-        .testTarget(name: "CommandLineTests", dependencies: ["TestSupport", "DNCTraining", "DNCNumerics"]),
+        .testTarget(name: "CommandLineTests", dependencies: ["TestSupport", "DNCTraining", "DNCModels", "DNCLayers", "DNCNumerics"]),
         .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "DNCModels", "DNCMemories", "DNCLayers", "DNCNumerics", "DNCStorage", "DNCTraining"]),
     ]
 )

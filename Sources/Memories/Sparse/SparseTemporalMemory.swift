@@ -156,7 +156,7 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
 
     private func sampleForward(_ m: SparseSampleMemory<T>, sample b: Int, xi: UnsafePointer<T>, record r: TemporalSampleRecord<T>,
                                readVectors out: UnsafeMutablePointer<T>) {
-        let w = cellWidth, kl = temporalReads, links = m.links!
+        let w = cellWidth, links = m.links!
         let a = xi + layout.writeVector, gamma = xi[layout.interpolationGate], alpha = xi[layout.writeGate]
         let time = m.step + 1
         r.oldStep = m.step
@@ -186,7 +186,28 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
             m.index.insert(id: c, vector: row)
             m.rowsWritten += 1
         }
-        // 2. Links, from the precedence before the step.
+        // 2. Links, from the precedence before the step; 3. precedence.
+        linksForward(links, record: r)
+        precedenceForward(links, record: r)
+        afterLinkUpdate?(b, m)
+        // 4. Read.
+        readForward(m, xi: xi, record: r, readVectors: out)
+        // 5. Usage, as SAM's: written cells (ℓ always), then newly read cells, each once.
+        usageForward(m, record: r, time: time)
+        // 6. The read becomes the previous read.
+        for p in 0..<readSlots {
+            m.previousReadPositions[p] = r.positions[p]
+            m.previousReadWeights[p] = r.weights[p]
+        }
+        m.step = time
+    }
+
+    /// The written rows' links (docs/sparse-temporal-memory.md, "Sparse links"):
+    /// L(u, j) ← (1 − w(u)) L(u, j) + w(u) p_{t−1}(j) over u's present links and p_{t−1}'s cells,
+    /// each row cut to its K_L largest; the candidates, their old values and which were kept are
+    /// recorded for the backward.
+    private func linksForward(_ links: SparseLinks<T>, record r: TemporalSampleRecord<T>) {
+        let kl = temporalReads
         r.precedenceBeforeCells.append(contentsOf: links.precedenceCells)
         r.precedenceBeforeValues.append(contentsOf: links.precedenceValues)
         for j in r.writeCells.indices {
@@ -208,7 +229,11 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
             links.replaceRow(u, with: candidates)
         }
         r.linkStart.append(r.linkCells.count)
-        // 3. Precedence.
+    }
+
+    /// p_t = (1 − Σ_u w(u)) p_{t−1} + w, cut to its K_L largest entries
+    /// (docs/sparse-temporal-memory.md, "Sparse precedence").
+    private func precedenceForward(_ links: SparseLinks<T>, record r: TemporalSampleRecord<T>) {
         r.writeSum = r.writeWeights.reduce(0, +)
         candidates.removeAll(keepingCapacity: true)
         for (e, c) in r.precedenceBeforeCells.enumerated() {
@@ -219,22 +244,23 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
                 candidates.append((c, r.writeWeights[j]))
             }
         }
-        Self.keepLargest(&candidates, count: kl)
+        Self.keepLargest(&candidates, count: temporalReads)
         links.precedenceCells.removeAll(keepingCapacity: true)
         links.precedenceValues.removeAll(keepingCapacity: true)
         for entry in candidates { links.precedenceCells.append(entry.cell); links.precedenceValues.append(entry.value) }
         // Copied element by element: sharing the arrays would make the next step's update copy them.
         r.precedenceAfterCells.append(contentsOf: links.precedenceCells)
         r.precedenceAfterValues.append(contentsOf: links.precedenceValues)
-        afterLinkUpdate?(b, m)
-        // 4. Read.
-        readForward(m, xi: xi, record: r, readVectors: out)
-        // 5. Usage, as SAM's: written cells (ℓ always), then newly read cells, each once.
+    }
+
+    /// SAM's usage bookkeeping (`SparseUsage`) over this step's write set and read slots, logged
+    /// in the record.
+    private func usageForward(_ m: SparseSampleMemory<T>, record r: TemporalSampleRecord<T>, time: Int) {
         r.writeCells.withUnsafeBufferPointer { cells in
             r.writeWeights.withUnsafeBufferPointer { writeWeights in
                 r.positions.withUnsafeBufferPointer { positions in
                     r.weights.withUnsafeBufferPointer { weights in
-                        SparseUsage.access(m, time: time, threshold: T(options.accessThreshold), writeCells: cells.baseAddress!,
+                        _ = SparseUsage.access(m, time: time, threshold: T(options.accessThreshold), writeCells: cells.baseAddress!,
                                            writeWeights: writeWeights.baseAddress!, erased: { r.isLRA[$0] }, count: cells.count,
                                            positions: positions.baseAddress!, weights: weights.baseAddress!, slots: readSlots) { c, old, oldTime in
                             r.moves.append(c); r.moves.append(old.0); r.moves.append(old.1); r.moves.append(oldTime)
@@ -243,12 +269,6 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
                 }
             }
         }
-        // 6. The read becomes the previous read.
-        for p in 0..<readSlots {
-            m.previousReadPositions[p] = r.positions[p]
-            m.previousReadWeights[p] = r.weights[p]
-        }
-        m.step = time
     }
 
     /// Keeps the `count` largest positive entries, largest first (ties: smaller cell first), in
@@ -379,99 +399,25 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
     private func sampleBackward(_ m: SparseSampleMemory<T>, xi: UnsafePointer<T>, record r: TemporalSampleRecord<T>,
                                 readGradient dr: UnsafePointer<T>, gradient g: inout SparseSampleGradient<T>,
                                 dxi: UnsafeMutablePointer<T>) {
-        let w = cellWidth, k = sparseReads, kl = temporalReads, ch = slotsPerHead, links = m.links!
-        let linkGradients = options.linkGradients
+        let w = cellWidth
         var readSlot = [Int](repeating: -1, count: readSlots)
         for p in 0..<readSlots where r.positions[p] >= 0 { readSlot[p] = g.slot(r.positions[p]) }
         let writeSlot = r.writeCells.map { g.slot($0) }
-        let dNext = g.readWeights
+        let later = g.readWeights
         var dPrevious = [T](repeating: 0, count: readSlots)
         var dWrite = [T](repeating: 0, count: r.writeCells.count)
-        var linkGradient = linkGradients ? g.links : [:]
+        var linkGradient = options.linkGradients ? g.links : [:]
         g.values.withUnsafeMutableBufferPointer { vb in
             let gm = vb.baseAddress!
             // Read (on M_t and L_t, the live state).
             for i in 0..<readHeads {
-                let base = i * ch, dri = dr + i * w
-                let q = xi + layout.readQueries + i * w, dq = dxi + layout.readQueries + i * w
-                let modes = xi + layout.readModes + 3 * i, dModes = dxi + layout.readModes + 3 * i
-                var dSlot = [T](repeating: 0, count: ch)
-                r.weights.withUnsafeBufferPointer { weights in
-                    r.positions.withUnsafeBufferPointer { positions in
-                        dNext.withUnsafeBufferPointer { later in
-                            SparseContentRead.readVectorBackward(weights: weights.baseAddress! + base, positions: positions.baseAddress! + base,
-                                                                 slots: ch, memory: m.memory, width: w, readGradient: dri,
-                                                                 laterGradient: later.baseAddress! + base, slotGradient: &dSlot,
-                                                                 rowGradient: { gm + readSlot[base + $0] * w })
-                        }
-                    }
-                }
-                // Content: weight = π_c ω, ω = softmax(β cos).
-                let found = r.found[3 * i]
-                if found > 0 {
-                    for j in 0..<found { dModes[2] += r.scores[base + j] * dSlot[j] }
-                    let dBeta = r.positions.withUnsafeBufferPointer { positions in
-                        r.rowNorms.withUnsafeBufferPointer { norms in
-                            r.cosine.withUnsafeBufferPointer { cosine in
-                                r.scores.withUnsafeBufferPointer { omega in
-                                    SparseContentRead.backward(query: q, strength: xi[layout.readStrengths + i], mode: modes[2], memory: m.memory,
-                                                               positions: positions.baseAddress! + base, found: found, width: w,
-                                                               queryNorm: r.queryNorms[i], rowNorms: norms.baseAddress! + i * k,
-                                                               cosine: cosine.baseAddress! + i * k, weights: omega.baseAddress! + base,
-                                                               slotGradient: dSlot, queryGradient: dq,
-                                                               rowGradient: { gm + readSlot[base + $0] * w })
-                                }
-                            }
-                        }
-                    }
-                    dxi[layout.readStrengths + i] += dBeta
-                }
-                // Forward (direction 0) and backward (1): weight = π · score, score = Σ_s L(·) w_prev(s).
-                for direction in 0..<2 {
-                    let offset = k + direction * kl, mode = modes[1 - direction]
-                    for j in 0..<r.found[3 * i + 1 + direction] {
-                        let slot = base + offset + j, n = r.positions[slot]
-                        dModes[1 - direction] += r.scores[slot] * dSlot[offset + j]
-                        let dScore = mode * dSlot[offset + j]
-                        for s in base..<(base + ch) {
-                            let c = r.previousPositions[s]
-                            guard c >= 0 else { continue }
-                            let key = direction == 0 ? LinkKey(row: n, target: c) : LinkKey(row: c, target: n)
-                            let v = links.value(row: key.row, target: key.target)
-                            guard v != 0 else { continue }
-                            dPrevious[s] += dScore * v
-                            if linkGradients { linkGradient[key, default: 0] += dScore * r.previousWeights[s] }
-                        }
-                    }
-                }
+                headBackward(m, head: i, xi: xi, record: r, readGradient: dr + i * w, laterGradient: later,
+                             rowGradient: { gm + readSlot[$0] * w }, interfaceGradient: dxi,
+                             previousReadGradient: &dPrevious, linkGradient: &linkGradient)
             }
-            if linkGradients {
-                // Precedence: p_t(c) = (1 − S) p_{t−1}(c) + w(c), kept cells only.
-                var dPrecedence: [Int: T] = [:]
-                var dSum: T = 0
-                for c in r.precedenceAfterCells {
-                    let gp = g.precedence[c] ?? 0
-                    guard gp != 0 else { continue }
-                    if r.precedenceBeforeCells.contains(c) {
-                        dPrecedence[c, default: 0] += (1 - r.writeSum) * gp
-                        dSum -= gp * r.precedenceBefore(c)
-                    }
-                    if let j = r.writeSlot(c) { dWrite[j] += gp }
-                }
-                for j in dWrite.indices { dWrite[j] += dSum }
-                // Links of the written rows: L_t(u, n) = (1 − w) L_{t−1}(u, n) + w p_{t−1}(n) where kept.
-                for (j, u) in r.writeCells.enumerated() {
-                    let wu = r.writeWeights[j]
-                    for e in r.linkStart[j]..<r.linkStart[j + 1] where r.linkKept[e] {
-                        let key = LinkKey(row: u, target: r.linkCells[e])
-                        guard let gl = linkGradient.removeValue(forKey: key) else { continue }
-                        let p = r.precedenceBefore(key.target), old = r.linkOld[e]
-                        dWrite[j] += gl * (p - old)
-                        if p != 0 { dPrecedence[key.target, default: 0] += wu * gl }
-                        if old != 0 { linkGradient[key] = (1 - wu) * gl }
-                    }
-                }
-                g.precedence = dPrecedence
+            if options.linkGradients {
+                g.precedence = linksBackward(record: r, precedenceGradient: g.precedence, linkGradient: &linkGradient,
+                                             writeWeightGradient: &dWrite)
             }
             // Write: dℓ/dM_t(u) and dℓ/dw(u) → dℓ/da, dα, dγ, dρ; then dℓ/dM_{t−1}(u).
             let a = xi + layout.writeVector, da = dxi + layout.writeVector
@@ -489,7 +435,103 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
             dxi[layout.writeGate] += dAlpha
         }
         g.readWeights = dPrevious
-        if linkGradients { g.links = linkGradient }
+        if options.linkGradients { g.links = linkGradient }
+    }
+
+    /// Backward of read head i (docs/sparse-temporal-memory.md, "Reads with read modes"): the
+    /// read vector over the head's slots, the content slots' softmax and cosine, and the
+    /// temporal slots' scores f = L w_prev and b = Lᵀ w_prev, into dℓ/dq, dℓ/dβ, dℓ/dπ, the rows'
+    /// gradients (`rowGradient(slot)`), the previous read weights' and the links'.
+    private func headBackward(_ m: SparseSampleMemory<T>, head i: Int, xi: UnsafePointer<T>, record r: TemporalSampleRecord<T>,
+                              readGradient dri: UnsafePointer<T>, laterGradient later: [T],
+                              rowGradient: (Int) -> UnsafeMutablePointer<T>, interfaceGradient dxi: UnsafeMutablePointer<T>,
+                              previousReadGradient dPrevious: inout [T], linkGradient: inout [LinkKey: T]) {
+        let w = cellWidth, k = sparseReads, kl = temporalReads, ch = slotsPerHead, base = i * ch, links = m.links!
+        let modes = xi + layout.readModes + 3 * i, dModes = dxi + layout.readModes + 3 * i
+        var dSlot = [T](repeating: 0, count: ch)
+        r.weights.withUnsafeBufferPointer { weights in
+            r.positions.withUnsafeBufferPointer { positions in
+                later.withUnsafeBufferPointer { later in
+                    SparseContentRead.readVectorBackward(weights: weights.baseAddress! + base, positions: positions.baseAddress! + base,
+                                                         slots: ch, memory: m.memory, width: w, readGradient: dri,
+                                                         laterGradient: later.baseAddress! + base, slotGradient: &dSlot,
+                                                         rowGradient: { rowGradient(base + $0) })
+                }
+            }
+        }
+        // Content: weight = π_c ω, ω = softmax(β cos).
+        let found = r.found[3 * i]
+        if found > 0 {
+            for j in 0..<found { dModes[2] += r.scores[base + j] * dSlot[j] }
+            let dBeta = r.positions.withUnsafeBufferPointer { positions in
+                r.rowNorms.withUnsafeBufferPointer { norms in
+                    r.cosine.withUnsafeBufferPointer { cosine in
+                        r.scores.withUnsafeBufferPointer { omega in
+                            SparseContentRead.backward(query: xi + layout.readQueries + i * w, strength: xi[layout.readStrengths + i],
+                                                       mode: modes[2], memory: m.memory, positions: positions.baseAddress! + base,
+                                                       found: found, width: w, queryNorm: r.queryNorms[i],
+                                                       rowNorms: norms.baseAddress! + i * k, cosine: cosine.baseAddress! + i * k,
+                                                       weights: omega.baseAddress! + base, slotGradient: dSlot,
+                                                       queryGradient: dxi + layout.readQueries + i * w,
+                                                       rowGradient: { rowGradient(base + $0) })
+                        }
+                    }
+                }
+            }
+            dxi[layout.readStrengths + i] += dBeta
+        }
+        // Forward (direction 0) and backward (1): weight = π · score, score = Σ_s L(·) w_prev(s).
+        for direction in 0..<2 {
+            let offset = k + direction * kl, mode = modes[1 - direction]
+            for j in 0..<r.found[3 * i + 1 + direction] {
+                let slot = base + offset + j, n = r.positions[slot]
+                dModes[1 - direction] += r.scores[slot] * dSlot[offset + j]
+                let dScore = mode * dSlot[offset + j]
+                for s in base..<(base + ch) {
+                    let c = r.previousPositions[s]
+                    guard c >= 0 else { continue }
+                    let key = direction == 0 ? LinkKey(row: n, target: c) : LinkKey(row: c, target: n)
+                    let v = links.value(row: key.row, target: key.target)
+                    guard v != 0 else { continue }
+                    dPrevious[s] += dScore * v
+                    if options.linkGradients { linkGradient[key, default: 0] += dScore * r.previousWeights[s] }
+                }
+            }
+        }
+    }
+
+    /// Backward of the step's precedence and link updates (docs/sparse-temporal-memory.md,
+    /// "Gradients through the links"): turns dℓ/dp_t into dℓ/dp_{t−1} (returned) and dℓ/dL_t of
+    /// the written rows into dℓ/dL_{t−1}, adding what the write weights receive to
+    /// `writeWeightGradient`.
+    private func linksBackward(record r: TemporalSampleRecord<T>, precedenceGradient: [Int: T], linkGradient: inout [LinkKey: T],
+                               writeWeightGradient dWrite: inout [T]) -> [Int: T] {
+        // Precedence: p_t(c) = (1 − S) p_{t−1}(c) + w(c), kept cells only.
+        var dPrecedence: [Int: T] = [:]
+        var dSum: T = 0
+        for c in r.precedenceAfterCells {
+            let gp = precedenceGradient[c] ?? 0
+            guard gp != 0 else { continue }
+            if r.precedenceBeforeCells.contains(c) {
+                dPrecedence[c, default: 0] += (1 - r.writeSum) * gp
+                dSum -= gp * r.precedenceBefore(c)
+            }
+            if let j = r.writeSlot(c) { dWrite[j] += gp }
+        }
+        for j in dWrite.indices { dWrite[j] += dSum }
+        // Links of the written rows: L_t(u, n) = (1 − w) L_{t−1}(u, n) + w p_{t−1}(n) where kept.
+        for (j, u) in r.writeCells.enumerated() {
+            let wu = r.writeWeights[j]
+            for e in r.linkStart[j]..<r.linkStart[j + 1] where r.linkKept[e] {
+                let key = LinkKey(row: u, target: r.linkCells[e])
+                guard let gl = linkGradient.removeValue(forKey: key) else { continue }
+                let p = r.precedenceBefore(key.target), old = r.linkOld[e]
+                dWrite[j] += gl * (p - old)
+                if p != 0 { dPrecedence[key.target, default: 0] += wu * gl }
+                if old != 0 { linkGradient[key] = (1 - wu) * gl }
+            }
+        }
+        return dPrecedence
     }
 
     /// Reverts one sample's step (previous read, step, LRU accesses, links, precedence, rows and
