@@ -2,7 +2,7 @@ import ArgumentParser
 import DNCReports
 import Foundation
 
-/// `dnc-dist report RUN_DIR`: one self-contained HTML page of a run (and PNGs with `--png`).
+/// `dnc-dist report RUN_DIR`: one self-contained HTML page of a run (and figure files with `--figures`).
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write a self-contained HTML report of a run directory: curves and memory heatmaps.",
@@ -11,7 +11,7 @@ struct Report: ParsableCommand {
         generalisation curves from eval*.h5, and heatmaps of every debug tensor (memory, link \
         matrix, weightings, usage, gates, read positions…) of selected steps from each \
         debug-rank<r>.h5. It needs no server or network: images are embedded. Missing or \
-        damaged files are listed at the top. --png DIR also writes every figure as a PNG file. \
+        damaged files are listed at the top. --figures DIR also writes every figure as a standalone SVG file (--png DIR, the old spelling, too). \
         --live regenerates the page every --interval seconds while the run goes on (the page \
         reloads itself) and stops when the run has finished.
         """)
@@ -22,8 +22,9 @@ struct Report: ParsableCommand {
     @Option(name: [.short, .long], help: "HTML file to write (default: RUN_DIR/report.html).")
     var output: String?
 
-    @Option(help: "Also write every figure as a PNG file into this directory.")
-    var png: String?
+    @Option(name: [.customLong("figures"), .customLong("png")],
+            help: "Also write every figure as a standalone SVG file into this directory (--png: the old spelling).")
+    var figures: String?
 
     @Option(help: "Debug steps to show: 'all', 'spread:N' (N steps spread evenly, first and last included), or a list like 100,200.")
     var steps = "spread:3"
@@ -56,9 +57,9 @@ struct Report: ParsableCommand {
         var options = ReportOptions(steps: try parsedSteps())
         options.debug.maxSnapshots = maxSnapshots
         let outputURL = output.map { URL(fileURLWithPath: $0) } ?? directory.appendingPathComponent("report.html")
-        let pngURL = png.map { URL(fileURLWithPath: $0, isDirectory: true) }
+        let figuresURL = figures.map { URL(fileURLWithPath: $0, isDirectory: true) }
         if live {
-            let liveReport = LiveReport(runDirectory: directory, output: outputURL, pngDirectory: pngURL, options: options,
+            let liveReport = LiveReport(runDirectory: directory, output: outputURL, figureDirectory: figuresURL, options: options,
                                         interval: interval)
             try liveReport.run(maxUpdates: updates)
             return
@@ -66,9 +67,9 @@ struct Report: ParsableCommand {
         let report = try RunReport(runDirectory: directory, options: options)
         try report.writeHTML(to: outputURL)
         print("wrote \(outputURL.path): \(report.figures.count) figures")
-        if let pngURL {
-            let files = try report.writePNGs(to: pngURL)
-            print("wrote \(files.count) PNG files to \(pngURL.path)")
+        if let figuresURL {
+            let files = try report.writeFigures(to: figuresURL)
+            print("wrote \(files.count) SVG figure files to \(figuresURL.path)")
         }
         for problem in report.problems { print("  missing or unreadable: \(problem)") }
     }

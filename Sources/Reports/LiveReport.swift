@@ -7,16 +7,16 @@ import Foundation
 public final class LiveReport {
     public let runDirectory: URL
     public let output: URL
-    /// Where the figure files go, if anywhere (`dnc-dist report --png DIR`).
-    public let pngDirectory: URL?
+    /// Where the figure files go, if anywhere (`dnc-dist report --figures DIR`).
+    public let figureDirectory: URL?
     public let options: ReportOptions
     public let interval: TimeInterval
 
-    public init(runDirectory: URL, output: URL, pngDirectory: URL? = nil, options: ReportOptions = ReportOptions(),
+    public init(runDirectory: URL, output: URL, figureDirectory: URL? = nil, options: ReportOptions = ReportOptions(),
                 interval: TimeInterval = 30) {
         self.runDirectory = runDirectory
         self.output = output
-        self.pngDirectory = pngDirectory
+        self.figureDirectory = figureDirectory
         self.options = options
         self.interval = max(interval, 0.1)
     }
@@ -41,7 +41,7 @@ public final class LiveReport {
                     report = try RunReport(runDirectory: runDirectory, options: finalOptions)
                 }
                 try report.writeHTML(to: output)
-                if let pngDirectory { try report.writeFigures(to: pngDirectory) }
+                if let figureDirectory { try report.writeFigures(to: figureDirectory) }
                 updates += 1
                 let step = report.lastStep.map { "step \($0)" } ?? "no summary yet"
                 log("report \(time): \(step), \(report.figures.count) figures, \(report.problems.count) problems → \(output.path)"

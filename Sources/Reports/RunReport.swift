@@ -49,11 +49,6 @@ public struct RunReport {
             return url
         }
     }
-
-    /// The figure files, under the name `dnc-dist report --png` still calls (its option and
-    /// message are the command's to rename): the same as `writeFigures(to:)`.
-    @discardableResult
-    public func writePNGs(to directory: URL) throws -> [URL] { try writeFigures(to: directory) }
 }
 
 /// Assembles the page section by section.

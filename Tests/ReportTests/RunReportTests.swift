@@ -270,7 +270,7 @@ final class RunReportTests: XCTestCase {
         // At least three updates, and on until one has read the debug dump (its first records may
         // come after the first summaries on a busy machine).
         func pageShowsMemory() -> Bool { (try? String(contentsOf: output, encoding: .utf8))?.contains("data-key=\"memory\"") ?? false }
-        let updates = try LiveReport(runDirectory: directory, output: output, pngDirectory: figures, interval: 0.5)
+        let updates = try LiveReport(runDirectory: directory, output: output, figureDirectory: figures, interval: 0.5)
             .run(maxUpdates: 200, shouldStop: { Date() > deadline || (logs.count >= 3 && pageShowsMemory()) }, log: { logs.append($0) })
         XCTAssertGreaterThanOrEqual(updates, 3, "\(logs)")
         let html = try String(contentsOf: output, encoding: .utf8)
@@ -298,10 +298,10 @@ final class RunReportTests: XCTestCase {
         let run = try trainedRun("dense", Self.denseArguments)
         let out = Executables.temporaryDirectory("report-cli")
         let result = try Executables.run("dnc-dist", ["report", run.path, "-o", out.appendingPathComponent("r.html").path,
-                                                      "--png", out.appendingPathComponent("png").path, "--steps", "20,60"])
+                                                      "--figures", out.appendingPathComponent("png").path, "--steps", "20,60"])
         XCTAssertEqual(result.status, 0, result.error)
         XCTAssertTrue(result.output.contains("wrote "), result.output)
-        // --png DIR (the command's name for the figure directory) gets the figures as SVG files.
+        // --figures DIR gets the figures as SVG files.
         let files = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("png").path)
         XCTAssertTrue(files.contains("rank0-step00000020-layer0-memory.svg"))
         XCTAssertFalse(files.contains("rank0-step00000040-layer0-memory.svg"), "--steps 20,60 leaves step 40 out")
