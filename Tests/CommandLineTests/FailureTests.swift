@@ -33,6 +33,16 @@ final class FailureTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.error)
     }
 
+    /// `dnc-dist` with `arguments`, killed after `timeout` seconds. A process ended by a signal
+    /// gets the shell's status, 128 + the signal (Foundation reports the bare signal number,
+    /// which would pass for an exit code).
+    func dist(_ arguments: [String], timeout: TimeInterval = 120) throws -> Executables.Result {
+        let running = try Executables.start("dnc-dist", arguments)
+        let result = finish(running, within: timeout)
+        guard running.process.terminationReason == .uncaughtSignal else { return result }
+        return Executables.Result(status: 128 + result.status, output: result.output, error: result.error, timedOut: result.timedOut)
+    }
+
     /// Waits for `running` at most `seconds`, then kills it; the result says whether it had to.
     func finish(_ running: Executables.Running, within seconds: TimeInterval) -> Executables.Result {
         let deadline = Date().addingTimeInterval(seconds)
@@ -62,6 +72,7 @@ final class FailureTests: XCTestCase {
         XCTAssertFalse(result.timedOut, "timed out: \(result.error)", file: file, line: line)
         XCTAssertNotEqual(result.status, 0, result.error, file: file, line: line)
         XCTAssertLessThan(result.status, 128, "exit code \(result.status) is a signal's: \(result.error)", file: file, line: line)
+        XCTAssertFalse(result.error.contains("crashed"), result.error, file: file, line: line)
         let lines = result.error.split(separator: "\n").filter { $0.hasPrefix("error:") }
         XCTAssertEqual(lines.count, 1, "one error line: \(result.error)", file: file, line: line)
         for needle in needles { XCTAssertTrue(result.error.contains(needle), "'\(needle)' in: \(result.error)", file: file, line: line) }
@@ -75,7 +86,7 @@ final class FailureTests: XCTestCase {
         let (disk, unmount) = try tmpfs("2m")
         defer { unmount() }
         let run = disk.appendingPathComponent("a")
-        let result = try Executables.run("dnc-dist", ["train", "copy", "-nhid", "64", "-mem_slot", "16", "-mem_size", "8", "-read_heads", "2",
+        let result = try dist(["train", "copy", "-nhid", "64", "-mem_slot", "16", "-mem_size", "8", "-read_heads", "2",
                                                       "-batch_size", "8", "-sequence_max_length", "4", "-check_freq", "10",
                                                       "-iterations", "200", "--run-dir", run.path], timeout: 300)
         assertOneLineError(result, mentions: [run.path])
@@ -86,7 +97,7 @@ final class FailureTests: XCTestCase {
         }
         try remount(disk, size: "64m")
         let last = CheckpointDirectory.step(fromFileName: saved.last!)!
-        let resumed = try Executables.run("dnc-dist", ["train", "copy", "-iterations", "\(last + 2)", "-eval_lengths", "2", "-eval_batches", "1",
+        let resumed = try dist(["train", "copy", "-iterations", "\(last + 2)", "-eval_lengths", "2", "-eval_batches", "1",
                                                        "--resume", "--run-dir", run.path], timeout: 300)
         XCTAssertEqual(resumed.status, 0, resumed.error)
         XCTAssertTrue(resumed.output.contains("resumed from \(run.path)/checkpoints/\(saved.last!)"), resumed.output)
@@ -98,7 +109,7 @@ final class FailureTests: XCTestCase {
         let (disk, unmount) = try tmpfs("2m")
         defer { unmount() }
         let run = disk.appendingPathComponent("c")
-        let result = try Executables.run("dnc-dist", ["train", "copy", "-nhid", "16", "-mem_slot", "16", "-mem_size", "8", "-read_heads", "2",
+        let result = try dist(["train", "copy", "-nhid", "16", "-mem_slot", "16", "-mem_size", "8", "-read_heads", "2",
                                                       "-batch_size", "8", "-sequence_max_length", "4", "-check_freq", "5",
                                                       "-keep_checkpoints", "1", "-iterations", "400", "-debug", "-summarize_freq", "1",
                                                       "--run-dir", run.path], timeout: 300)
@@ -111,7 +122,7 @@ final class FailureTests: XCTestCase {
         try handle.truncate(atOffset: try handle.seekToEnd() / 3)
         try handle.close()
         let last = CheckpointDirectory.step(fromFileName: checkpoints(run).last!)!
-        let resumed = try Executables.run("dnc-dist", ["train", "copy", "-iterations", "\(last + 2)", "-eval_lengths", "2", "-eval_batches", "1",
+        let resumed = try dist(["train", "copy", "-iterations", "\(last + 2)", "-eval_lengths", "2", "-eval_batches", "1",
                                                        "--resume", "--run-dir", run.path], timeout: 300)
         XCTAssertEqual(resumed.status, 0, resumed.error)
         let notices = resumed.output.split(separator: "\n").filter { $0.contains("moved aside") }
@@ -126,14 +137,14 @@ final class FailureTests: XCTestCase {
     func testFullDiskDuringEvalIsOneLineAndLeavesNoBrokenFile() throws {
         let run = Executables.temporaryDirectory("eval-full")
         defer { try? FileManager.default.removeItem(at: run) }
-        XCTAssertEqual(try Executables.run("dnc-dist", ["train", "copy"] + small + ["-iterations", "2", "--run-dir", run.path]).status, 0)
-        let (disk, unmount) = try tmpfs("1m")
+        XCTAssertEqual(try dist(["train", "copy"] + small + ["-iterations", "2", "--run-dir", run.path]).status, 0)
+        let (disk, unmount) = try tmpfs("2m")
         defer { unmount() }
-        // Fill the disk to the last byte.
+        // Fill the disk to its last 8 KiB: room for eval.csv, not for eval.h5.
         let filler = disk.appendingPathComponent("filler")
-        _ = try Executables.run(executable: URL(fileURLWithPath: "/bin/dd"), ["if=/dev/zero", "of=\(filler.path)", "bs=4k"], timeout: 20)
+        _ = try Executables.run(executable: URL(fileURLWithPath: "/bin/dd"), ["if=/dev/zero", "of=\(filler.path)", "bs=1k", "count=2040"], timeout: 20)
         let output = disk.appendingPathComponent("eval")
-        let result = try Executables.run("dnc-dist", ["eval", "--checkpoint", run.appendingPathComponent("checkpoints/checkpoint-00000002.h5").path,
+        let result = try dist(["eval", "--checkpoint", run.appendingPathComponent("checkpoints/checkpoint-00000002.h5").path,
                                                       "--lengths", "2,3", "--batches", "1", "--output", output.path], timeout: 120)
         assertOneLineError(result, mentions: [output.path])
         let left = try FileManager.default.contentsOfDirectory(atPath: disk.path).filter { $0 != "filler" }
@@ -152,21 +163,21 @@ final class FailureTests: XCTestCase {
         for flags in [["-mem_size", "100000000"], ["-batch_size", "1000000000000"], ["-sequence_max_length", "10000000"],
                       ["-input_size", "100000000"], ["-mem_slot", "50000"], ["-eval_lengths", "99999999"],
                       ["-read_heads", "1000000"], ["-nhid", "10000000"]] {
-            let result = try Executables.run("dnc-dist", ["train", "copy"] + base + flags + ["--run-dir", run.path], timeout: 60)
+            let result = try dist(["train", "copy"] + base + flags + ["--run-dir", run.path], timeout: 60)
             XCTAssertEqual(result.status, 2, "\(flags): \(result.error)")
             assertOneLineError(result, mentions: ["needs about", "GiB", "limit", "--memory-limit"])
             XCTAssertFalse(FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoints").path), "\(flags): no work")
         }
         // A run that fits by default is refused under a lower limit, and runs under a higher one.
-        var result = try Executables.run("dnc-dist", ["train", "copy"] + small + ["-iterations", "2", "--memory-limit", "0.00001", "--run-dir", run.path])
+        var result = try dist(["train", "copy"] + small + ["-iterations", "2", "--memory-limit", "0.00001", "--run-dir", run.path])
         XCTAssertEqual(result.status, 2, result.error)
         assertOneLineError(result, mentions: ["needs about", "10 KiB (--memory-limit"])
-        result = try Executables.run("dnc-dist", ["train", "copy"] + small + ["-iterations", "2", "--memory-limit", "100000", "--run-dir", run.path])
+        result = try dist(["train", "copy"] + small + ["-iterations", "2", "--memory-limit", "100000", "--run-dir", run.path])
         XCTAssertEqual(result.status, 0, result.error)
 
         let checkpoint = run.appendingPathComponent("checkpoints/checkpoint-00000002.h5").path
         for (lengths, batch) in [("100000000", "100"), ("1000000", "1000")] {
-            let eval = try Executables.run("dnc-dist", ["eval", "--checkpoint", checkpoint, "--lengths", "2,\(lengths)", "--batch-size", batch,
+            let eval = try dist(["eval", "--checkpoint", checkpoint, "--lengths", "2,\(lengths)", "--batch-size", batch,
                                                         "--output", run.appendingPathComponent("e").path], timeout: 60)
             XCTAssertEqual(eval.status, 2, "\(lengths): \(eval.error)")
             assertOneLineError(eval, mentions: ["evaluating at length \(lengths) needs about", "limit"])
@@ -180,14 +191,14 @@ final class FailureTests: XCTestCase {
     func testRunDirectoriesAreNeverReusedByAccident() throws {
         let run = Executables.temporaryDirectory("reuse")
         defer { try? FileManager.default.removeItem(at: run) }
-        XCTAssertEqual(try Executables.run("dnc-dist", ["train", "copy"] + small + ["-iterations", "4", "--run-dir", run.path]).status, 0)
+        XCTAssertEqual(try dist(["train", "copy"] + small + ["-iterations", "4", "--run-dir", run.path]).status, 0)
         let before = checkpoints(run)
         XCTAssertEqual(before, ["checkpoint-00000004.h5"])
-        var result = try Executables.run("dnc-dist", ["train", "copy"] + small + ["-iterations", "2", "--run-dir", run.path])
+        var result = try dist(["train", "copy"] + small + ["-iterations", "2", "--run-dir", run.path])
         XCTAssertEqual(result.status, 2, result.error)
         assertOneLineError(result, mentions: [run.path, "not empty", "--resume", "--overwrite"])
         XCTAssertEqual(checkpoints(run), before, "the earlier run's checkpoints are kept")
-        result = try Executables.run("dnc-dist", ["train", "copy"] + small + ["-iterations", "2", "--overwrite", "--run-dir", run.path])
+        result = try dist(["train", "copy"] + small + ["-iterations", "2", "--overwrite", "--run-dir", run.path])
         XCTAssertEqual(result.status, 0, result.error)
         XCTAssertEqual(checkpoints(run), ["checkpoint-00000002.h5"])
 
@@ -199,14 +210,14 @@ final class FailureTests: XCTestCase {
         let metrics = busy.appendingPathComponent("metrics.jsonl")
         XCTAssertTrue(wait(60) { !((try? String(contentsOf: metrics, encoding: .utf8))?.isEmpty ?? true) }, "the first run started")
         for arguments in [["--resume"], ["--overwrite"]] {
-            let second = try Executables.run("dnc-dist", ["train", "copy"] + small + ["-iterations", "2"] + arguments + ["--run-dir", busy.path])
+            let second = try dist(["train", "copy"] + small + ["-iterations", "2"] + arguments + ["--run-dir", busy.path])
             XCTAssertEqual(second.status, 2, second.error)
             assertOneLineError(second, mentions: [busy.path, "in use by another dnc-dist process", "pid \(first.process.processIdentifier)"])
         }
         kill(first.process.processIdentifier, SIGKILL)
         _ = finish(first, within: 30)
         // No checkpoint yet: nothing to resume, and the dead process's lock does not block a fresh start.
-        result = try Executables.run("dnc-dist", ["train", "copy"] + small + ["-iterations", "2", "--overwrite", "--run-dir", busy.path])
+        result = try dist(["train", "copy"] + small + ["-iterations", "2", "--overwrite", "--run-dir", busy.path])
         XCTAssertEqual(result.status, 0, result.error)
     }
 
@@ -235,10 +246,10 @@ final class FailureTests: XCTestCase {
         try Data("half a checkpoint".utf8).write(to: stale)
         let last = Int(CheckpointDirectory.step(fromFileName: checkpoints(killed).last!)!)
         let end = last + 3
-        let resumed = try Executables.run("dnc-dist", ["train", "copy", "-iterations", "\(end)", "--resume", "--run-dir", killed.path])
+        let resumed = try dist(["train", "copy", "-iterations", "\(end)", "--resume", "--run-dir", killed.path])
         XCTAssertEqual(resumed.status, 0, resumed.error)
         XCTAssertFalse(FileManager.default.fileExists(atPath: stale.path), "the dead process's temporary checkpoint is removed")
-        XCTAssertEqual(try Executables.run("dnc-dist", ["train", "copy"] + arguments + ["-iterations", "\(end)", "--run-dir", whole.path]).status, 0)
+        XCTAssertEqual(try dist(["train", "copy"] + arguments + ["-iterations", "\(end)", "--run-dir", whole.path]).status, 0)
 
         func steps(_ run: URL) throws -> [Int] {
             try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n").compactMap {
@@ -269,7 +280,7 @@ final class FailureTests: XCTestCase {
     func testResumeSaysWhichCheckpointItSkippedAndWhy() throws {
         let run = Executables.temporaryDirectory("skipped")
         defer { try? FileManager.default.removeItem(at: run) }
-        var result = try Executables.run("dnc-dist", ["train", "copy"] + small + ["-iterations", "9", "-check_freq", "3", "--run-dir", run.path])
+        var result = try dist(["train", "copy"] + small + ["-iterations", "9", "-check_freq", "3", "--run-dir", run.path])
         XCTAssertEqual(result.status, 0, result.error)
         XCTAssertEqual(checkpoints(run), ["checkpoint-00000003.h5", "checkpoint-00000006.h5", "checkpoint-00000009.h5"])
         // A one-bit change in the newest one's recorded configuration: nhid 16 → 17.
@@ -283,7 +294,7 @@ final class FailureTests: XCTestCase {
         let handle = try FileHandle(forWritingTo: middle)
         try handle.truncate(atOffset: try handle.seekToEnd() / 2)
         try handle.close()
-        result = try Executables.run("dnc-dist", ["train", "copy", "-iterations", "5", "--resume", "--run-dir", run.path])
+        result = try dist(["train", "copy", "-iterations", "5", "--resume", "--run-dir", run.path])
         XCTAssertEqual(result.status, 0, result.error)
         XCTAssertTrue(result.output.contains("resumed from \(run.path)/checkpoints/checkpoint-00000003.h5 at step 3"), result.output)
         let skipped = result.output.split(separator: "\n").filter { $0.hasPrefix("warning: skipped") }
