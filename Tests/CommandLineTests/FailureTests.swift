@@ -322,4 +322,56 @@ final class FailureTests: XCTestCase {
         XCTAssertTrue(result.output.contains("stopped by SIGTERM"), result.output)
         XCTAssertFalse(FileManager.default.fileExists(atPath: run.appendingPathComponent("eval.h5").path))
     }
+
+    /// Direct children of a process (from /proc).
+    func children(of pid: Int32) -> [Int32] {
+        let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+        return text.split(separator: " ").compactMap { Int32($0) }
+    }
+
+    /// Under mpirun, SIGTERM makes every rank checkpoint and exit 99, but Open MPI's mpirun
+    /// aborts the job on SIGTERM and exits 1. cluster/mpirun-signals.sh forwards it as SIGUSR1
+    /// (which mpirun passes on without aborting) and exits 99; a rank killed by a signal is
+    /// named, with the advice to --resume, which then continues the run.
+    func testMpirunWrapperExits99OnSigtermAndNamesADeadRank() throws {
+        guard let mpirun = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first(where: FileManager.default.isExecutableFile) else {
+            throw XCTSkip("mpirun is not installed")
+        }
+        _ = mpirun
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("cluster/mpirun-signals.sh")
+        let environment = ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMPI_MCA_rmaps_base_oversubscribe": "1"]
+        let run = Executables.temporaryDirectory("mpirun-signals")
+        defer { try? FileManager.default.removeItem(at: run) }
+        let metrics = run.appendingPathComponent("metrics.jsonl")
+        func lines() -> Int { ((try? String(contentsOf: metrics, encoding: .utf8)) ?? "").split(separator: "\n").count }
+        let training = ["-n", "2", Executables.url("dnc-dist").path, "train", "copy"] + small + ["-check_freq", "5", "--run-dir", run.path]
+
+        var running = try Executables.start(executable: script, training + ["-iterations", "100000"], environment: environment)
+        XCTAssertTrue(wait(120) { lines() >= 1 }, "training started")
+        kill(running.process.processIdentifier, SIGTERM)
+        var result = finish(running, within: 120)
+        XCTAssertEqual(result.status, StopSignals.requeueExitCode, result.output + result.error)
+        XCTAssertTrue(result.output.contains("stopped by SIGUSR1") || result.output.contains("stopped by SIGTERM"), result.output)
+        XCTAssertTrue(result.error.contains("--resume"), result.error)
+        let stopped = checkpoints(run)
+        XCTAssertFalse(stopped.isEmpty)
+
+        // A rank killed outright: the job ends, the dead rank is named, --resume is advised.
+        running = try Executables.start(executable: script, training + ["-iterations", "100000", "--resume"], environment: environment)
+        let before = lines()
+        XCTAssertTrue(wait(120) { lines() >= before + 2 }, "the resumed run trains")
+        let ranks = children(of: running.process.processIdentifier).flatMap { children(of: $0) }
+        XCTAssertEqual(ranks.count, 2, "two ranks under mpirun")
+        if let last = ranks.last { kill(last, SIGKILL) }
+        result = finish(running, within: 120)
+        XCTAssertFalse(result.timedOut)
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.error.contains("rank") && result.error.contains("signal 9"), result.error)
+        XCTAssertTrue(result.error.contains("continue with the same command and --resume"), result.error)
+        let last = Int(CheckpointDirectory.step(fromFileName: checkpoints(run).last!)!)
+        result = try Executables.run(executable: script, training + ["-iterations", "\(last + 2)", "--resume"], timeout: 180, environment: environment)
+        XCTAssertEqual(result.status, 0, result.error)
+        XCTAssertTrue(result.output.contains("resumed from"), result.output)
+    }
 }
