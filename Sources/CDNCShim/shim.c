@@ -210,3 +210,19 @@ void dnc_exit_skipping_library_shutdown(int code) {
     fflush(NULL);
     _exit(code);
 }
+
+// MARK: Bytes
+
+const void *dnc_find_bytes(const void *haystack, size_t length, const void *needle, size_t needle_length) {
+    if (needle_length == 0 || length < needle_length) return NULL;
+    const unsigned char *h = (const unsigned char *)haystack;
+    const unsigned char first = *(const unsigned char *)needle;
+    const unsigned char *end = h + (length - needle_length) + 1;
+    while (h < end) {
+        const unsigned char *hit = memchr(h, first, (size_t)(end - h));
+        if (hit == NULL) return NULL;
+        if (memcmp(hit, needle, needle_length) == 0) return hit;
+        h = hit + 1;
+    }
+    return NULL;
+}

@@ -1,3 +1,4 @@
+import CDNCShim
 import Foundation
 
 /// A check of an HDF5 file's global heap collections (where variable-length strings and arrays
@@ -58,17 +59,13 @@ public enum HDF5GlobalHeapCheck {
         }
     }
 
+    /// The first occurrence of `signature` at or after `start` (memchr-driven: checkpoints can be large).
     private static func memchrSignature(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, _ signature: [UInt8]) -> Int? {
-        var i = start
-        let last = bytes.count - signature.count
-        while i <= last {
-            if bytes[i] == signature[0] {
-                var match = true
-                for j in 1..<signature.count where bytes[i + j] != signature[j] { match = false; break }
-                if match { return i }
-            }
-            i += 1
+        guard let base = bytes.baseAddress, start < bytes.count else { return nil }
+        let found = signature.withUnsafeBytes { needle in
+            dnc_find_bytes(base + start, bytes.count - start, needle.baseAddress, needle.count)
         }
-        return nil
+        guard let found else { return nil }
+        return UnsafeRawPointer(found) - UnsafeRawPointer(base)
     }
 }

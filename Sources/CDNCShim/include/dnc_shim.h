@@ -90,6 +90,11 @@ int dnc_h5_silence_errors(void);
 /// Returns the number of entries that were on the stack (0: `buffer` is empty).
 int dnc_h5_error_message(char *buffer, size_t length);
 
+// MARK: Bytes
+
+/// The first occurrence of `needle` in `haystack` (memmem without _GNU_SOURCE), or NULL.
+const void *dnc_find_bytes(const void *haystack, size_t length, const void *needle, size_t needle_length);
+
 // MARK: Process exit
 
 /// HDF5 files this process has open (ids the library still holds, including files whose close
