@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 // MARK: MPI
 
@@ -196,4 +197,32 @@ int dnc_h5_error_message(char *buffer, size_t length) {
         if (used + 4 < length) snprintf(buffer + used, length - used, " (%s)", walk.inner_minor);
     }
     return walk.count;
+}
+
+// MARK: Process exit
+
+int dnc_h5_open_file_count(void) {
+    ssize_t count = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_FILE);
+    return count < 0 ? 0 : (int)count;
+}
+
+void dnc_exit_skipping_library_shutdown(int code) {
+    fflush(NULL);
+    _exit(code);
+}
+
+// MARK: Bytes
+
+const void *dnc_find_bytes(const void *haystack, size_t length, const void *needle, size_t needle_length) {
+    if (needle_length == 0 || length < needle_length) return NULL;
+    const unsigned char *h = (const unsigned char *)haystack;
+    const unsigned char first = *(const unsigned char *)needle;
+    const unsigned char *end = h + (length - needle_length) + 1;
+    while (h < end) {
+        const unsigned char *hit = memchr(h, first, (size_t)(end - h));
+        if (hit == NULL) return NULL;
+        if (memcmp(hit, needle, needle_length) == 0) return hit;
+        h = hit + 1;
+    }
+    return NULL;
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DNCNumerics
+import DNCStorage
 import DNCTraining
 import DNCDistribution
 import Foundation
@@ -61,7 +62,8 @@ struct DNCDist: ParsableCommand {
             MPICommunicator.abort(message: "rank \(MPIState.communicator!.rank): \(message)", code: code)
         }
         FileHandle.standardError.write(Data("error: \(message)\n".utf8))
-        Foundation.exit(code)
+        // Not exit(3): HDF5's atexit shutdown crashes on a file whose write failed (disk full).
+        HDF5Process.exit(code)
     }
 }
 

@@ -24,11 +24,15 @@ struct Eval: ParsableCommand {
     @Option(name: [.customLong("mem_slot"), .customLong("mem_slot", withSingleDash: true)],
             help: "Memory cells for the evaluation (default: as trained). The DNC's weights do not depend on it, so a model can be tested on sequences longer than its training memory.")
     var memSlot: Int?
+    @Option(name: [.customLong("memory-limit"), .customLong("memory_limit")],
+            help: "Refuse lengths estimated to need more than this many GiB (default: the machine's physical memory).")
+    var memoryLimit: Double?
 
     func validate() throws {
         guard batches >= 1 else { throw ValidationError("--batches must be at least 1, got \(batches)") }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
         if let memSlot, memSlot < 1 { throw ValidationError("--mem_slot must be at least 1, got \(memSlot)") }
+        if let memoryLimit, !(memoryLimit > 0) { throw ValidationError("--memory-limit must be a positive number of GiB, got \(memoryLimit)") }
         _ = try TrainingOptions.lengths(lengths, flag: "lengths")
     }
 
@@ -36,6 +40,9 @@ struct Eval: ParsableCommand {
         let lengthList = try TrainingOptions.lengths(lengths, flag: "lengths")
         let loaded = try CheckpointedModel(path: checkpoint, cellCount: memSlot)
         let batch = batchSize ?? loaded.configuration.batch_size
+        if let memoryLimit { MemoryEstimate.limitOverride = memoryLimit * 1_073_741_824 }
+        try MemoryEstimate.checkEvaluation(loaded.configuration, lengths: lengthList, batchSize: batch,
+                                           cells: memSlot ?? loaded.configuration.mem_slot)
         let results = Evaluation.run(model: loaded.setup.model, task: loaded.setup.task, lengths: lengthList,
                                      batches: batches, batchSize: batch)
         print("\(loaded.configuration.task) checkpoint \(checkpoint) (step \(loaded.step)), \(batches) batches of \(batch) per length, "

@@ -26,10 +26,19 @@ struct RunOptions: ParsableArguments {
     @Flag(help: "Continue from the latest checkpoint in --run-dir.")
     var resume = false
 
+    @Flag(help: "Start afresh in a --run-dir that holds an earlier run, deleting that run's checkpoints, metrics, debug dumps and evaluations.")
+    var overwrite = false
+
+    @Option(name: [.customLong("memory-limit"), .customLong("memory_limit")],
+            help: "Refuse configurations estimated to need more than this many GiB per process (default: the machine's physical memory).")
+    var memoryLimit: Double?
+
     func validate() throws {
         if let runDirectory, runDirectory.trimmingCharacters(in: .whitespaces).isEmpty {
             throw ValidationError("--run-dir '\(runDirectory)' is empty: give a directory for the run's files")
         }
+        if let memoryLimit, !(memoryLimit > 0) { throw ValidationError("--memory-limit must be a positive number of GiB, got \(memoryLimit)") }
+        if resume && overwrite { throw ValidationError("--resume and --overwrite contradict each other") }
     }
 }
 
@@ -41,6 +50,10 @@ protocol TaskTrainCommand: ParsableCommand {
 
 extension TaskTrainCommand {
     func run() throws {
+        if let limit = run.memoryLimit { MemoryEstimate.limitOverride = limit * 1_073_741_824 }
+        let communicator = try Launcher.communicator()
+        // One process per run directory: taken before anything in it is read.
+        if communicator.rank == 0, let directory = run.runDirectory { try TrainingRun.lock(runDirectory: directory) }
         var base: TrainingConfiguration?
         if run.resume {
             guard let directory = run.runDirectory else { throw ValidationError("--resume needs --run-dir") }
@@ -51,9 +64,8 @@ extension TaskTrainCommand {
             FileHandle.standardError.write(Data("warning: -cuda \(configuration.cuda): this build has no GPU back end; running on the CPU\n".utf8))
             configuration.cuda = -1
         }
-        let communicator = try Launcher.communicator()
         let code = try TrainingRun.execute(configuration: configuration, runDirectory: run.runDirectory, resume: run.resume,
-                                           communicator: communicator)
+                                           overwrite: run.overwrite, communicator: communicator)
         (communicator as? MPICommunicator)?.finalize()
         if code != 0 { throw ExitCode(code) }
     }

@@ -80,3 +80,18 @@ enum HDF5Library {
         return H5Screate_simple(Int32(dims.count), dims, nil)
     }
 }
+
+/// How a process ends after an error with HDF5 files possibly left in a broken state.
+public enum HDF5Process {
+    /// HDF5 files still open in this process (0 when every file was closed).
+    public static var openFileCount: Int { Int(dnc_h5_open_file_count()) }
+
+    /// Ends the process with `code`: stdio is flushed, but HDF5's atexit shutdown does not run.
+    /// That shutdown closes every file still open, and on a file whose write or close already
+    /// failed (disk full) it crashes (SIGSEGV in H5F__close_cb), replacing the error and its exit
+    /// code with a signal. Every file this package writes is flushed (or removed) before it
+    /// throws, so skipping the shutdown loses nothing.
+    public static func exit(_ code: Int32) -> Never {
+        dnc_exit_skipping_library_shutdown(code)
+    }
+}

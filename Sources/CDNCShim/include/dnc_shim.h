@@ -90,6 +90,21 @@ int dnc_h5_silence_errors(void);
 /// Returns the number of entries that were on the stack (0: `buffer` is empty).
 int dnc_h5_error_message(char *buffer, size_t length);
 
+// MARK: Bytes
+
+/// The first occurrence of `needle` in `haystack` (memmem without _GNU_SOURCE), or NULL.
+const void *dnc_find_bytes(const void *haystack, size_t length, const void *needle, size_t needle_length);
+
+// MARK: Process exit
+
+/// HDF5 files this process has open (ids the library still holds, including files whose close
+/// failed, e.g. on a full disk).
+int dnc_h5_open_file_count(void);
+/// Flushes stdio and ends the process with `code` without running atexit handlers: HDF5's
+/// shutdown (H5_term_library) crashes closing a file whose earlier close failed (a full disk),
+/// turning a reported error into a segfault. Data already flushed stays on disk.
+__attribute__((noreturn)) void dnc_exit_skipping_library_shutdown(int code);
+
 #ifdef __cplusplus
 }
 #endif

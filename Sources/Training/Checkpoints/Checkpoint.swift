@@ -65,7 +65,49 @@ public struct Checkpoint<T: Real>: Equatable, Sendable {
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.value.count } }
 
     /// Names that would collide with the format's own attributes.
-    static var reservedConfigurationNames: Set<String> { ["format", "format_version"] }
+    static var reservedConfigurationNames: Set<String> { ["format", "format_version", attributesChecksumName] }
+
+    /// The root attribute holding `attributesChecksum` (int64, the UInt64's bit pattern).
+    public static var attributesChecksumName: String { "attributes_checksum" }
+
+    /// FNV-1a (64 bit) over everything a checkpoint keeps in attributes rather than in
+    /// checksummed datasets: the configuration, the step, counters and scalars, the optimiser's
+    /// algorithm and step, the parameter names in order (shapes live in the datasets' own
+    /// checksummed headers, and a reshaped dataset is the model mismatch `restore` reports). Attribute values, the
+    /// variable-length strings above all, live in parts of an HDF5 file (the global heap) that
+    /// carry no checksum of their own, so without this a flipped bit in the configuration would
+    /// load as a different experiment. Any change of one byte changes the sum (each FNV-1a step
+    /// is a bijection of the state). Deterministic: sorted names, fixed-width little-endian numbers.
+    public var attributesChecksum: UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        func bytes<S: Sequence>(_ data: S) where S.Element == UInt8 {
+            for byte in data { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        }
+        func number(_ value: UInt64) { bytes((0..<8).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) }) }
+        func text(_ value: String) { number(UInt64(value.utf8.count)); bytes(value.utf8) }
+        text("configuration")
+        for (name, value) in configuration.sorted(by: { $0.key < $1.key }) {
+            text(name)
+            switch value {
+            case .string(let v): text("s"); text(v)
+            case .int(let v): text("i"); number(UInt64(bitPattern: v))
+            case .double(let v): text("d"); number(v.bitPattern)
+            case .bool(let v): text("b"); number(v ? 1 : 0)
+            }
+        }
+        text("state"); number(UInt64(bitPattern: step))
+        for (name, value) in counters.sorted(by: { $0.key < $1.key }) { text(name); number(UInt64(bitPattern: value)) }
+        text("scalars")
+        for (name, value) in scalars.sorted(by: { $0.key < $1.key }) { text(name); number(value.bitPattern) }
+        text("optimizer")
+        if let optimiser {
+            text(optimiser.algorithm); number(UInt64(bitPattern: Int64(optimiser.step)))
+            for name in optimiser.buffers.keys.sorted() { text(name) }
+        }
+        text("params")
+        for parameter in parameters { text(parameter.name) }
+        return hash
+    }
 
     /// Checks what the file format needs and what every checkpoint promises: valid and unique
     /// names, finite numbers, optimiser buffers of the flat layout's size. The writer runs it

@@ -73,7 +73,9 @@ public struct CheckpointDirectory: Sendable {
             try DurableFiles.move(temporary, replacing: final)
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)
-            throw error
+            // Name the checkpoint, not its temporary file, and say what is still there.
+            let reason = error.description.replacingOccurrences(of: "checkpoint '\(temporary)': ", with: "")
+            throw .ioFailed(file: final, reason: "not written (\(reason)); the earlier checkpoints are intact")
         }
         try DurableFiles.sync(path)
         let (removed, notRemoved) = prune(keeping: final)
@@ -114,6 +116,22 @@ public struct CheckpointDirectory: Sendable {
             }
         }
         return search
+    }
+
+    /// Deletes the temporary files `.checkpoint-<step>.h5.tmp-<pid>` left by saves of processes
+    /// that no longer exist (killed mid-save); a live process's file is left alone. Returns the
+    /// files removed.
+    @discardableResult
+    public func removeStaleTemporaries() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        var removed: [String] = []
+        for name in names.sorted() where name.hasPrefix(".checkpoint-") && name.contains(".h5.tmp-") {
+            guard let marker = name.range(of: ".h5.tmp-", options: .backwards),
+                  let pid = Int32(name[marker.upperBound...]), pid > 0 else { continue }
+            let alive = kill(pid, 0) == 0 || errno == EPERM
+            if !alive, (try? FileManager.default.removeItem(atPath: url(name).path)) != nil { removed.append(url(name).path) }
+        }
+        return removed
     }
 
     private func prune(keeping newest: String) -> (removed: [String], notRemoved: [CheckpointError]) {

@@ -7,8 +7,11 @@ import Foundation
 /// checksums), readable with h5py or MATLAB alone:
 ///
 ///     /                        attributes: format = "dnc-swift checkpoint" (string),
-///                              format_version = 1 (int64), then one attribute per
-///                              configuration setting (string | int64 | float64 | h5py bool)
+///                              format_version = 1 (int64), attributes_checksum (int64: the
+///                              bit pattern of `Checkpoint.attributesChecksum`, FNV-1a over
+///                              every attribute below that is not a format attribute), then one
+///                              attribute per configuration setting (string | int64 | float64 |
+///                              h5py bool)
 ///     /params/                 group; attributes: names (string array: parameter order, which
 ///                              defines the flat layout), element_count (int64: total elements)
 ///     /params/<name>           one dataset per parameter, float32 (Float) or float64 (Double),
@@ -23,8 +26,9 @@ import Foundation
 ///     /state/                  group; attributes: step (int64: the training step), then the
 ///                              trainer's counters (int64) and scalars (float64)
 ///
-/// Datasets are chunked with a Fletcher-32 checksum per chunk (optionally gzip too), so damaged
-/// data fails to read rather than loading as wrong numbers. In h5py:
+/// Datasets are chunked with a Fletcher-32 checksum per chunk (optionally gzip too), and the
+/// attributes are covered by `attributes_checksum`, so damaged data or configuration fails to
+/// read rather than loading as wrong numbers or a different experiment. In h5py:
 /// `f["params"].attrs["names"]`, `f["params/rnn.weight_ih_l0"][...]`, `f["state"].attrs["step"]`.
 public enum CheckpointFile {
     /// Writes `checkpoint` to a new file at `path` (which must not exist yet) and closes it.
@@ -37,6 +41,7 @@ public enum CheckpointFile {
             let h5 = try HDF5File(path: path, mode: .createExclusive, format: .checksummed)
             try h5.writeAttribute("format", Checkpoint<T>.formatName)
             try h5.writeAttribute("format_version", Checkpoint<T>.formatVersion)
+            try h5.writeAttribute(Checkpoint<T>.attributesChecksumName, Int64(bitPattern: checkpoint.attributesChecksum))
             for (name, value) in checkpoint.configuration.sorted(by: { $0.key < $1.key }) {
                 switch value {
                 case .string(let text): try h5.writeAttribute(name, text)
@@ -82,18 +87,31 @@ public enum CheckpointFile {
     /// layout requires, element types (exactly `T`'s), consistent names and offsets, optimiser
     /// buffer sizes, finiteness. It does not compare with a model; `Checkpoint.restore` does.
     public static func read<T: Real>(_ path: String, as _: T.Type = T.self) throws(CheckpointError) -> Checkpoint<T> {
-        let checkpoint: Checkpoint<T> = try mapping(path) {
+        let (checkpoint, stored): (Checkpoint<T>, Int64) = try mapping(path) {
             let h5 = try HDF5File(path: path, mode: .readOnly)
+            // Before HDF5 reads a string: it trusts the global heap's unchecksummed sizes.
+            if let problem = HDF5GlobalHeapCheck.problem(inFileAt: path) {
+                throw CheckpointError.corrupted(file: path, reason: problem)
+            }
             defer { try? h5.close() }
             try checkFormat(h5, path)
+            let name = Checkpoint<T>.attributesChecksumName
+            guard try h5.hasAttribute(name) else { throw CheckpointError.missingAttribute(file: path, object: "/", name: name) }
+            let stored = try h5.readAttribute(name, as: Int64.self)
             let configuration = try readConfiguration(h5, path)
             let parameters: [CheckpointParameter<T>] = try readParameters(h5, path)
             let optimiser: OptimiserState<T>? = try readOptimiser(h5, path)
             let (step, counters, scalars) = try readState(h5, path)
-            return Checkpoint(step: step, configuration: configuration, parameters: parameters,
-                              optimiser: optimiser, counters: counters, scalars: scalars)
+            return (Checkpoint(step: step, configuration: configuration, parameters: parameters,
+                               optimiser: optimiser, counters: counters, scalars: scalars), stored)
         }
         try checkpoint.validate(file: path)
+        let computed = Int64(bitPattern: checkpoint.attributesChecksum)
+        guard computed == stored else {
+            throw CheckpointError.corrupted(file: path, reason: "the configuration and state attributes do not match their checksum "
+                                            + "(attributes_checksum \(String(UInt64(bitPattern: stored), radix: 16)), "
+                                            + "computed \(String(UInt64(bitPattern: computed), radix: 16)))")
+        }
         return checkpoint
     }
 

@@ -77,24 +77,63 @@ public final class DebugDumpWriter {
     private let file: HDF5File
 
     /// Opens `runDirectory/debug-rank<rank>.h5`, creating the directory and file if needed; an
-    /// existing dump (a resumed run) is appended to, and a step dumped again is extended.
+    /// existing dump (a resumed run) is appended to, and a step dumped again is extended. An
+    /// existing file that cannot be opened as a debug dump (damaged when the disk filled up or
+    /// the process was killed mid-write, or some other file) never blocks the run: it is moved
+    /// aside to `<name>.damaged-<unix time>` and `notice` says so in one line.
     public init(runDirectory: String, rank: Int, filters: HDF5Filters = .compressed) throws {
         try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
         path = URL(fileURLWithPath: runDirectory, isDirectory: true).appendingPathComponent(Self.fileName(rank: rank)).path
         self.rank = rank
         self.filters = filters
+        var existing: HDF5File?
         if FileManager.default.fileExists(atPath: path) {
-            file = try HDF5File(path: path, mode: .readWrite)
-            let format = try file.hasAttribute("format") ? try file.readAttribute("format", as: String.self) : ""
-            guard format == Self.formatName else {
-                throw HDF5Error.invalidArgument(file: path, object: "/", reason: "exists and is not a debug dump (format '\(format)')")
+            do {
+                let opened = try HDF5File(path: path, mode: .readWrite)
+                let format = try opened.hasAttribute("format") && opened.attributeElementType("format") == .string
+                    ? try opened.readAttribute("format", as: String.self) : ""
+                guard format == Self.formatName else {
+                    try? opened.close()
+                    throw HDF5Error.invalidArgument(file: path, object: "/", reason: "is not a debug dump (format '\(format)')")
+                }
+                existing = opened
+            } catch {
+                let aside = path + ".damaged-\(Int(Date().timeIntervalSince1970))"
+                do {
+                    try FileManager.default.moveItem(atPath: path, toPath: aside)
+                } catch {
+                    throw HDF5Error.cannotOpen(file: path, reason: "unreadable debug dump, and it cannot be moved aside: \(error.localizedDescription)")
+                }
+                notice = "debug dump '\(path)' is unreadable (\(error)); moved aside to '\(aside)', starting a new one"
             }
+        }
+        if let existing {
+            file = existing
         } else {
             file = try HDF5File(path: path, mode: .create)
             try file.writeAttribute("format", Self.formatName)
             try file.writeAttribute("format_version", Int64(1))
             try file.writeAttribute("rank", rank)
+            try file.flush()
         }
+    }
+
+    /// What opening did besides opening (a damaged dump moved aside), as one line; nil if nothing.
+    public private(set) var notice: String?
+
+    /// Removes the dumps of training steps after `step` (a run resumed from the checkpoint of
+    /// `step` dumps them again; without this a run killed after its last checkpoint would hold
+    /// them twice). Returns the steps removed.
+    @discardableResult
+    public func truncate(after step: Int) throws -> [Int] {
+        var removed: [Int] = []
+        for group in try file.children() where group.hasPrefix("step_") {
+            guard let dumped = Int(group.dropFirst("step_".count)), dumped > step else { continue }
+            try file.remove(group)
+            removed.append(dumped)
+        }
+        if !removed.isEmpty { try file.flush() }
+        return removed.sorted()
     }
 
     /// Writes time steps of training step `step`: `layers[l][key]` is the sequence of

@@ -20,12 +20,27 @@ public enum Evaluation {
     /// `batches` batches of `batchSize` (the global batch, split over the communicator) per length.
     public static func run(model: any SequenceModel, task: any SequenceTask, lengths: [Int], batches: Int, batchSize: Int,
                            communicator: Communicator = SingleProcess()) -> [Result] {
+        // Without a stop check nothing throws.
+        (try? run(model: model, task: task, lengths: lengths, batches: batches, batchSize: batchSize, communicator: communicator,
+                  stopSignal: nil)) ?? []
+    }
+
+    /// `run`, polling `stopSignal` before every batch (a stop signal seen by any process counts
+    /// for all): a requested stop throws `EvaluationStopped` within one batch, not after every length.
+    public static func run(model: any SequenceModel, task: any SequenceTask, lengths: [Int], batches: Int, batchSize: Int,
+                           communicator: Communicator = SingleProcess(), stopSignal: (() -> Int32?)?) throws -> [Result] {
         let share = communicator.share(ofGlobalBatch: batchSize)
-        return lengths.enumerated().map { (index, length) in
+        var results: [Result] = []
+        for (index, length) in lengths.enumerated() {
             let started = Date()
             var loss = 0.0
             var metrics: [String: MetricSum] = [:]
             for b in 0..<batches {
+                if let stopSignal {
+                    var stop = [Double(stopSignal() ?? 0)]
+                    if communicator.size > 1 { stop.withUnsafeMutableBufferPointer { communicator.sumInPlace($0.baseAddress!, count: 1) } }
+                    if stop[0] != 0 { throw EvaluationStopped(signal: stopSignal() ?? SIGTERM) }
+                }
                 let batch = task.batch(step: firstStep + index * batches + b, firstSample: share.lowerBound, count: share.count,
                                        lengths: .fixed(length))
                 let logits = model.infer(batch.inputs, lengths: batch.lengths)
@@ -35,9 +50,10 @@ public enum Evaluation {
                 loss += reduced.loss
                 metrics.accumulate(reduced.metrics)
             }
-            return Result(length: length, loss: loss / Double(batches), metrics: metrics.mapValues(\.mean),
-                          sequences: batches * batchSize, seconds: Date().timeIntervalSince(started))
+            results.append(Result(length: length, loss: loss / Double(batches), metrics: metrics.mapValues(\.mean),
+                                  sequences: batches * batchSize, seconds: Date().timeIntervalSince(started)))
         }
+        return results
     }
 
     /// A fixed-width table, one row per length.
@@ -62,21 +78,54 @@ public enum Evaluation {
             csv += ([String(r.length), String(r.loss)] + keys.map { String(r.metrics[$0] ?? .nan) }
                     + [String(r.sequences), String(r.seconds)]).joined(separator: ",") + "\n"
         }
-        try csv.write(to: prefix.appendingPathExtension("csv"), atomically: true, encoding: .utf8)
-
-        let file = try HDF5File(path: prefix.appendingPathExtension("h5").path, mode: .create)
-        defer { try? file.close() }
-        try file.write(ints: results.map { Int64($0.length) }, shape: [results.count], to: "length")
-        try file.write(Tensor<Double>(shape: [results.count], storage: results.map(\.loss)), to: "loss")
-        for key in keys {
-            try file.write(Tensor<Double>(shape: [results.count], storage: results.map { $0.metrics[key] ?? .nan }), to: "metrics/\(key)")
+        do {
+            try csv.write(to: prefix.appendingPathExtension("csv"), atomically: true, encoding: .utf8)
+        } catch {
+            throw TrainingFailure("cannot write '\(prefix.appendingPathExtension("csv").path)': \(error.localizedDescription)")
         }
-        try file.write(ints: results.map { Int64($0.sequences) }, shape: [results.count], to: "sequences")
-        for (key, value) in attributes { try file.writeAttribute(key, value) }
+
+        // Written under a temporary name and renamed into place: a failed write (disk full)
+        // leaves no unreadable file, and an earlier file of the same name stays as it was.
+        let final = prefix.appendingPathExtension("h5").path
+        let temporary = prefix.deletingLastPathComponent()
+            .appendingPathComponent(".\(prefix.lastPathComponent).h5.tmp-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: temporary)
+        do {
+            let file = try HDF5File(path: temporary, mode: .create)
+            do {
+                try file.write(ints: results.map { Int64($0.length) }, shape: [results.count], to: "length")
+                try file.write(Tensor<Double>(shape: [results.count], storage: results.map(\.loss)), to: "loss")
+                for key in keys {
+                    try file.write(Tensor<Double>(shape: [results.count], storage: results.map { $0.metrics[key] ?? .nan }), to: "metrics/\(key)")
+                }
+                try file.write(ints: results.map { Int64($0.sequences) }, shape: [results.count], to: "sequences")
+                for (key, value) in attributes.sorted(by: { $0.key < $1.key }) { try file.writeAttribute(key, value) }
+            } catch {
+                try? file.close()
+                throw error
+            }
+            try file.close()
+            guard rename(temporary, final) == 0 else {
+                throw HDF5Error.writeFailed(file: final, object: "/", reason: "cannot rename '\(temporary)' into place: \(String(cString: strerror(errno)))")
+            }
+        } catch let error as HDF5Error {
+            try? FileManager.default.removeItem(atPath: temporary)
+            // Name the file the user asked for, not the temporary one.
+            throw HDF5Error.writeFailed(file: final, object: "/", reason: error.description)
+        } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw error
+        }
     }
 
     /// The default generalisation lengths for a training maximum: 1×, 2×, 5×, 10×.
     public static func defaultLengths(maxLength: Int) -> [Int] {
         Array(Set([1, 2, 5, 10].map { $0 * maxLength })).sorted()
     }
+}
+
+/// A stop signal arrived during an evaluation; nothing was written.
+public struct EvaluationStopped: Error, CustomStringConvertible {
+    public let signal: Int32
+    public var description: String { "evaluation stopped by \(StopSignals.name(signal))" }
 }

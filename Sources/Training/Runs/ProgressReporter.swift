@@ -44,8 +44,10 @@ public final class ProgressReporter {
 /// Appends one JSON object per line to `metrics.jsonl` in the run directory.
 public final class MetricsLog {
     private let handle: FileHandle?
+    public let url: URL?
 
     public init(url: URL?) throws {
+        self.url = url
         guard let url else { handle = nil; return }
         if !FileManager.default.fileExists(atPath: url.path) {
             guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
@@ -58,8 +60,44 @@ public final class MetricsLog {
 
     deinit { try? handle?.close() }
 
-    public func append(_ record: [String: Any]) {
-        guard let handle, let data = try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]) else { return }
-        handle.write(data + Data("\n".utf8))
+    /// Appends one record; a failed write (disk full) throws naming the file, rather than
+    /// crashing the process as `FileHandle.write(_:)` does.
+    public func append(_ record: [String: Any]) throws {
+        guard let handle, let url, let data = try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]) else { return }
+        do {
+            try handle.write(contentsOf: data + Data("\n".utf8))
+        } catch {
+            throw TrainingFailure("cannot write '\(url.path)': \(error.localizedDescription)")
+        }
+    }
+
+    /// Drops the records of steps after `step` (and any torn last line) from the log at `url`,
+    /// so that a run resumed from the checkpoint of `step` does not record those steps twice.
+    /// Replaces the file atomically; returns how many lines were dropped.
+    @discardableResult
+    public static func truncate(_ url: URL, after step: Int) throws -> Int {
+        guard let data = FileManager.default.contents(atPath: url.path) else { return 0 }
+        var kept = Data()
+        var dropped = 0
+        for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
+            let record = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any]
+            if let recorded = record?["step"] as? Int, recorded <= step {
+                kept.append(contentsOf: line)
+                kept.append(UInt8(ascii: "\n"))
+            } else {
+                dropped += 1
+            }
+        }
+        guard dropped > 0 else { return 0 }
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        do {
+            try kept.write(to: temporary)
+            try DurableFiles.sync(temporary.path)
+            try DurableFiles.move(temporary.path, replacing: url.path)
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw TrainingFailure("cannot rewrite '\(url.path)' back to step \(step): \(error)")
+        }
+        return dropped
     }
 }

@@ -122,14 +122,22 @@ public final class Trainer {
                 let eta = done > 0 ? elapsed / done * Double(c.iterations - state.step) : .nan
                 let s = window.summary(step: state.step, learningRate: schedule.rate(at: step), maxLength: state.maxLength,
                                        skipped: state.skippedSteps, eta: eta, primary: task.primaryMetric.key)
-                report(s)
+                try report(s)
                 summary?(s)
                 window = SummaryWindow()
             } else {
                 progress.update(String(format: "step %d/%d  loss %.4f", state.step, c.iterations, reduced.loss))
             }
             if state.step % c.check_freq == 0 && state.step < c.iterations { try writeCheckpoint() }
-            if c.eval_freq > 0 && state.step % c.eval_freq == 0 && state.step < c.iterations { try periodicEvaluation?(self) }
+            if c.eval_freq > 0 && state.step % c.eval_freq == 0 && state.step < c.iterations {
+                do {
+                    try periodicEvaluation?(self)
+                } catch let stop as EvaluationStopped {
+                    progress.log("\(StopSignals.name(stop.signal)) received during the evaluation: checkpointing at step \(state.step) and stopping")
+                    try writeCheckpoint()
+                    return .stopped(signal: stop.signal)
+                }
+            }
         }
         try writeCheckpoint()
         return .finished
@@ -169,7 +177,7 @@ public final class Trainer {
         return url
     }
 
-    func report(_ s: TrainingSummary) {
+    func report(_ s: TrainingSummary) throws {
         var line = String(format: "step %6d  loss %.4f", s.step, s.loss)
         for key in s.metrics.keys.sorted() where key == MetricKey.bitErrors || key == task.primaryMetric.key {
             line += String(format: "  %@ %.4f", key.replacingOccurrences(of: "_", with: " "), s.metrics[key]!)
@@ -177,7 +185,7 @@ public final class Trainer {
         line += String(format: "  %.0f seq/s  L≤%d  ETA %@", s.sequencesPerSecond, s.maxLength, ProgressReporter.duration(s.eta))
         if s.skippedSteps > 0 { line += "  skipped \(s.skippedSteps)" }
         progress.log(line)
-        metricsLog?.append(s.record)
+        try metricsLog?.append(s.record)
     }
 }
 

@@ -22,19 +22,30 @@ public enum TrainingRun {
         CheckpointDirectory(path: run.appendingPathComponent("checkpoints").path, keepLast: keep)
     }
 
-    /// The newest loadable checkpoint of a run directory, and the configuration it was written with.
-    public static func latestCheckpoint(in run: URL) throws -> (checkpoint: Checkpoint<Float>, path: String, configuration: TrainingConfiguration) {
-        let search: CheckpointDirectory.Search<Float> = checkpointDirectory(run, keep: 1).latest(as: Float.self)
-        guard let checkpoint = search.checkpoint, let path = search.path else {
-            let reasons = search.rejected.map(\.description).joined(separator: "; ")
-            throw ConfigurationError("no loadable checkpoint in '\(run.appendingPathComponent("checkpoints").path)'"
-                                     + (reasons.isEmpty ? "" : " (\(reasons))"))
+    /// The newest loadable checkpoint of a run directory, the configuration it was written with,
+    /// and the newer checkpoints skipped on the way, each with the reason (damaged data, damaged
+    /// configuration or state, unreadable configuration), one line each.
+    public static func latestCheckpoint(in run: URL) throws
+        -> (checkpoint: Checkpoint<Float>, path: String, configuration: TrainingConfiguration, skipped: [String]) {
+        let directory = checkpointDirectory(run, keep: 1)
+        var skipped: [String] = []
+        for (_, path) in directory.checkpointFiles() {
+            let checkpoint: Checkpoint<Float>
+            do {
+                checkpoint = try CheckpointFile.read(path, as: Float.self)
+            } catch {
+                skipped.append("skipped damaged \(error)")
+                continue
+            }
+            guard case .string(let json)? = checkpoint.configuration["configuration_json"],
+                  let configuration = TrainingConfiguration.decode(json: json) else {
+                skipped.append("skipped checkpoint '\(path)': it has no readable training configuration")
+                continue
+            }
+            return (checkpoint, path, configuration, skipped)
         }
-        guard case .string(let json)? = checkpoint.configuration["configuration_json"],
-              let configuration = TrainingConfiguration.decode(json: json) else {
-            throw ConfigurationError("checkpoint '\(path)' has no readable training configuration")
-        }
-        return (checkpoint, path, configuration)
+        throw ConfigurationError("no loadable checkpoint in '\(run.appendingPathComponent("checkpoints").path)'"
+                                 + (skipped.isEmpty ? "" : " (\(skipped.joined(separator: "; ")))"))
     }
 
     /// Why `configuration` cannot continue a run made with `original`, naming the first field
@@ -84,7 +95,7 @@ public enum TrainingRun {
     /// Runs training (fresh or resumed), then the generalisation evaluation. Returns the exit
     /// code: 0, or `StopSignals.requeueExitCode` after a signal-requested stop.
     public static func execute(configuration given: TrainingConfiguration, runDirectory path: String?, resume: Bool,
-                               communicator: Communicator = SingleProcess()) throws -> Int32 {
+                               overwrite: Bool = false, communicator: Communicator = SingleProcess()) throws -> Int32 {
         var configuration = given
         if configuration.per_rank_batch_size > 0 {
             configuration.batch_size = configuration.per_rank_batch_size * communicator.size
@@ -93,20 +104,42 @@ public enum TrainingRun {
         if configuration.batch_size < communicator.size {
             throw ConfigurationError("batch_size \(configuration.batch_size) is smaller than the \(communicator.size) processes")
         }
+        // Refuse what cannot fit before allocating anything.
+        try MemoryEstimate.check(configuration, processes: communicator.size)
         // Every process must write to the same run directory: rank 0's default name is broadcast.
         let run = URL(fileURLWithPath: path ?? defaultRunDirectory(task: configuration.task, communicator: communicator))
         let manager = FileManager.default
+        let progress = ProgressReporter(enabled: communicator.rank == 0)
+        var resumeFrom: (checkpoint: Checkpoint<Float>, path: String, configuration: TrainingConfiguration, skipped: [String])?
         if communicator.rank == 0 {
             try manager.createDirectory(at: run, withIntermediateDirectories: true)
+            // One process per run directory, for as long as it lives.
+            try RunDirectoryGuard.lock(run)
+            if resume {
+                resumeFrom = try latestCheckpoint(in: run)
+            } else {
+                let removed = try RunDirectoryGuard.prepareFresh(run, overwrite: overwrite)
+                if !removed.isEmpty { progress.log("--overwrite: deleted the earlier run's \(removed.joined(separator: ", "))") }
+            }
+            let directory = checkpointDirectory(run, keep: configuration.keep_checkpoints)
+            for file in directory.removeStaleTemporaries() { progress.log("removed \(file), left by a save that was killed") }
+            if let resumeFrom {
+                for line in resumeFrom.skipped { progress.log("warning: \(line)") }
+                // Records of steps after the checkpoint are recorded again by the resumed run.
+                let dropped = try MetricsLog.truncate(run.appendingPathComponent("metrics.jsonl"), after: Int(resumeFrom.checkpoint.step))
+                if dropped > 0 {
+                    progress.log("metrics.jsonl: dropped \(dropped) record\(dropped == 1 ? "" : "s") after step \(resumeFrom.checkpoint.step), "
+                                 + "which the resumed run records again")
+                }
+            }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(configuration).write(to: run.appendingPathComponent("configuration.json"))
+            try encoder.encode(configuration).write(to: run.appendingPathComponent("configuration.json"), options: .atomic)
         }
         communicator.barrier()
-        let trainer = try Trainer(configuration: configuration, runDirectory: run, communicator: communicator)
-        let progress = trainer.progress
-        if resume {
-            let (checkpoint, checkpointPath, original) = try latestCheckpoint(in: run)
+        if resume && communicator.rank != 0 { resumeFrom = try latestCheckpoint(in: run) }
+        let trainer = try Trainer(configuration: configuration, runDirectory: run, communicator: communicator, progress: progress)
+        if let (checkpoint, checkpointPath, original, _) = resumeFrom {
             if let conflict = resumeConflict(configuration, original: original) { throw ConfigurationError(conflict) }
             try restore(checkpoint, path: checkpointPath, into: trainer)
             progress.log("resumed from \(checkpointPath) at step \(trainer.state.step)")
@@ -126,6 +159,15 @@ public enum TrainingRun {
         }
         if configuration.debug {
             let writer = try DebugDumpWriter(runDirectory: run.path, rank: communicator.rank)
+            if let notice = writer.notice { warn(notice, progress: progress, rank: communicator.rank) }
+            if resume {
+                let removed = try writer.truncate(after: trainer.state.step)
+                if !removed.isEmpty {
+                    warn("\(writer.path): removed the dumps of steps \(removed.map(String.init).joined(separator: ", ")) "
+                         + "after the checkpoint's step \(trainer.state.step), which the resumed run dumps again",
+                         progress: progress, rank: communicator.rank)
+                }
+            }
             trainer.debugWriter = { trainer, trace in try writer.write(step: trainer.state.step, trace: trace) }
         }
         trainer.periodicEvaluation = { trainer in
@@ -136,12 +178,37 @@ public enum TrainingRun {
                      + "run directory \(run.path)")
         let outcome = try trainer.run()
         if case .stopped(let signal) = outcome {
-            progress.log("stopped by \(StopSignals.name(signal)) at step \(trainer.state.step); resume with --resume "
-                         + "(exit code \(StopSignals.requeueExitCode))")
-            return StopSignals.requeueExitCode
+            return stopped(trainer, signal: signal)
         }
-        try evaluate(trainer, into: run.appendingPathComponent("eval"))
+        do {
+            try evaluate(trainer, into: run.appendingPathComponent("eval"))
+        } catch let stop as EvaluationStopped {
+            // The final checkpoint is on disk: a resume finds the run complete and evaluates again.
+            return stopped(trainer, signal: stop.signal)
+        }
         return 0
+    }
+
+    /// Creates the run directory and takes its lock (see `RunDirectoryGuard`).
+    public static func lock(runDirectory path: String) throws {
+        let run = URL(fileURLWithPath: path)
+        do {
+            try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
+        } catch {
+            throw ConfigurationError("cannot create the run directory '\(path)': \(error.localizedDescription)")
+        }
+        try RunDirectoryGuard.lock(run)
+    }
+
+    static func stopped(_ trainer: Trainer, signal: Int32) -> Int32 {
+        trainer.progress.log("stopped by \(StopSignals.name(signal)) at step \(trainer.state.step); resume with --resume "
+                             + "(exit code \(StopSignals.requeueExitCode))")
+        return StopSignals.requeueExitCode
+    }
+
+    /// A line about this process's own files: rank 0 logs it, other ranks write it to stderr.
+    static func warn(_ line: String, progress: ProgressReporter, rank: Int) {
+        if rank == 0 { progress.log("warning: \(line)") } else { FileHandle.standardError.write(Data("warning: rank \(rank): \(line)\n".utf8)) }
     }
 
     /// Generalisation at the configured lengths (default 1, 2, 5, 10 × the training length):
@@ -149,13 +216,13 @@ public enum TrainingRun {
     static func evaluate(_ trainer: Trainer, into prefix: URL) throws {
         let c = trainer.configuration
         let lengths = c.eval_lengths.isEmpty ? Evaluation.defaultLengths(maxLength: trainer.state.maxLength) : c.eval_lengths
-        let results = Evaluation.run(model: trainer.model, task: trainer.task, lengths: lengths, batches: c.eval_batches,
-                                     batchSize: c.batch_size, communicator: trainer.communicator)
+        let results = try Evaluation.run(model: trainer.model, task: trainer.task, lengths: lengths, batches: c.eval_batches,
+                                         batchSize: c.batch_size, communicator: trainer.communicator, stopSignal: { StopSignals.pending })
         guard trainer.communicator.rank == 0 else { return }
         trainer.progress.log("generalisation at step \(trainer.state.step) (\(c.eval_batches) batches of \(c.batch_size) per length):\n"
                              + Evaluation.table(results, primary: trainer.task.primaryMetric.key))
         try Evaluation.write(results, to: prefix, attributes: ["task": c.task, "step": String(trainer.state.step)])
-        trainer.metricsLog?.append(["step": trainer.state.step, "evaluation": results.map { r -> [String: Any] in
+        try trainer.metricsLog?.append(["step": trainer.state.step, "evaluation": results.map { r -> [String: Any] in
             ["length": r.length, "loss": r.loss, "metrics": r.metrics]
         }])
     }
