@@ -91,6 +91,9 @@ public protocol MemoryModule<Scalar>: AnyObject, Sendable {
     /// shape per key whatever the step. `memoryWindow` > 0 asks a sparse memory for rows
     /// 0 ..< `memoryWindow` of its memory instead of the rows the step wrote.
     func lastStepTrace(batchElement: Int, memoryWindow: Int) -> MemoryTraceRecord<Scalar>
+    /// Whether `State` is an object that the memory changes in place (then a step needs no
+    /// copy-on-write care: the model's box keeps the same object).
+    var changesStateInPlace: Bool { get }
 }
 
 /// The debug tensors of one memory step for one sample (pytorch-dnc's `debug=True` keys).
@@ -110,6 +113,9 @@ public struct MemoryTraceRecord<T: Real>: Sendable {
 /// `any MemoryStateValue`; these open them once per call or step (a dynamic cast, not a copy of
 /// the memory: the state is taken out of its box before it changes).
 extension MemoryModule {
+    /// A value state by default.
+    public var changesStateInPlace: Bool { false }
+
     public func erasedFreshState(batch: Int) -> any MemoryStateValue<Scalar> { freshState(batch: batch) }
     public func erasedZeroStateGradient(batch: Int) -> any MemoryStateValue<Scalar> { zeroStateGradient(batch: batch) }
     public func erasedTape() -> AnyObject { makeTape() }
@@ -141,6 +147,12 @@ extension MemoryModule {
 
     public func erasedStep(input: UnsafePointer<Scalar>, batch: Int, state: inout any MemoryStateValue<Scalar>, tape: AnyObject?,
                            active: [Bool]?, allocationOrder: [[Int]]?, readVectors: UnsafeMutablePointer<Scalar>) {
+        if changesStateInPlace, var object = state as? State {
+            // The box holds a reference: step the object itself, nothing to put back.
+            step(input: input, batch: batch, state: &object, tape: tape.map(typedTape), active: active,
+                 allocationOrder: allocationOrder, readVectors: readVectors)
+            return
+        }
         var typed = takeOut(&state, as: State.self, "the memory state")
         step(input: input, batch: batch, state: &typed, tape: tape.map(typedTape), active: active,
              allocationOrder: allocationOrder, readVectors: readVectors)

@@ -45,7 +45,7 @@ public struct MemoryEstimate: Sendable, CustomStringConvertible {
         var estimate = MemoryEstimate()
         let p = parameterCount(c)
         estimate.parameters = 2 * p * float  // values and gradients
-        let buffers: Double = c.optim == "adam" ? 2 : 1
+        let buffers: Double = c.optim == .adam || c.optim == .adamax ? 2 : 1
         estimate.optimiser = buffers * p * float
         estimate.training = batch * sequenceSteps(length: Double(c.sequence_max_length)) * perStep(c, training: true) * float
             + batch * carried(c) * float * 3
@@ -74,8 +74,8 @@ public struct MemoryEstimate: Sendable, CustomStringConvertible {
         guard training else { return reals }
         reals += 10 * h * layers + 2 * r * w
         switch c.memory_type {
-        case "none": break
-        case "dnc":
+        case .controllerOnly: break
+        case .dnc:
             let interval: Double = c.mem_slot >= 32 ? 4 : 1
             reals += n * w + n * (4 * r + 12) + n * n / interval
         default:  // sparse memories touch a few rows per step
@@ -91,8 +91,8 @@ public struct MemoryEstimate: Sendable, CustomStringConvertible {
         let n = Double(c.mem_slot), w = Double(c.mem_size), r = Double(c.read_heads)
         var reals = 4 * h * layers + r * w
         switch c.memory_type {
-        case "none": break
-        case "dnc": reals += n * w + n * n + n * (r + 4)
+        case .controllerOnly: break
+        case .dnc: reals += n * w + n * n + n * (r + 4)
         default: reals += n * w + n * (r + 4)
         }
         return reals * Double(Swift.max(c.nlayer, 1))
@@ -103,8 +103,8 @@ public struct MemoryEstimate: Sendable, CustomStringConvertible {
         let x = Double(c.input_size) + 2
         let h = Double(c.nhid), layers = Double(Swift.max(c.nhlayer, 1))
         let w = Double(c.mem_size), r = Double(c.read_heads)
-        let gates: Double = c.rnn_type == "lstm" ? 4 : (c.rnn_type == "gru" ? 3 : 1)
-        guard c.memory_type != "none" else {
+        let gates: Double = c.rnn_type == .lstm ? 4 : (c.rnn_type == .gru ? 3 : 1)
+        guard c.memory_type != .controllerOnly else {
             return gates * h * (x + h + 2) + (layers - 1) * gates * h * (2 * h + 2) + (h + 1) * x
         }
         let reads = r * w

@@ -50,6 +50,9 @@ extension SparseMemoryModule {
 
     public func makeTape() -> SparseMemoryTape<Scalar> { SparseMemoryTape<Scalar>() }
 
+    /// The state is an object changed in place.
+    public var changesStateInPlace: Bool { true }
+
     public func beginSequence(state: inout SparseMemoryState<Scalar>, tape: SparseMemoryTape<Scalar>, steps: Int,
                               recording: Bool, reset: Bool, fresh: Bool, changesMemory: Bool) {
         callHistory.noteCall(tape: tape, state: state, recorded: recording, reset: reset || fresh, changesMemory: changesMemory)
