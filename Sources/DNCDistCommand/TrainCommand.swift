@@ -52,14 +52,16 @@ extension TaskTrainCommand {
     func run() throws {
         if let limit = run.memoryLimit { MemoryEstimate.limitOverride = limit * 1_073_741_824 }
         let communicator = try Launcher.communicator()
-        // One process per run directory: taken before anything in it is read.
-        if communicator.rank == 0, let directory = run.runDirectory { try TrainingRun.lock(runDirectory: directory) }
+        // One process per run directory: locked before anything in it is read (a resumed run's
+        // checkpoint) or written, and after the options are validated (bad input does no work).
         var base: TrainingConfiguration?
         if run.resume {
             guard let directory = run.runDirectory else { throw ValidationError("--resume needs --run-dir") }
+            if communicator.rank == 0 { try TrainingRun.lock(runDirectory: directory) }
             base = try TrainingRun.latestCheckpoint(in: URL(fileURLWithPath: directory)).configuration
         }
         var configuration = try options.resolve(task: Self.task, base: base)
+        if !run.resume, communicator.rank == 0, let directory = run.runDirectory { try TrainingRun.lock(runDirectory: directory) }
         if configuration.cuda >= 0 {
             FileHandle.standardError.write(Data("warning: -cuda \(configuration.cuda): this build has no GPU back end; running on the CPU\n".utf8))
             configuration.cuda = -1
