@@ -236,6 +236,38 @@ final class DistributedTests: XCTestCase {
         XCTAssertTrue(log.contains("step      4"), log)
     }
 
+    /// A signal Slurm delivers to the ranks (`scancel --signal=TERM`, or SIGTERM at a time limit
+    /// or preemption before KillWait's SIGKILL): every rank checkpoints the same step and exits
+    /// 99, and `srun` returns 99, so that a batch script can tell a clean stop from a failure.
+    func testSrunExits99AfterASignalDrivenCheckpoint() throws {
+        guard slurm != nil else { throw XCTSkip("no Slurm cluster (SLURM_CONF unset; scripts/test.sh starts one)") }
+        let dir = Executables.temporaryDirectory("srun-sigterm")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let run = dir.appendingPathComponent("run"), metrics = run.appendingPathComponent("metrics.jsonl")
+        let name = "srun-sigterm-\(UUID().uuidString.prefix(8))"
+        let running = try Executables.start(executable: URL(fileURLWithPath: "/usr/bin/srun"),
+                                            ["--mpi=pmix", "--ntasks=2", "--job-name=\(name)", "--chdir=\(slurm!.root.path)",
+                                             Executables.url("dnc-dist").path, "train", "copy"] + small
+                                                + ["-batch_size", "4", "-iterations", "100000", "-check_freq", "100000", "--run-dir", run.path])
+        let deadline = Date().addingTimeInterval(120)
+        while ((try? String(contentsOf: metrics, encoding: .utf8)) ?? "").split(separator: "\n").count < 2, Date() < deadline,
+              running.process.isRunning {
+            usleep(50_000)
+        }
+        let signal = try Executables.run(executable: URL(fileURLWithPath: "/usr/bin/scancel"), ["--signal=TERM", "--name=\(name)"])
+        XCTAssertEqual(signal.status, 0, signal.error)
+        let stopBy = Date().addingTimeInterval(60)
+        while running.process.isRunning && Date() < stopBy { usleep(20_000) }
+        let timedOut = running.process.isRunning
+        if timedOut { kill(running.process.processIdentifier, SIGKILL) }
+        let result = running.finish(timedOut: timedOut)
+        XCTAssertFalse(timedOut, "srun ended within 60 s of the signal")
+        XCTAssertEqual(result.status, 99, "\(result.output)\n\(result.error)")
+        XCTAssertTrue(result.output.contains("stopped by SIGTERM"), result.output)
+        let saved = (try? FileManager.default.contentsOfDirectory(atPath: run.appendingPathComponent("checkpoints").path)) ?? []
+        XCTAssertEqual(saved.filter { $0.hasSuffix(".h5") }.count, 1, "one checkpoint, written on the signal: \(saved)")
+    }
+
     /// The requeueable job receives its signal (as at the time limit), checkpoints, is requeued,
     /// resumes and finishes with the same final parameters as an uninterrupted 2-rank run.
     func testSlurmRequeueableJobResumesToTheSameParameters() throws {
