@@ -47,6 +47,9 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
     private var lastTape: SparseMemoryTape<T>?
     private var lastStepIndex = -1
     private var scratch: [T] = []
+    /// The backward's per-sample slots and read-weight gradients, reused.
+    private let backwardSlots = ReusableBuffer<Int>(zero: -1)
+    private let backwardGradients = ReusableBuffer<T>(zero: 0)
     /// Test hook: record the neighbour lists of every search, or replay them (holds the index
     /// results fixed for finite differences).
     var neighbourScript: NeighbourScript?
@@ -257,22 +260,21 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
         let w = cellWidth, k = sparseReads, rk = readSlots
         let positions = ints + l.readPositions, count = ints[l.writeCount]
         // Slots for every row that gets gradient (before taking pointers).
-        var readSlot = [Int](repeating: -1, count: rk), writeSlot = [Int](repeating: -1, count: count)
+        let readSlot = backwardSlots.take(rk + count, filledWith: -1), writeSlot = readSlot + rk
         for p in 0..<rk where positions[p] >= 0 { readSlot[p] = g.slot(positions[p]) }
         for j in 0..<count { writeSlot[j] = g.slot(ints[l.writeCells + j]) }
-        let later = g.readWeights  // dℓ/dω_t from later steps
-        var dPrevious = [T](repeating: 0, count: rk), dOmega = [T](repeating: 0, count: k)
+        // dℓ/dω_t from later steps, dℓ/d(previous read weights), dℓ/dω of one head.
+        let later = backwardGradients.take(2 * rk + k, filledWith: 0), dPrevious = later + rk, dOmega = dPrevious + rk
+        for p in 0..<rk { later[p] = g.readWeights[p] }
         g.values.withUnsafeMutableBufferPointer { vb in
             let gm = vb.baseAddress!
             // Read (on M_t, which is the live memory now).
             for i in 0..<readHeads where ints[l.readCounts + i] > 0 {
                 let base = i * k
-                later.withUnsafeBufferPointer { later in
-                    SparseContentRead.readVectorBackward(weights: rec + l.readWeights + base, positions: positions + base, slots: k,
-                                                         memory: m.memory, width: w, readGradient: dr + i * w,
-                                                         laterGradient: later.baseAddress! + base, slotGradient: &dOmega,
-                                                         rowGradient: { gm + readSlot[base + $0] * w })
-                }
+                SparseContentRead.readVectorBackward(weights: rec + l.readWeights + base, positions: positions + base, slots: k,
+                                                     memory: m.memory, width: w, readGradient: dr + i * w,
+                                                     laterGradient: later + base, slotGradient: dOmega,
+                                                     rowGradient: { gm + readSlot[base + $0] * w })
                 _ = SparseContentRead.backward(query: xi + layout.readQueries + i * w, strength: 1, mode: 1, memory: m.memory,
                                                positions: positions + base, found: ints[l.readCounts + i], width: w,
                                                queryNorm: rec[l.queryNorms + i], rowNorms: rec + l.readNorms + base,
@@ -295,7 +297,7 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
             dxi[layout.interpolationGate] += dGamma
             dxi[layout.writeGate] += dAlpha
         }
-        g.readWeights = dPrevious
+        for p in 0..<rk { g.readWeights[p] = dPrevious[p] }
     }
 
     /// Reverts one sample's step: previous read and step counter, LRU accesses (reverse order),

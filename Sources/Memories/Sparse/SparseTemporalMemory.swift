@@ -47,6 +47,9 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
     private var lastTape: SparseMemoryTape<T>?
     private var lastStepIndex = -1
     private var scratch: [T] = []
+    /// The backward's per-sample slots and gradients, reused.
+    private let backwardSlots = ReusableBuffer<Int>(zero: -1)
+    private let backwardGradients = ReusableBuffer<T>(zero: 0)
     private var scores: [Int: T] = [:]
     /// Reused per step: link and precedence candidates, and the content read's neighbours.
     private var candidates: [(cell: Int, value: T)] = []
@@ -399,25 +402,26 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
     private func sampleBackward(_ m: SparseSampleMemory<T>, xi: UnsafePointer<T>, record r: TemporalSampleRecord<T>,
                                 readGradient dr: UnsafePointer<T>, gradient g: inout SparseSampleGradient<T>,
                                 dxi: UnsafeMutablePointer<T>) {
-        let w = cellWidth
-        var readSlot = [Int](repeating: -1, count: readSlots)
+        let w = cellWidth, writes = r.writeCells.count
+        let readSlot = backwardSlots.take(readSlots + writes, filledWith: -1), writeSlot = readSlot + readSlots
         for p in 0..<readSlots where r.positions[p] >= 0 { readSlot[p] = g.slot(r.positions[p]) }
-        let writeSlot = r.writeCells.map { g.slot($0) }
-        let later = g.readWeights
-        var dPrevious = [T](repeating: 0, count: readSlots)
-        var dWrite = [T](repeating: 0, count: r.writeCells.count)
+        for j in 0..<writes { writeSlot[j] = g.slot(r.writeCells[j]) }
+        // dℓ/d(read weights) from later steps, dℓ/d(previous read weights), dℓ/dw(u), one head's dℓ/d(slot).
+        let later = backwardGradients.take(2 * readSlots + writes + slotsPerHead, filledWith: 0)
+        let dPrevious = later + readSlots, dWrite = dPrevious + readSlots, dSlot = dWrite + writes
+        for p in 0..<readSlots { later[p] = g.readWeights[p] }
         var linkGradient = options.linkGradients ? g.links : [:]
         g.values.withUnsafeMutableBufferPointer { vb in
             let gm = vb.baseAddress!
             // Read (on M_t and L_t, the live state).
             for i in 0..<readHeads {
                 headBackward(m, head: i, xi: xi, record: r, readGradient: dr + i * w, laterGradient: later,
-                             rowGradient: { gm + readSlot[$0] * w }, interfaceGradient: dxi,
-                             previousReadGradient: &dPrevious, linkGradient: &linkGradient)
+                             rowGradient: { gm + readSlot[$0] * w }, interfaceGradient: dxi, slotGradient: dSlot,
+                             previousReadGradient: dPrevious, linkGradient: &linkGradient)
             }
             if options.linkGradients {
                 g.precedence = linksBackward(record: r, precedenceGradient: g.precedence, linkGradient: &linkGradient,
-                                             writeWeightGradient: &dWrite)
+                                             writeWeightGradient: dWrite)
             }
             // Write: dℓ/dM_t(u) and dℓ/dw(u) → dℓ/da, dα, dγ, dρ; then dℓ/dM_{t−1}(u).
             let a = xi + layout.writeVector, da = dxi + layout.writeVector
@@ -434,7 +438,7 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
             dxi[layout.interpolationGate] += dGamma
             dxi[layout.writeGate] += dAlpha
         }
-        g.readWeights = dPrevious
+        for p in 0..<readSlots { g.readWeights[p] = dPrevious[p] }
         if options.linkGradients { g.links = linkGradient }
     }
 
@@ -443,20 +447,19 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
     /// temporal slots' scores f = L w_prev and b = Lᵀ w_prev, into dℓ/dq, dℓ/dβ, dℓ/dπ, the rows'
     /// gradients (`rowGradient(slot)`), the previous read weights' and the links'.
     private func headBackward(_ m: SparseSampleMemory<T>, head i: Int, xi: UnsafePointer<T>, record r: TemporalSampleRecord<T>,
-                              readGradient dri: UnsafePointer<T>, laterGradient later: [T],
+                              readGradient dri: UnsafePointer<T>, laterGradient later: UnsafePointer<T>,
                               rowGradient: (Int) -> UnsafeMutablePointer<T>, interfaceGradient dxi: UnsafeMutablePointer<T>,
-                              previousReadGradient dPrevious: inout [T], linkGradient: inout [LinkKey: T]) {
+                              slotGradient dSlot: UnsafeMutablePointer<T>, previousReadGradient dPrevious: UnsafeMutablePointer<T>,
+                              linkGradient: inout [LinkKey: T]) {
         let w = cellWidth, k = sparseReads, kl = temporalReads, ch = slotsPerHead, base = i * ch, links = m.links!
         let modes = xi + layout.readModes + 3 * i, dModes = dxi + layout.readModes + 3 * i
-        var dSlot = [T](repeating: 0, count: ch)
+        dSlot.update(repeating: 0, count: ch)
         r.weights.withUnsafeBufferPointer { weights in
             r.positions.withUnsafeBufferPointer { positions in
-                later.withUnsafeBufferPointer { later in
-                    SparseContentRead.readVectorBackward(weights: weights.baseAddress! + base, positions: positions.baseAddress! + base,
-                                                         slots: ch, memory: m.memory, width: w, readGradient: dri,
-                                                         laterGradient: later.baseAddress! + base, slotGradient: &dSlot,
-                                                         rowGradient: { rowGradient(base + $0) })
-                }
+                SparseContentRead.readVectorBackward(weights: weights.baseAddress! + base, positions: positions.baseAddress! + base,
+                                                     slots: ch, memory: m.memory, width: w, readGradient: dri,
+                                                     laterGradient: later + base, slotGradient: dSlot,
+                                                     rowGradient: { rowGradient(base + $0) })
             }
         }
         // Content: weight = π_c ω, ω = softmax(β cos).
@@ -505,7 +508,7 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
     /// the written rows into dℓ/dL_{t−1}, adding what the write weights receive to
     /// `writeWeightGradient`.
     private func linksBackward(record r: TemporalSampleRecord<T>, precedenceGradient: [Int: T], linkGradient: inout [LinkKey: T],
-                               writeWeightGradient dWrite: inout [T]) -> [Int: T] {
+                               writeWeightGradient dWrite: UnsafeMutablePointer<T>) -> [Int: T] {
         // Precedence: p_t(c) = (1 − S) p_{t−1}(c) + w(c), kept cells only.
         var dPrecedence: [Int: T] = [:]
         var dSum: T = 0
@@ -518,7 +521,7 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
             }
             if let j = r.writeSlot(c) { dWrite[j] += gp }
         }
-        for j in dWrite.indices { dWrite[j] += dSum }
+        for j in r.writeCells.indices { dWrite[j] += dSum }
         // Links of the written rows: L_t(u, n) = (1 − w) L_{t−1}(u, n) + w p_{t−1}(n) where kept.
         for (j, u) in r.writeCells.enumerated() {
             let wu = r.writeWeights[j]
