@@ -61,7 +61,10 @@ extension TaskTrainCommand {
             base = try TrainingRun.latestCheckpoint(in: URL(fileURLWithPath: directory)).configuration
         }
         var configuration = try options.resolve(task: Self.task, base: base)
-        if !run.resume, communicator.rank == 0, let directory = run.runDirectory { try TrainingRun.lock(runDirectory: directory) }
+        if !run.resume {
+            _ = try TrainingRun.preflight(configuration, communicator: communicator)
+            if communicator.rank == 0, let directory = run.runDirectory { try TrainingRun.lock(runDirectory: directory) }
+        }
         if configuration.cuda >= 0 {
             FileHandle.standardError.write(Data("warning: -cuda \(configuration.cuda): this build has no GPU back end; running on the CPU\n".utf8))
             configuration.cuda = -1

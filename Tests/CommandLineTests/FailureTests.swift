@@ -157,8 +157,8 @@ final class FailureTests: XCTestCase {
     /// Each is refused before any allocation: one line with the estimate and the limit, exit 2,
     /// promptly (not an abort with a backtrace, not a process growing until it is killed).
     func testSizesThatCannotFitAreRefusedWithTheEstimate() throws {
-        let run = Executables.temporaryDirectory("huge")
-        defer { try? FileManager.default.removeItem(at: run) }
+        let parent = Executables.temporaryDirectory("huge"), run = parent.appendingPathComponent("run")
+        defer { try? FileManager.default.removeItem(at: parent) }
         let base = ["-iterations", "2", "-eval_batches", "1", "-batch_size", "8"]
         for flags in [["-mem_size", "100000000"], ["-batch_size", "1000000000000"], ["-sequence_max_length", "10000000"],
                       ["-input_size", "100000000"], ["-mem_slot", "50000"], ["-eval_lengths", "99999999"],
@@ -166,7 +166,7 @@ final class FailureTests: XCTestCase {
             let result = try dist(["train", "copy"] + base + flags + ["--run-dir", run.path], timeout: 60)
             XCTAssertEqual(result.status, 2, "\(flags): \(result.error)")
             assertOneLineError(result, mentions: ["needs about", "GiB", "limit", "--memory-limit"])
-            XCTAssertFalse(FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoints").path), "\(flags): no work")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: run.path), "\(flags): refused before the run directory is made")
         }
         // A run that fits by default is refused under a lower limit, and runs under a higher one.
         var result = try dist(["train", "copy"] + small + ["-iterations", "2", "--memory-limit", "0.00001", "--run-dir", run.path])

@@ -94,8 +94,11 @@ public enum TrainingRun {
 
     /// Runs training (fresh or resumed), then the generalisation evaluation. Returns the exit
     /// code: 0, or `StopSignals.requeueExitCode` after a signal-requested stop.
-    public static func execute(configuration given: TrainingConfiguration, runDirectory path: String?, resume: Bool,
-                               overwrite: Bool = false, communicator: Communicator = SingleProcess()) throws -> Int32 {
+    /// The configuration as the processes will run it (`per_rank_batch_size` turned into the
+    /// global `batch_size`), refused in one line when the batch cannot be shared among the
+    /// processes or the run cannot fit in memory (`MemoryEstimate`). Nothing is allocated or
+    /// written: the command calls it before it touches the run directory.
+    public static func preflight(_ given: TrainingConfiguration, communicator: Communicator) throws -> TrainingConfiguration {
         var configuration = given
         if configuration.per_rank_batch_size > 0 {
             configuration.batch_size = configuration.per_rank_batch_size * communicator.size
@@ -106,6 +109,12 @@ public enum TrainingRun {
         }
         // Refuse what cannot fit before allocating anything.
         try MemoryEstimate.check(configuration, processes: communicator.size)
+        return configuration
+    }
+
+    public static func execute(configuration given: TrainingConfiguration, runDirectory path: String?, resume: Bool,
+                               overwrite: Bool = false, communicator: Communicator = SingleProcess()) throws -> Int32 {
+        let configuration = try preflight(given, communicator: communicator)
         // Every process must write to the same run directory: rank 0's default name is broadcast.
         let run = URL(fileURLWithPath: path ?? defaultRunDirectory(task: configuration.task, communicator: communicator))
         let manager = FileManager.default
