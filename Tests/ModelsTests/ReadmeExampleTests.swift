@@ -88,4 +88,25 @@ final class ReadmeExampleTests: XCTestCase {
         let close = try XCTUnwrap(readme.range(of: "```\n", range: start.upperBound..<readme.endIndex))
         XCTAssertEqual(String(readme[start.upperBound..<close.lowerBound]), tested)
     }
+
+    /// The DocC getting-started article shows the README's manifest and program, the program in
+    /// parts (Sources/DNCKit/DNCKit.docc/GettingStarted.md).
+    func testGettingStartedArticleShowsTheReadmeProgram() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        func swiftBlocks(_ text: String) -> [String] {
+            text.components(separatedBy: "```swift\n").dropFirst().map { $0.components(separatedBy: "\n```")[0] }
+        }
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        let article = try String(contentsOf: root.appendingPathComponent("Sources/DNCKit/DNCKit.docc/GettingStarted.md"), encoding: .utf8)
+        func readmeBlock(_ name: String) throws -> String {
+            let marked = readme.components(separatedBy: "<!-- fresh-package: \(name) -->\n")
+            XCTAssertEqual(marked.count, 2, "one README block marked \(name)")
+            return try XCTUnwrap(swiftBlocks(try XCTUnwrap(marked.last)).first)
+        }
+        let blocks = swiftBlocks(article)
+        XCTAssertEqual(blocks.count, 5, "the manifest, then the program in four parts")
+        guard blocks.count == 5 else { return }
+        XCTAssertEqual(blocks[0], try readmeBlock("Package.swift"))
+        XCTAssertEqual(blocks[1...].joined(separator: "\n\n"), try readmeBlock("main.swift"))
+    }
 }
