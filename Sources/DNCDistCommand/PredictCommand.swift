@@ -13,7 +13,7 @@ struct Predict: ParsableCommand {
         Reads dataset `inputs` (batch, time, input width), float32 or float64, from --input and \
         writes dataset `outputs` (batch, time, output width), float32, the model's outputs \
         (logits) in evaluation mode, to a new file --output. With --debug the memory trace of \
-        every sample goes through the debug dump writer (the layout of dnc-train's debug \
+        every sample goes through the debug dump writer (the layout of dnc-dist train's debug \
         dumps, see `DebugDumpWriter`) to <debug-directory>/debug-rank0.h5, one group per \
         sample: step_<sample index>, batch_element = the sample index.
         """)
