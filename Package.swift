@@ -6,12 +6,18 @@ import PackageDescription
 let package = Package(
     name: "dnc-swift",
     products: [
-        .library(name: "DNCKit", targets: ["DNCNumerics", "DNCStorage", "DNCLayers", "DNCMemories", "DNCModels", "DNCTraining", "DNCDistribution", "DNCReports"]),
+        // Everything: `import DNCKit` brings every public module (checkpoints, tasks, trainer, MPI, reports).
+        .library(name: "DNCKit", targets: ["DNCKit"]),
+        // The models alone: `import DNCCore` brings numerics, layers, memories and the DNC/SAM/SDNC,
+        // with no HDF5, MPI or argument parser to link (OpenBLAS only).
+        .library(name: "DNCCore", targets: ["DNCCore"]),
         .executable(name: "dnc-dist", targets: ["DNCDistCommand"]),
         .executable(name: "dnc-bench", targets: ["DNCBenchCommand"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // `swift package generate-documentation --target DNCKit` (the DocC catalog in Sources/DNCKit).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // System libraries, found through pkg-config under the names Debian 12's -dev packages install.
@@ -46,6 +52,11 @@ let package = Package(
         .target(name: "DNCTraining", dependencies: ["DNCNumerics", "DNCLayers", "DNCMemories", "DNCModels", "DNCStorage"],
                 path: "Sources/Training"),
 
+        // Umbrella modules: one file each of `@_exported import`s, so that users import one module.
+        .target(name: "DNCCore", dependencies: ["DNCNumerics", "DNCLayers", "DNCMemories", "DNCModels"], path: "Sources/DNCCore"),
+        .target(name: "DNCKit", dependencies: ["DNCCore", "DNCStorage", "DNCTraining", "DNCDistribution", "DNCReports"],
+                path: "Sources/DNCKit"),
+
         .executableTarget(name: "DNCDistCommand",
                           dependencies: ["DNCNumerics", "DNCLayers", "DNCStorage", "DNCModels", "DNCTraining", "DNCReports", "DNCDistribution",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -62,7 +73,7 @@ let package = Package(
         .testTarget(name: "LayersTests", dependencies: ["TestSupport", "DNCLayers", "DNCNumerics", "DNCStorage"]),
         .testTarget(name: "MemoriesTests", dependencies: ["TestSupport", "DNCMemories", "DNCLayers", "DNCNumerics", "DNCStorage"]),
         .testTarget(name: "ReportTests", dependencies: ["TestSupport", "DNCReports", "DNCStorage", "DNCNumerics"]),
-        .testTarget(name: "CommandLineTests", dependencies: ["TestSupport", "DNCTraining", "DNCModels", "DNCLayers", "DNCNumerics"]),
+        .testTarget(name: "CommandLineTests", dependencies: ["TestSupport", "DNCTraining", "DNCModels", "DNCLayers", "DNCNumerics", "DNCStorage"]),
         .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "DNCModels", "DNCMemories", "DNCLayers", "DNCNumerics", "DNCStorage", "DNCTraining"]),
     ]
 )

@@ -18,7 +18,7 @@ struct DNCDist: ParsableCommand {
         set DNC_BLAS_CORE=<name>|auto|default or OPENBLAS_CORETYPE to override, and \
         OPENBLAS_NUM_THREADS to change the default of one BLAS thread per process.
         """,
-        subcommands: [Train.self, Eval.self, Inspect.self, Report.self, Diagnostics.self])
+        subcommands: [Train.self, Eval.self, Predict.self, Inspect.self, Report.self, Diagnostics.self])
 
     @Flag(name: .long, help: "Print the version and the BLAS kernels in use, then exit.")
     var version = false

@@ -26,19 +26,28 @@ public struct DNCTrace<T: Real>: Sendable {
     /// `fieldRecords[t][ℓ]`: (key, tensor) pairs of step t, layer ℓ, whatever the memory.
     public var fieldRecords: [[[(key: String, value: Tensor<T>)]]] { records.map { $0.map(\.fields) } }
 
-    /// The keys this trace holds.
-    public var availableKeys: [String] { fieldRecords.first?.first?.map(\.key) ?? [] }
+    /// The keys this trace recorded, whatever the memory (the dense memory's `denseMemoryKeys`,
+    /// or the sparse memories' own); empty for a trace of no steps.
+    public var recordedKeys: [String] { fieldRecords.first?.first?.map(\.key) ?? [] }
 
-    public static var keys: [String] {
+    /// The keys a trace of the dense DNC memory records, in its order, known before any forward
+    /// call. SAM and the SDNC record other keys: ask a trace for its `recordedKeys`.
+    public static var denseMemoryKeys: [String] {
         ["memory", "link_matrix", "precedence", "read_weights", "write_weights", "usage_vector",
          "allocation_weights", "read_modes", "write_gate", "free_gates"]
     }
+
+    @available(*, deprecated, renamed: "recordedKeys", message: "the keys this trace recorded")
+    public var availableKeys: [String] { recordedKeys }
+
+    @available(*, deprecated, renamed: "denseMemoryKeys", message: "the dense memory's keys only; a trace's own are recordedKeys")
+    public static var keys: [String] { denseMemoryKeys }
 
     /// pytorch-dnc's list form: one tensor per (step, layer), order t0ℓ0, t0ℓ1, …, t1ℓ0, ….
     public func sequence(_ key: String) -> [Tensor<T>] {
         fieldRecords.flatMap { $0 }.map { fields in
             guard let field = fields.first(where: { $0.key == key }) else {
-                preconditionFailure("unknown debug key '\(key)'; keys are \(availableKeys.joined(separator: ", "))")
+                preconditionFailure("unknown debug key '\(key)'; keys are \(recordedKeys.joined(separator: ", "))")
             }
             return field.value
         }

@@ -438,7 +438,7 @@ final class CheckpointTests: XCTestCase {
                             "allocation_weights": "time,one,cell", "read_modes": "time,head,mode", "write_gate": "time,one,one",
                             "free_gates": "time,one,head"]
         for layer in 0..<2 {
-            for key in DNCTrace<Float>.keys {
+            for key in DNCTrace<Float>.denseMemoryKeys {
                 let object = "step_00000010/layer_\(layer)/\(key)"
                 let sequence = trace.records.map { $0[layer].fields.first { $0.key == key }!.value }
                 let stored = try h5.readTensor(object, as: Float.self)

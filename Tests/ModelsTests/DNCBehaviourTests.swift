@@ -117,7 +117,7 @@ final class DNCBehaviourTests: XCTestCase {
         let shapes: [String: [Int]] = ["memory": [n, c.cellWidth], "link_matrix": [n, n], "precedence": [1, n],
                                        "read_weights": [r, n], "write_weights": [1, n], "usage_vector": [1, n],
                                        "allocation_weights": [1, n], "read_modes": [r, 3], "write_gate": [1, 1], "free_gates": [1, r]]
-        for key in DNCTrace<Double>.keys {
+        for key in DNCTrace<Double>.denseMemoryKeys {
             let sequence = trace.sequence(key)
             XCTAssertEqual(sequence.count, 12, key)
             XCTAssertEqual(sequence[0].shape, shapes[key], key)

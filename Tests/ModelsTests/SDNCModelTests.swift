@@ -62,7 +62,7 @@ final class SDNCModelTests: XCTestCase {
             "visible_memory": [slots, w], "read_positions": [2, 7], "read_weights": [2, 7], "usage": [2, 7],
             "least_used_mem": [1, 1], "read_modes": [2, 3], "link_matrix": [slots, slots], "rev_link_matrix": [slots, slots],
             "precedence": [1, 2], "precedence_positions": [1, 2]]
-        XCTAssertEqual(Set(trace.availableKeys), Set(expected.keys))
+        XCTAssertEqual(Set(trace.recordedKeys), Set(expected.keys))
         for (key, shape) in expected {
             let sequence = trace.sequence(key)
             XCTAssertEqual(sequence.count, 5, key)
