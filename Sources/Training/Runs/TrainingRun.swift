@@ -168,7 +168,9 @@ public enum TrainingRun {
                          progress: progress, rank: communicator.rank)
                 }
             }
-            trainer.debugWriter = { trainer, trace in try writer.write(step: trainer.state.step, trace: trace) }
+            trainer.debugWriter = { trainer, trace, sample in
+                try writer.write(step: trainer.state.step, trace: trace, sample: sample)
+            }
         }
         trainer.periodicEvaluation = { trainer in
             try evaluate(trainer, into: run.appendingPathComponent("eval-\(trainer.state.step)"))
