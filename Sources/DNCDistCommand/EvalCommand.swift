@@ -50,8 +50,8 @@ struct Eval: ParsableCommand {
         print(Evaluation.table(results, primary: loaded.setup.task.primaryMetric.key))
         let prefix = output.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: checkpoint)
             .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("eval-\(loaded.step)")
-        try Evaluation.write(results, to: prefix, attributes: ["task": loaded.configuration.task, "checkpoint": checkpoint,
-                                                               "step": String(loaded.step)])
+        try Evaluation.write(results, to: prefix, attributes: ["task": .string(loaded.configuration.task),
+                                                               "checkpoint": .string(checkpoint), "step": .int(Int64(loaded.step))])
         print("wrote \(prefix.path).csv and \(prefix.path).h5")
     }
 }

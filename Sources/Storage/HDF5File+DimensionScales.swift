@@ -29,12 +29,17 @@ extension HDF5File {
         for (axis, dimension) in names.enumerated() {
             let scale = parent.isEmpty ? dimension : parent + "/" + dimension
             let unlimited = maxShape[axis] == nil
-            if try !exists(scale) {
+            let created = try !exists(scale)
+            if created {
                 if unlimited {
                     try createExtendibleDataset(scale, rowShape: [], elementType: .int64, filters: .none)
                 } else {
                     try write(ints: (0..<Int64(shape[axis])).map { $0 }, shape: [shape[axis]], to: scale)
                 }
+            }
+            // An existing 1-D dataset of that name (eval.h5's `length`) becomes the scale: a
+            // coordinate variable, whose values label the axis.
+            if try created || !isDimensionScale(scale) {
                 try withDataset(scale) { id in
                     guard H5DSset_scale(id, dimension) >= 0 else {
                         throw HDF5Error.writeFailed(file: self.path, object: Self.displayName(scale), reason: HDF5Library.lastError())

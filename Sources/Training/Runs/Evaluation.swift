@@ -70,8 +70,10 @@ public enum Evaluation {
         return lines.joined(separator: "\n")
     }
 
-    /// Writes `<prefix>.csv` and `<prefix>.h5` (datasets `length`, `loss`, one per metric).
-    public static func write(_ results: [Result], to prefix: URL, attributes: [String: String]) throws {
+    /// Writes `<prefix>.csv` and `<prefix>.h5` (datasets `length`, `loss`, one per metric;
+    /// `length` is the dimension every other dataset is attached to, so xarray and netCDF
+    /// readers index them by length). `attributes` become root attributes of their own types.
+    public static func write(_ results: [Result], to prefix: URL, attributes: [String: CheckpointValue]) throws {
         let keys = Array(Set(results.flatMap(\.metrics.keys))).sorted()
         var csv = (["length", "loss"] + keys + ["sequences", "seconds"]).joined(separator: ",") + "\n"
         for r in results {
@@ -99,7 +101,17 @@ public enum Evaluation {
                     try file.write(Tensor<Double>(shape: [results.count], storage: results.map { $0.metrics[key] ?? .nan }), to: "metrics/\(key)")
                 }
                 try file.write(ints: results.map { Int64($0.sequences) }, shape: [results.count], to: "sequences")
-                for (key, value) in attributes.sorted(by: { $0.key < $1.key }) { try file.writeAttribute(key, value) }
+                for object in ["loss", "sequences"] + keys.map({ "metrics/\($0)" }) {
+                    try file.nameDimensions(of: object, ["length"], in: "/")
+                }
+                for (key, value) in attributes.sorted(by: { $0.key < $1.key }) {
+                    switch value {
+                    case .string(let text): try file.writeAttribute(key, text)
+                    case .int(let number): try file.writeAttribute(key, number)
+                    case .double(let number): try file.writeAttribute(key, number)
+                    case .bool(let flag): try file.writeAttribute(key, flag)
+                    }
+                }
             } catch {
                 try? file.close()
                 throw error

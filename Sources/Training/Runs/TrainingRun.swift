@@ -61,8 +61,7 @@ public enum TrainingRun {
     /// The checkpoint of the trainer's current state.
     static func checkpoint(of trainer: Trainer) -> Checkpoint<Float> {
         let c = trainer.configuration
-        var configuration: [String: CheckpointValue] = [:]
-        for (key, value) in c.keyValues { configuration[key] = .string(value) }
+        var configuration = c.checkpointAttributes
         // Sorted keys: the same run writes the same bytes (a dictionary's order changes from one
         // process to the next).
         let encoder = JSONEncoder()
@@ -223,7 +222,7 @@ public enum TrainingRun {
         guard trainer.communicator.rank == 0 else { return }
         trainer.progress.log("generalisation at step \(trainer.state.step) (\(c.eval_batches) batches of \(c.batch_size) per length):\n"
                              + Evaluation.table(results, primary: trainer.task.primaryMetric.key))
-        try Evaluation.write(results, to: prefix, attributes: ["task": c.task, "step": String(trainer.state.step)])
+        try Evaluation.write(results, to: prefix, attributes: ["task": .string(c.task), "step": .int(Int64(trainer.state.step))])
         try trainer.metricsLog?.append(["step": trainer.state.step, "evaluation": results.map { r -> [String: Any] in
             ["length": r.length, "loss": r.loss, "metrics": r.metrics]
         }])
