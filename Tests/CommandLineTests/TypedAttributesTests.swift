@@ -56,8 +56,9 @@ final class TypedAttributesTests: XCTestCase {
         XCTAssertEqual(newest.configuration["batch_size"], .int(4), "a resumed run writes typed attributes")
     }
 
-    /// Every dataset of eval.h5 and of the debug dump has named dimensions for xarray.
-    func testEvalFileDimensionsAreNamedForXarray() throws {
+    /// Every dataset of eval.h5 and of a checkpoint has named dimensions for xarray (the
+    /// script fails on any unnamed axis).
+    func testEvalAndCheckpointDimensionsAreNamedForXarray() throws {
         guard let python = ProcessInfo.processInfo.environment["DNC_TEST_PYTHON"] else {
             throw XCTSkip("DNC_TEST_PYTHON (a Python with h5py, xarray and h5netcdf, set up by scripts/test.sh) is not set")
         }
@@ -68,12 +69,22 @@ final class TypedAttributesTests: XCTestCase {
         let eval = run.appendingPathComponent("eval.h5").path
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Scripts/check_named_dimensions.py")
-        let checked = try Executables.run(executable: URL(fileURLWithPath: python), [script.path, eval])
+        let checkpoint = run.appendingPathComponent("checkpoints/checkpoint-00000005.h5").path
+        let checked = try Executables.run(executable: URL(fileURLWithPath: python), [script.path, eval, checkpoint])
         XCTAssertEqual(checked.status, 0, checked.error)
         let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(checked.output.utf8)) as? [String: [String: [String: [String: Any]]]])
         let root = try XCTUnwrap(json[eval]?["/"], checked.output)
         XCTAssertEqual(root["loss"]?["dims"] as? [String], ["length"])
         XCTAssertEqual(root["length"]?["dtype"] as? String, "int64")
         XCTAssertEqual(json[eval]?["metrics"]?["bit_errors"]?["dims"] as? [String], ["length"])
+        let optimiser = try XCTUnwrap(json[checkpoint]?["optimizer"], checked.output)
+        XCTAssertEqual(optimiser["exp_avg"]?["dims"] as? [String], ["element"])
+        let params = try XCTUnwrap(json[checkpoint]?["params"], checked.output)
+        XCTAssertFalse(params.isEmpty)
+        for (name, entry) in params where !(entry["dims"] as? [String] ?? []).isEmpty {
+            XCTAssertEqual((entry["dims"] as? [String])?.first, "\(name)_axis0", name)
+        }
+        // The checkpoint still reads, dimension scales and all.
+        XCTAssertNoThrow(try CheckpointFile.read(checkpoint, as: Float.self))
     }
 }
