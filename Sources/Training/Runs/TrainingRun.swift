@@ -101,7 +101,10 @@ public enum TrainingRun {
             configuration.per_rank_batch_size = 0
         }
         if configuration.batch_size < communicator.size {
-            throw ConfigurationError("batch_size \(configuration.batch_size) is smaller than the \(communicator.size) processes")
+            // batch_size is the global batch, split across the processes.
+            throw ConfigurationError("batch_size \(configuration.batch_size) is the global batch, smaller than the \(communicator.size) processes: "
+                                     + "give -batch_size \(communicator.size) or more, or -per_rank_batch_size \(configuration.batch_size) "
+                                     + "for \(configuration.batch_size) per process")
         }
         // Refuse what cannot fit before allocating anything.
         try MemoryEstimate.check(configuration, processes: communicator.size)
@@ -231,7 +234,7 @@ public enum TrainingRun {
     static func describe(_ c: TrainingConfiguration) -> String {
         let controller = "\(c.rnn_type) \(c.nhlayer)×\(c.nhid)"
         let model = c.memory_type == .controllerOnly ? "\(controller) controller, no memory"
-            : "\(c.memory_type.rawValue.uppercased()) (\(controller), \(c.nlayer) layer\(c.nlayer == 1 ? "" : "s"), memory \(c.mem_slot)×\(c.mem_size), \(c.read_heads) read heads, \(c.preset) preset)"
+            : "\(c.memory_type.rawValue.uppercased()) (\(controller), \(c.nlayer) layer\(c.nlayer == 1 ? "" : "s"), memory \(c.mem_slot)×\(c.mem_size), \(c.read_heads) read head\(c.read_heads == 1 ? "" : "s"), \(c.preset) preset)"
         return "\(model), batch \(c.batch_size), L ≤ \(c.sequence_max_length), \(c.optim) lr \(c.lr), \(c.iterations) steps"
     }
 
