@@ -437,6 +437,8 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(try h5.readInts("step_00000010/time").values, [0, 1, 2, 3])
         XCTAssertEqual(try h5.readInts("step_00000011/time").values, [0, 1, 2], "the time dimension grows with appended steps")
         XCTAssertEqual(try h5.readAttribute("batch_element", at: "step_00000010", as: Int.self), 1)
+        XCTAssertEqual(try h5.readAttribute("format_version", as: Int.self), 2)
+        XCTAssertEqual(try h5.readAttribute("format_version", at: "step_00000010", as: Int.self), 2)
         let expectedAxes = ["memory": "time,cell,word", "link_matrix": "time,cell_to,cell_from", "precedence": "time,one,cell",
                             "read_weights": "time,head,cell", "write_weights": "time,one,cell", "usage_vector": "time,one,cell",
                             "allocation_weights": "time,one,cell", "read_modes": "time,head,mode", "write_gate": "time,one,gate",

@@ -15,7 +15,9 @@ import Foundation
 ///     /                                   attributes: format = "dnc-swift debug dump",
 ///                                         format_version = 2 (int64), rank (int64)
 ///     /step_<8 digits>/                   one group per dumped training step; attributes
-///                                         step (int64), batch_element (int64). Also holds the
+///                                         step (int64), batch_element (int64), format_version
+///                                         (int64, 2: a resumed run of an earlier version
+///                                         appends version-2 steps to its dump). Also holds the
 ///                                         dimension scales of its layers' axes (`time`,
 ///                                         `cell`, `word`, ...: int64 indices 0 ..< length)
 ///     /step_<8 digits>/layer_<l>/         one group per DNC layer l = 0, 1, ...; attribute layer
@@ -175,6 +177,9 @@ public final class DebugDumpWriter {
             try file.createGroup(stepGroup)
             try file.writeAttribute("step", step, at: stepGroup)
             try file.writeAttribute("batch_element", batchElement, at: stepGroup)
+            // A run resumed from an earlier version appends to its dump, whose root says
+            // format_version 1: each step says which layout it has.
+            try file.writeAttribute("format_version", Int64(2), at: stepGroup)
         }
         for (layer, sequences) in layers.enumerated() {
             let layerGroup = "\(stepGroup)/layer_\(layer)"
