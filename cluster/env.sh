@@ -10,5 +10,5 @@ if [ "$(id -u)" -eq 0 ]; then
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 fi
 # Where the binary is: DNC_DIST, or the release build of the checkout this folder belongs to.
-DNC_DIST=${DNC_DIST:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.build/release/dnc-dist}
+DNC_DIST=${DNC_DIST:-$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)/.build/release/dnc-dist}
 export DNC_DIST

@@ -5,8 +5,10 @@
 # -x passes the BLAS settings to remote ranks (local ranks inherit them anyway). mpirun-signals.sh
 # keeps SIGTERM/SIGINT/SIGUSR1 a clean stop: checkpoint, exit code 99 (plain mpirun exits 1).
 set -euo pipefail
-source "$(dirname "$0")/env.sh"
+# This folder, wherever the script is called from (and through a symbolic link).
+here=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
+source "$here/env.sh"
 hostfile=${1:?hostfile}; ranks=${2:?number of ranks}; shift 2
-exec "$(dirname "$0")/mpirun-signals.sh" --hostfile "$hostfile" -n "$ranks" \
+exec "$here/mpirun-signals.sh" --hostfile "$hostfile" -n "$ranks" \
   -x OPENBLAS_NUM_THREADS -x DNC_BLAS_CORE -x OPENBLAS_CORETYPE \
   "$DNC_DIST" train "$@"

@@ -6,10 +6,10 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh --for-tests
 
 venv=.build/h5py-venv
-if ! "$venv/bin/python" -c "import h5py" 2>/dev/null; then
+if ! "$venv/bin/python" -c "import h5py, xarray, h5netcdf" 2>/dev/null; then
   rm -rf "$venv"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q h5py
+  "$venv/bin/pip" install -q h5py xarray h5netcdf
 fi
 export DNC_TEST_PYTHON="$PWD/$venv/bin/python"
 

@@ -13,15 +13,15 @@ struct Eval: ParsableCommand {
 
     @Option(help: "Checkpoint file (checkpoints/checkpoint-<step>.h5 in a run directory).")
     var checkpoint: String
-    @Option(help: "Comma-separated sequence lengths, e.g. 10,20,50,100,200,500,1000.")
-    var lengths: String
+    @Option(help: "Comma-separated sequence lengths, e.g. 10,20,50,100,200,500,1000 (default: the run's eval_lengths, else 1, 2, 5 and 10× its training length).")
+    var lengths: String?
     @Option(help: "Batches per length.")
     var batches = 4
     @Option(name: [.customLong("batch-size"), .customLong("batch_size")], help: "Sequences per batch (default: the run's).")
     var batchSize: Int?
     @Option(help: "Output prefix (default: eval-<step> beside the checkpoints folder).")
     var output: String?
-    @Option(name: [.customLong("mem_slot"), .customLong("mem_slot", withSingleDash: true)],
+    @Option(name: [.customLong("mem-slot"), .customLong("mem_slot"), .customLong("mem_slot", withSingleDash: true)],
             help: "Memory cells for the evaluation (default: as trained). The DNC's weights do not depend on it, so a model can be tested on sequences longer than its training memory.")
     var memSlot: Int?
     @Option(name: [.customLong("memory-limit"), .customLong("memory_limit")],
@@ -33,12 +33,16 @@ struct Eval: ParsableCommand {
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
         if let memSlot, memSlot < 1 { throw ValidationError("--mem_slot must be at least 1, got \(memSlot)") }
         if let memoryLimit, !(memoryLimit > 0) { throw ValidationError("--memory-limit must be a positive number of GiB, got \(memoryLimit)") }
-        _ = try TrainingOptions.lengths(lengths, flag: "lengths")
+        if let lengths { _ = try TrainingOptions.lengths(lengths, flag: "lengths") }
     }
 
     func run() throws {
-        let lengthList = try TrainingOptions.lengths(lengths, flag: "lengths")
         let loaded = try CheckpointedModel(path: checkpoint, cellCount: memSlot)
+        // The lengths the run itself evaluates at the end, unless others are asked for.
+        let trainedLength = loaded.checkpoint.counters["max_length"].map(Int.init) ?? loaded.configuration.sequence_max_length
+        let lengthList = try lengths.map { try TrainingOptions.lengths($0, flag: "lengths") }
+            ?? (loaded.configuration.eval_lengths.isEmpty ? Evaluation.defaultLengths(maxLength: trainedLength)
+                                                          : loaded.configuration.eval_lengths)
         let batch = batchSize ?? loaded.configuration.batch_size
         if let memoryLimit { MemoryEstimate.limitOverride = memoryLimit * 1_073_741_824 }
         try MemoryEstimate.checkEvaluation(loaded.configuration, lengths: lengthList, batchSize: batch,
@@ -50,8 +54,8 @@ struct Eval: ParsableCommand {
         print(Evaluation.table(results, primary: loaded.setup.task.primaryMetric.key))
         let prefix = output.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: checkpoint)
             .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("eval-\(loaded.step)")
-        try Evaluation.write(results, to: prefix, attributes: ["task": loaded.configuration.task, "checkpoint": checkpoint,
-                                                               "step": String(loaded.step)])
+        try Evaluation.write(results, to: prefix, attributes: ["task": .string(loaded.configuration.task),
+                                                               "checkpoint": .string(checkpoint), "step": .int(Int64(loaded.step))])
         print("wrote \(prefix.path).csv and \(prefix.path).h5")
     }
 }

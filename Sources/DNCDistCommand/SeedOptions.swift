@@ -19,54 +19,82 @@ extension TrainingConfiguration.OptimiserName: ExpressibleByArgument {}
 extension TrainingConfiguration.LearningRateScheduleKind: ExpressibleByArgument {}
 
 /// Every training option, each optional so that pytorch-dnc's README defaults for the task, a
-/// configuration file (`--config`) and the command line combine in that order.
+/// configuration file (`--config`) and the command line combine in that order. Because they are
+/// optional, ArgumentParser shows no default: each help text states its per-task defaults.
+///
+/// Flag style: training settings are pytorch-dnc's snake_case names, with one dash or two
+/// (`-mem_slot 32`, `--mem_slot 32`); dnc-swift's own options are `--kebab-case` and accept
+/// `--snake_case` too (`--run-dir`, `--run_dir`).
 struct TrainingOptions: ParsableArguments {
     @Option(name: .customLong("config"), help: "A JSON configuration file (see experiments/); flags override it.")
     var config: String?
 
-    @Option(name: seedFlag("input_size"), help: "Input width X.") var input_size: Int?
-    @Option(name: seedFlag("sequence_max_length"), help: "Longest training length.") var sequence_max_length: Int?
-    @Option(name: seedFlag("curriculum_increment"), help: "Copy: add this to sequence_max_length every curriculum_freq steps.") var curriculum_increment: Int?
-    @Option(name: seedFlag("curriculum_freq"), help: "Copy: steps between curriculum increments.") var curriculum_freq: Int?
-    @Option(name: seedFlag("memory_type"), help: "dnc, sam, sdnc, or none (controller alone).") var memory_type: TrainingConfiguration.MemoryType?
-    @Option(name: seedFlag("rnn_type"), help: "Controller cell: lstm, gru, rnn.") var rnn_type: TrainingConfiguration.RNNType?
-    @Option(name: seedFlag("nonlinearity"), help: "rnn_type rnn: tanh or relu (refused with lstm and gru).") var nonlinearity: TrainingConfiguration.Nonlinearity?
-    @Option(name: seedFlag("nhid"), help: "Controller hidden size.") var nhid: Int?
-    @Option(name: seedFlag("nlayer"), help: "DNC layers.") var nlayer: Int?
-    @Option(name: seedFlag("nhlayer"), help: "Recurrent layers per controller.") var nhlayer: Int?
-    @Option(name: seedFlag("dropout"), help: "Dropout between controller layers.") var dropout: Double?
-    @Option(name: seedFlag("mem_slot"), help: "Memory cells N.") var mem_slot: Int?
-    @Option(name: seedFlag("mem_size"), help: "Cell width W.") var mem_size: Int?
-    @Option(name: seedFlag("read_heads"), help: "Read heads R.") var read_heads: Int?
-    @Option(name: seedFlag("sparse_reads"), help: "SAM/SDNC: reads per head K, at most mem_slot.") var sparse_reads: Int?
-    @Option(name: seedFlag("index"), help: "SAM/SDNC neighbour index: auto (exact below 10 000 cells), exact, approximate.") var index: TrainingConfiguration.IndexChoice?
-    @Option(name: seedFlag("temporal_reads"), help: "SDNC: temporal links per cell K_L, at most mem_slot − 1.") var temporal_reads: Int?
-    @Option(name: seedFlag("independent_linears"), help: "Ten separate interface layers (true/false).") var independent_linears: Bool?
-    @Option(name: seedFlag("share_memory"), help: "One memory for all DNC layers (true/false).") var share_memory: Bool?
-    @Option(name: seedFlag("controller_clip"), help: "Controller output clamp (0 = off).") var controller_clip: Double?
-    @Option(name: seedFlag("preset"), help: "paper (default) or pytorch (pytorch-dnc's behaviour).") var preset: TrainingConfiguration.Preset?
-    @Option(name: seedFlag("optim"), help: "adam, adamax, rmsprop, sgd, adagrad, adadelta.") var optim: TrainingConfiguration.OptimiserName?
-    @Option(name: seedFlag("lr"), help: "Learning rate, in (0, 1].") var lr: Double?
-    @Option(name: seedFlag("lr_schedule"), help: "constant, step or cosine.") var lr_schedule: TrainingConfiguration.LearningRateScheduleKind?
-    @Option(name: seedFlag("lr_step"), help: "step schedule: steps between decays.") var lr_step: Int?
-    @Option(name: seedFlag("lr_decay"), help: "step schedule: factor per decay.") var lr_decay: Double?
-    @Option(name: seedFlag("lr_min"), help: "cosine schedule: final rate.") var lr_min: Double?
-    @Option(name: seedFlag("clip"), help: "Global gradient-norm clip.") var clip: Double?
-    @Option(name: seedFlag("batch_size"), help: "Global batch size (split across MPI processes).") var batch_size: Int?
-    @Option(name: seedFlag("per_rank_batch_size"), help: "Batch per MPI process instead (global = this × processes).") var per_rank_batch_size: Int?
-    @Option(name: seedFlag("iterations"), help: "Training steps.") var iterations: Int?
-    @Option(name: seedFlag("seed"), help: "Random seed (data, weights, dropout).") var seed: UInt64?
-    @Option(name: seedFlag("summarize_freq"), help: "Steps between summaries (and debug dumps).") var summarize_freq: Int?
-    @Option(name: seedFlag("check_freq"), help: "Steps between checkpoints.") var check_freq: Int?
-    @Option(name: seedFlag("keep_checkpoints"), help: "Checkpoints kept.") var keep_checkpoints: Int?
-    @Option(name: seedFlag("eval_lengths"), help: "Comma-separated generalisation lengths evaluated at the end.") var eval_lengths: String?
-    @Option(name: seedFlag("eval_batches"), help: "Batches per evaluated length.") var eval_batches: Int?
-    @Option(name: seedFlag("eval_freq"), help: "Also evaluate every this many steps (0: only at the end).") var eval_freq: Int?
-    @Option(name: seedFlag("max_bad_steps"), help: "Consecutive non-finite steps tolerated.") var max_bad_steps: Int?
-    @Option(name: seedFlag("cuda"), help: "The GPU id, as in pytorch-dnc; this build runs on the CPU and warns.") var cuda: Int?
+    @Option(name: seedFlag("input_size"), help: ArgumentHelp("Input width X." + TrainingOptions.defaultText("input_size"))) var input_size: Int?
+    @Option(name: seedFlag("sequence_max_length"), help: ArgumentHelp("Longest training length." + TrainingOptions.defaultText("sequence_max_length"))) var sequence_max_length: Int?
+    @Option(name: seedFlag("curriculum_increment"), help: ArgumentHelp("Copy: add this to sequence_max_length every curriculum_freq steps." + TrainingOptions.defaultText("curriculum_increment"))) var curriculum_increment: Int?
+    @Option(name: seedFlag("curriculum_freq"), help: ArgumentHelp("Copy: steps between curriculum increments." + TrainingOptions.defaultText("curriculum_freq"))) var curriculum_freq: Int?
+    @Option(name: seedFlag("memory_type"), help: ArgumentHelp("dnc, sam, sdnc, or none (controller alone)." + TrainingOptions.defaultText("memory_type"))) var memory_type: TrainingConfiguration.MemoryType?
+    @Option(name: seedFlag("rnn_type"), help: ArgumentHelp("Controller cell: lstm, gru, rnn." + TrainingOptions.defaultText("rnn_type"))) var rnn_type: TrainingConfiguration.RNNType?
+    @Option(name: seedFlag("nonlinearity"), help: ArgumentHelp("rnn_type rnn: tanh or relu (refused with lstm and gru)." + TrainingOptions.defaultText("nonlinearity"))) var nonlinearity: TrainingConfiguration.Nonlinearity?
+    @Option(name: seedFlag("nhid"), help: ArgumentHelp("Controller hidden size." + TrainingOptions.defaultText("nhid"))) var nhid: Int?
+    @Option(name: seedFlag("nlayer"), help: ArgumentHelp("DNC layers." + TrainingOptions.defaultText("nlayer"))) var nlayer: Int?
+    @Option(name: seedFlag("nhlayer"), help: ArgumentHelp("Recurrent layers per controller." + TrainingOptions.defaultText("nhlayer"))) var nhlayer: Int?
+    @Option(name: seedFlag("dropout"), help: ArgumentHelp("Dropout between controller layers." + TrainingOptions.defaultText("dropout"))) var dropout: Double?
+    @Option(name: seedFlag("mem_slot"), help: ArgumentHelp("Memory cells N." + TrainingOptions.defaultText("mem_slot"))) var mem_slot: Int?
+    @Option(name: seedFlag("mem_size"), help: ArgumentHelp("Cell width W." + TrainingOptions.defaultText("mem_size"))) var mem_size: Int?
+    @Option(name: seedFlag("read_heads"), help: ArgumentHelp("Read heads R." + TrainingOptions.defaultText("read_heads"))) var read_heads: Int?
+    @Option(name: seedFlag("sparse_reads"), help: ArgumentHelp("SAM/SDNC: reads per head K, at most mem_slot." + TrainingOptions.defaultText("sparse_reads"))) var sparse_reads: Int?
+    @Option(name: seedFlag("index"), help: ArgumentHelp("SAM/SDNC neighbour index: auto (exact below 10 000 cells), exact, approximate." + TrainingOptions.defaultText("index"))) var index: TrainingConfiguration.IndexChoice?
+    @Option(name: seedFlag("temporal_reads"), help: ArgumentHelp("SDNC: temporal links per cell K_L, at most mem_slot − 1." + TrainingOptions.defaultText("temporal_reads"))) var temporal_reads: Int?
+    @Option(name: seedFlag("independent_linears"), help: ArgumentHelp("Ten separate interface layers (true/false)." + TrainingOptions.defaultText("independent_linears"))) var independent_linears: Bool?
+    @Option(name: seedFlag("share_memory"), help: ArgumentHelp("One memory for all DNC layers (true/false)." + TrainingOptions.defaultText("share_memory"))) var share_memory: Bool?
+    @Option(name: seedFlag("controller_clip"), help: ArgumentHelp("Controller output clamp (0 = off)." + TrainingOptions.defaultText("controller_clip"))) var controller_clip: Double?
+    @Option(name: seedFlag("preset"), help: ArgumentHelp("paper or pytorch (pytorch-dnc's behaviour)." + TrainingOptions.defaultText("preset"))) var preset: TrainingConfiguration.Preset?
+    @Option(name: seedFlag("optim"), help: ArgumentHelp("adam, adamax, rmsprop, sgd, adagrad, adadelta." + TrainingOptions.defaultText("optim"))) var optim: TrainingConfiguration.OptimiserName?
+    @Option(name: seedFlag("lr"), help: ArgumentHelp("Learning rate, in (0, 1]." + TrainingOptions.defaultText("lr"))) var lr: Double?
+    @Option(name: seedFlag("lr_schedule"), help: ArgumentHelp("constant, step or cosine." + TrainingOptions.defaultText("lr_schedule"))) var lr_schedule: TrainingConfiguration.LearningRateScheduleKind?
+    @Option(name: seedFlag("lr_step"), help: ArgumentHelp("step schedule: steps between decays." + TrainingOptions.defaultText("lr_step"))) var lr_step: Int?
+    @Option(name: seedFlag("lr_decay"), help: ArgumentHelp("step schedule: factor per decay." + TrainingOptions.defaultText("lr_decay"))) var lr_decay: Double?
+    @Option(name: seedFlag("lr_min"), help: ArgumentHelp("cosine schedule: final rate." + TrainingOptions.defaultText("lr_min"))) var lr_min: Double?
+    @Option(name: seedFlag("clip"), help: ArgumentHelp("Global gradient-norm clip." + TrainingOptions.defaultText("clip"))) var clip: Double?
+    @Option(name: seedFlag("batch_size"), help: ArgumentHelp("Global batch size (split across MPI processes)." + TrainingOptions.defaultText("batch_size"))) var batch_size: Int?
+    @Option(name: seedFlag("per_rank_batch_size"), help: ArgumentHelp("Batch per MPI process instead (global = this × processes)." + TrainingOptions.defaultText("per_rank_batch_size"))) var per_rank_batch_size: Int?
+    @Option(name: seedFlag("iterations"), help: ArgumentHelp("Training steps." + TrainingOptions.defaultText("iterations"))) var iterations: Int?
+    @Option(name: seedFlag("seed"), help: ArgumentHelp("Random seed (data, weights, dropout)." + TrainingOptions.defaultText("seed"))) var seed: UInt64?
+    @Option(name: seedFlag("summarize_freq"), help: ArgumentHelp("Steps between summaries (and debug dumps)." + TrainingOptions.defaultText("summarize_freq"))) var summarize_freq: Int?
+    @Option(name: seedFlag("check_freq"), help: ArgumentHelp("Steps between checkpoints." + TrainingOptions.defaultText("check_freq"))) var check_freq: Int?
+    @Option(name: seedFlag("keep_checkpoints"), help: ArgumentHelp("Checkpoints kept." + TrainingOptions.defaultText("keep_checkpoints"))) var keep_checkpoints: Int?
+    @Option(name: seedFlag("eval_lengths"), help: ArgumentHelp("Comma-separated generalisation lengths evaluated at the end." + TrainingOptions.defaultText("eval_lengths"))) var eval_lengths: String?
+    @Option(name: seedFlag("eval_batches"), help: ArgumentHelp("Batches per evaluated length." + TrainingOptions.defaultText("eval_batches"))) var eval_batches: Int?
+    @Option(name: seedFlag("eval_freq"), help: ArgumentHelp("Also evaluate every this many steps (0: only at the end)." + TrainingOptions.defaultText("eval_freq"))) var eval_freq: Int?
+    @Option(name: seedFlag("max_bad_steps"), help: ArgumentHelp("Consecutive non-finite steps tolerated." + TrainingOptions.defaultText("max_bad_steps"))) var max_bad_steps: Int?
+    @Option(name: seedFlag("cuda"), help: ArgumentHelp("The GPU id, as in pytorch-dnc; this build runs on the CPU and warns." + TrainingOptions.defaultText("cuda"))) var cuda: Int?
     @Flag(name: seedFlag("visdom"), help: "pytorch-dnc's live plots: here, debug tensors to HDF5 (same as --debug).") var visdom = false
     @Flag(name: seedFlag("debug"), help: "Write the memory's debug tensors every summarize_freq steps.") var debug = false
-    @Option(name: seedFlag("debug_memory_window"), help: "SAM/SDNC debug memory: 0 = the rows each step wrote (default), w = the first w rows.") var debug_memory_window: Int?
+    @Option(name: seedFlag("debug_memory_window"), help: ArgumentHelp("SAM/SDNC debug memory: 0 = the rows each step wrote (default), w = the first w rows." + TrainingOptions.defaultText("debug_memory_window"))) var debug_memory_window: Int?
+
+    /// " (default: 64; argmax: 100)": the setting's default for every task, pytorch-dnc's
+    /// per-task defaults (`TrainingConfiguration.defaults(task:)`), naming the tasks whose
+    /// default differs from copy's; "" for a setting without a default of its own.
+    static func defaultText(_ key: String) -> String { defaultTexts[key] ?? "" }
+
+    /// `defaultText` of every setting, computed once: ArgumentParser builds the options (so
+    /// their help texts) many times per command line.
+    private static let defaultTexts: [String: String] = {
+        let tasks = TrainingConfiguration.tasks
+        let values = tasks.map { task in
+            Dictionary(uniqueKeysWithValues: TrainingConfiguration.defaults(task: task).keyValues.map { ($0.key, $0.value) })
+        }
+        var texts: [String: String] = [:]
+        for (key, base) in values[0] {
+            let others = zip(tasks, values).dropFirst().compactMap { task, defaults in
+                defaults[key].flatMap { $0 == base ? nil : "\(task): \($0)" }
+            }
+            texts[key] = " (default: " + ([base] + others).joined(separator: "; ") + ")"
+        }
+        texts["eval_lengths"] = " (default: the task's set, up to 10× the training length)"
+        return texts
+    }()
 
     /// Task defaults (or, resuming, the run's own configuration), then the configuration file,
     /// then the flags given. A problem is one line naming the flag (or the file and its key),

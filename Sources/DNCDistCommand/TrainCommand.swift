@@ -9,7 +9,8 @@ struct Train: ParsableCommand {
         discussion: """
         pytorch-dnc's README command lines run unchanged with `dnc-dist train copy` (adding, argmax) in \
         place of `python ./tasks/copy_task.py`: single-dash (-mem_slot 32) and double-dash (--mem_slot 32) \
-        flags, pytorch-dnc's README defaults. Everything a run writes goes under --run-dir: checkpoints, metrics.jsonl, \
+        flags, pytorch-dnc's README defaults (each flag's help gives them per task). Training settings keep pytorch-dnc's \
+        snake_case names; dnc-swift's own options are --kebab-case and also accept --snake_case. Everything a run writes goes under --run-dir: checkpoints, metrics.jsonl, \
         debug dumps, evaluation results. SIGTERM, SIGINT or SIGUSR1 checkpoint and exit with code \
         \(StopSignals.requeueExitCode); --resume continues bit-identically.
         """,

@@ -26,6 +26,6 @@ extension DenseMemory: MemoryModule {
     public func endBackward(tape: DenseMemoryTape<T>) {}
 
     public func lastStepTrace(batchElement: Int, memoryWindow: Int) -> MemoryTraceRecord<T> {
-        MemoryTraceRecord(fields: lastStepDebugRecord(batchElement: batchElement).fields)
+        MemoryTraceRecord(fields: lastStepDebugRecord(batchElement: batchElement).fields, axes: MemoryDebugRecord<T>.axes)
     }
 }

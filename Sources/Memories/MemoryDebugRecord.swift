@@ -48,4 +48,14 @@ public struct MemoryDebugRecord<T: Real>: Sendable {
          ("allocation_weights", allocationWeights), ("read_modes", readModes), ("write_gate", writeGate),
          ("free_gates", freeGates)]
     }
+
+    /// The axis names of each key's per-step tensor (debug dumps prepend "time"). Names are
+    /// distinct within a key and one name is one length across keys, so that netCDF readers can
+    /// share them as dimensions; "one" is the singleton of pytorch-dnc's 2-D shapes.
+    public static var axes: [String: [String]] {
+        ["memory": ["cell", "word"], "link_matrix": ["cell_to", "cell_from"], "precedence": ["one", "cell"],
+         "read_weights": ["head", "cell"], "write_weights": ["one", "cell"], "usage_vector": ["one", "cell"],
+         "allocation_weights": ["one", "cell"], "read_modes": ["head", "mode"], "write_gate": ["one", "gate"],
+         "free_gates": ["one", "head"]]
+    }
 }

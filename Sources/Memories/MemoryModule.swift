@@ -100,8 +100,16 @@ public protocol MemoryModule<Scalar>: AnyObject, Sendable {
 public struct MemoryTraceRecord<T: Real>: Sendable {
     /// (key, tensor), in the memory's order.
     public var fields: [(key: String, value: Tensor<T>)]
+    /// Axis names of each key's tensor (the record type's `axes`), for self-describing dumps.
+    public var axes: [String: [String]]
+    /// Keys whose values are cell indices (−1: empty slot), stored as integers by dumps.
+    public var positionKeys: Set<String>
 
-    public init(fields: [(key: String, value: Tensor<T>)]) { self.fields = fields }
+    public init(fields: [(key: String, value: Tensor<T>)], axes: [String: [String]] = [:], positionKeys: Set<String> = []) {
+        self.fields = fields
+        self.axes = axes
+        self.positionKeys = positionKeys
+    }
 
     /// The tensor stored under `key`, if any.
     public subscript(key: String) -> Tensor<T>? { fields.first { $0.key == key }?.value }

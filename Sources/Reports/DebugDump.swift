@@ -12,7 +12,8 @@ public final class DebugDump {
         public let key: String
         public let path: String
         public let shape: [Int]
-        /// Axis names from the `axes` attribute ("time,cell,word"), or generic names.
+        /// Axis names from the `axes` attribute ("time,cell,word"), else from the attached
+        /// dimension scales, else generic names.
         public let axes: [String]
         public let batchElement: Int?
     }
@@ -72,6 +73,11 @@ public final class DebugDump {
                                 let named = try file.readAttribute("axes", at: path, as: String.self)
                                     .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
                                 if named.count == shape.count { axes = named }
+                            } else {
+                                // A file written by other tools: the names of its dimension scales.
+                                for (axis, name) in try file.dimensionNames(of: path).enumerated() {
+                                    if let name, !name.isEmpty { axes[axis] = name }
+                                }
                             }
                             entries.append(Entry(step: step, layer: layer, key: key, path: path, shape: shape, axes: axes,
                                                  batchElement: batchElement))

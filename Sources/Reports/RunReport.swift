@@ -195,7 +195,12 @@ private struct Builder {
             }
         }
         if !files.contains(where: { $0.lastPathComponent == "eval.h5" }) {
-            problems.append(ReportProblem(file: "eval.h5", "missing: no end-of-training generalisation curve (the run was stopped before the end, or is still going)"))
+            if options.refreshSeconds != nil {
+                // Live: the run is still going, and writes eval.h5 when it ends; nothing is wrong.
+                html += "<p>eval.h5, the end-of-training curve, is written when training ends.</p>\n"
+            } else {
+                problems.append(ReportProblem(file: "eval.h5", "missing: no end-of-training generalisation curve (the run was stopped before the end, or is still going)"))
+            }
         }
         guard !results.isEmpty else {
             sections.append(html + "<p class=\"note\">No evaluation results to plot.</p>\n</section>")

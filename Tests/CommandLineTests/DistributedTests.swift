@@ -189,10 +189,12 @@ final class DistributedTests: XCTestCase {
         return (conf, URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent())
     }
 
-    /// Submits a batch script; returns the job id.
+    /// Submits a batch script (`script` relative to the checkout, given to sbatch as an
+    /// absolute path: the scripts must not depend on the submit directory); returns the job id.
     func submit(_ script: String, _ options: [String], environment: [String: String]) throws -> String {
         let result = try Executables.run(executable: URL(fileURLWithPath: "/usr/bin/sbatch"),
-                                         ["--parsable", "--chdir=\(slurm!.root.path)"] + options + [script],
+                                         ["--parsable", "--chdir=\(slurm!.root.path)"] + options
+                                            + [slurm!.root.appendingPathComponent(script).path],
                                          environment: environment.merging(["DNC_DIST": Executables.url("dnc-dist").path]) { $1 })
         XCTAssertEqual(result.status, 0, result.error)
         return result.output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ";").first.map(String.init) ?? ""

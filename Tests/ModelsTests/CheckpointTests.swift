@@ -431,11 +431,17 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(try h5.readAttribute("format", as: String.self), "dnc-swift debug dump")
         XCTAssertEqual(try h5.readAttribute("rank", as: Int.self), 3)
         XCTAssertEqual(try h5.children(), ["step_00000010", "step_00000011"])
-        XCTAssertEqual(try h5.children(of: "step_00000010"), ["layer_0", "layer_1"])
+        // Beside the layers, the step group holds the dimension scales of their axes.
+        XCTAssertEqual(try h5.children(of: "step_00000010").filter { $0.hasPrefix("layer_") }, ["layer_0", "layer_1"])
+        XCTAssertTrue(try h5.isDimensionScale("step_00000010/cell"))
+        XCTAssertEqual(try h5.readInts("step_00000010/time").values, [0, 1, 2, 3])
+        XCTAssertEqual(try h5.readInts("step_00000011/time").values, [0, 1, 2], "the time dimension grows with appended steps")
         XCTAssertEqual(try h5.readAttribute("batch_element", at: "step_00000010", as: Int.self), 1)
+        XCTAssertEqual(try h5.readAttribute("format_version", as: Int.self), 2)
+        XCTAssertEqual(try h5.readAttribute("format_version", at: "step_00000010", as: Int.self), 2)
         let expectedAxes = ["memory": "time,cell,word", "link_matrix": "time,cell_to,cell_from", "precedence": "time,one,cell",
                             "read_weights": "time,head,cell", "write_weights": "time,one,cell", "usage_vector": "time,one,cell",
-                            "allocation_weights": "time,one,cell", "read_modes": "time,head,mode", "write_gate": "time,one,one",
+                            "allocation_weights": "time,one,cell", "read_modes": "time,head,mode", "write_gate": "time,one,gate",
                             "free_gates": "time,one,head"]
         for layer in 0..<2 {
             for key in DNCTrace<Float>.denseMemoryKeys {
@@ -449,6 +455,7 @@ final class CheckpointTests: XCTestCase {
                 XCTAssertEqual(try h5.readAttribute("batch_element", at: object, as: Int.self), 1)
                 XCTAssertEqual(try h5.filters(of: object).deflateLevel, 4)
                 XCTAssertEqual(try h5.maxShape(of: object).first, .some(nil), "time axis is extendible")
+                XCTAssertEqual(try h5.dimensionNames(of: object), expectedAxes[key]!.split(separator: ",").map(String.init), object)
             }
         }
         let memory = try h5.readTensor("step_00000011/layer_0/memory", as: Float.self)

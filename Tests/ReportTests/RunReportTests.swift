@@ -42,7 +42,8 @@ final class RunReportTests: XCTestCase {
             let rank = Int(name.dropFirst("debug-rank".count).dropLast(3))!
             let file = try HDF5File(path: run.appendingPathComponent(name).path)
             for step in try file.children(of: "/") where step.hasPrefix("step_") {
-                for layer in try file.children(of: step) {
+                // The step group also holds the recorded sample and the dimension scales.
+                for layer in try file.children(of: step) where layer.hasPrefix("layer_") {
                     for key in try file.children(of: "\(step)/\(layer)") {
                         keys.insert("\(rank)/\(Int(step.dropFirst(5))!)/\(Int(layer.dropFirst(6))!)/\(key)")
                     }

@@ -47,4 +47,21 @@ public struct SparseMemoryDebugRecord<T: Real>: Sendable {
         for (key, value) in temporal { if let value { fields.append((key, value)) } }
         return fields
     }
+
+    /// The axis names of each key's per-step tensor (debug dumps prepend "time"); one name is
+    /// one length across keys. "written": the cells written this step (padded to R·K+1);
+    /// "memory_row": the rows of `memory` (those written, or the memory window); "slot": a read
+    /// slot of a head (K, or K + 2K_L for the SDNC); "read_slot": all slots, head-major.
+    public static var axes: [String: [String]] {
+        ["memory": ["memory_row", "word"], "write_positions": ["one", "written"], "write_weights": ["one", "written"],
+         "visible_memory": ["read_slot", "word"], "read_positions": ["head", "slot"], "read_weights": ["head", "slot"],
+         "usage": ["head", "slot"], "least_used_mem": ["one", "least_used"], "read_modes": ["head", "mode"],
+         "link_matrix": ["read_slot_to", "read_slot_from"], "rev_link_matrix": ["read_slot_to", "read_slot_from"],
+         "precedence": ["one", "precedence_slot"], "precedence_positions": ["one", "precedence_slot"]]
+    }
+
+    /// The keys holding cell indices (−1 for an empty slot), which dumps store as integers.
+    public static var positionKeys: Set<String> {
+        ["write_positions", "read_positions", "least_used_mem", "precedence_positions"]
+    }
 }

@@ -92,7 +92,8 @@ extension SparseMemoryModule {
             default: return field
             }
         }
-        return MemoryTraceRecord(fields: fields)
+        return MemoryTraceRecord(fields: fields, axes: SparseMemoryDebugRecord<Scalar>.axes,
+                                 positionKeys: SparseMemoryDebugRecord<Scalar>.positionKeys)
     }
 }
 

@@ -25,6 +25,10 @@ import Foundation
 ///                              views are slices [offset, offset + size) reshaped to the shape
 ///     /state/                  group; attributes: step (int64: the training step), then the
 ///                              trainer's counters (int64) and scalars (float64)
+///     /<name>_axis<i>, /element  dimension scales (int64 indices) naming each axis of each
+///                              parameter and the optimiser buffers' flat axis, so xarray and
+///                              netCDF readers name every dimension; not part of the format's
+///                              contents (files without them read the same)
 ///
 /// Datasets are chunked with a Fletcher-32 checksum per chunk (optionally gzip too), and the
 /// attributes are covered by `attributes_checksum`, so damaged data or configuration fails to
@@ -60,6 +64,11 @@ public enum CheckpointFile {
                 try h5.write(parameter.value, to: object, filters: filters)
                 try h5.writeAttribute("offset", Int64(offset), at: object)
                 offset += parameter.value.count
+                // Named dimensions for netCDF readers, at the root (an ancestor of `params`,
+                // whose children the reader checks against `names`).
+                if parameter.value.count > 0 {
+                    try h5.nameDimensions(of: object, parameter.value.shape.indices.map { "\(parameter.name)_axis\($0)" }, in: "/")
+                }
             }
 
             if let optimiser = checkpoint.optimiser {
@@ -68,6 +77,8 @@ public enum CheckpointFile {
                 try h5.writeAttribute("step", Int64(optimiser.step), at: "optimizer")
                 for (name, buffer) in optimiser.buffers.sorted(by: { $0.key < $1.key }) {
                     try h5.write(Tensor(shape: [buffer.count], storage: buffer), to: "optimizer/\(name)", filters: filters)
+                    // The flat layout's element index, the dimension of every buffer.
+                    if !buffer.isEmpty { try h5.nameDimensions(of: "optimizer/\(name)", ["element"], in: "/") }
                 }
             }
 

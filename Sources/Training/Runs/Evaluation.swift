@@ -15,6 +15,14 @@ public enum Evaluation {
         public let metrics: [String: Double]
         public let sequences: Int
         public let seconds: Double
+
+        public init(length: Int, loss: Double, metrics: [String: Double], sequences: Int, seconds: Double) {
+            self.length = length
+            self.loss = loss
+            self.metrics = metrics
+            self.sequences = sequences
+            self.seconds = seconds
+        }
     }
 
     /// `batches` batches of `batchSize` (the global batch, split over the communicator) per length.
@@ -59,19 +67,25 @@ public enum Evaluation {
     /// A fixed-width table, one row per length.
     public static func table(_ results: [Result], primary: String) -> String {
         let keys = Array(Set(results.flatMap(\.metrics.keys))).sorted { a, b in a == primary ? true : (b == primary ? false : a < b) }
-        var lines = [(["length", "loss"] + keys + ["seconds"]).map { $0.padding(toLength: max(10, $0.count), withPad: " ", startingAt: 0) }.joined(separator: " ")]
-        for r in results {
-            var cells = [String(r.length), String(format: "%.5f", r.loss)]
-            cells += keys.map { String(format: "%.5f", r.metrics[$0] ?? .nan) }
-            cells.append(String(format: "%.2f", r.seconds))
-            let header = ["length", "loss"] + keys + ["seconds"]
-            lines.append(zip(cells, header).map { $0.padding(toLength: max(10, $1.count), withPad: " ", startingAt: 0) }.joined(separator: " "))
+        let header = ["length", "loss"] + keys + ["seconds"]
+        let rows = results.map { r in
+            [String(r.length), String(format: "%.5f", r.loss)] + keys.map { String(format: "%.5f", r.metrics[$0] ?? .nan) }
+                + [String(format: "%.2f", r.seconds)]
         }
-        return lines.joined(separator: "\n")
+        // Each column as wide as its widest cell (a large loss or a long length must not shift
+        // the columns after it), at least 10.
+        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max().map { max($0, 10) } ?? 10 }
+        func line(_ cells: [String]) -> String {
+            zip(cells, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: " ")
+                .trimmingCharacters(in: .whitespaces)
+        }
+        return ([line(header)] + rows.map(line)).joined(separator: "\n")
     }
 
-    /// Writes `<prefix>.csv` and `<prefix>.h5` (datasets `length`, `loss`, one per metric).
-    public static func write(_ results: [Result], to prefix: URL, attributes: [String: String]) throws {
+    /// Writes `<prefix>.csv` and `<prefix>.h5` (datasets `length`, `loss`, one per metric;
+    /// `length` is the dimension every other dataset is attached to, so xarray and netCDF
+    /// readers index them by length). `attributes` become root attributes of their own types.
+    public static func write(_ results: [Result], to prefix: URL, attributes: [String: CheckpointValue]) throws {
         let keys = Array(Set(results.flatMap(\.metrics.keys))).sorted()
         var csv = (["length", "loss"] + keys + ["sequences", "seconds"]).joined(separator: ",") + "\n"
         for r in results {
@@ -99,7 +113,17 @@ public enum Evaluation {
                     try file.write(Tensor<Double>(shape: [results.count], storage: results.map { $0.metrics[key] ?? .nan }), to: "metrics/\(key)")
                 }
                 try file.write(ints: results.map { Int64($0.sequences) }, shape: [results.count], to: "sequences")
-                for (key, value) in attributes.sorted(by: { $0.key < $1.key }) { try file.writeAttribute(key, value) }
+                for object in ["loss", "sequences"] + keys.map({ "metrics/\($0)" }) {
+                    try file.nameDimensions(of: object, ["length"], in: "/")
+                }
+                for (key, value) in attributes.sorted(by: { $0.key < $1.key }) {
+                    switch value {
+                    case .string(let text): try file.writeAttribute(key, text)
+                    case .int(let number): try file.writeAttribute(key, number)
+                    case .double(let number): try file.writeAttribute(key, number)
+                    case .bool(let flag): try file.writeAttribute(key, flag)
+                    }
+                }
             } catch {
                 try? file.close()
                 throw error

@@ -31,8 +31,9 @@ public final class Trainer {
     public var checkpointWriter: ((Trainer) throws -> URL?)?
     /// Called every eval_freq steps (generalisation during training).
     public var periodicEvaluation: ((Trainer) throws -> Void)?
-    /// Called every summarize_freq steps with the debug trace of that step's batch element 0.
-    public var debugWriter: ((Trainer, DNCTrace<Float>) throws -> Void)?
+    /// Called every summarize_freq steps with the debug trace of that step's batch element 0
+    /// and that sample's input, target and output.
+    public var debugWriter: ((Trainer, DNCTrace<Float>, DebugSample) throws -> Void)?
 
     public init(configuration: TrainingConfiguration, runDirectory: URL?, communicator: Communicator = SingleProcess(),
                 progress: ProgressReporter? = nil) throws {
@@ -113,7 +114,9 @@ public final class Trainer {
             if c.curriculum_increment > 0 && step != 0 && step % c.curriculum_freq == 0 {
                 state.maxLength += c.curriculum_increment
             }
-            if debugStep, let trace, let debugWriter { try debugWriter(self, trace) }
+            if debugStep, let trace, let debugWriter {
+                try debugWriter(self, trace, DebugSample(batch: batch, logits: logits, element: trace.batchElement))
+            }
 
             if state.step % c.summarize_freq == 0 || state.step == c.iterations {
                 try checkReplicas()

@@ -61,8 +61,7 @@ public enum TrainingRun {
     /// The checkpoint of the trainer's current state.
     static func checkpoint(of trainer: Trainer) -> Checkpoint<Float> {
         let c = trainer.configuration
-        var configuration: [String: CheckpointValue] = [:]
-        for (key, value) in c.keyValues { configuration[key] = .string(value) }
+        var configuration = c.checkpointAttributes
         // Sorted keys: the same run writes the same bytes (a dictionary's order changes from one
         // process to the next).
         let encoder = JSONEncoder()
@@ -105,7 +104,10 @@ public enum TrainingRun {
             configuration.per_rank_batch_size = 0
         }
         if configuration.batch_size < communicator.size {
-            throw ConfigurationError("batch_size \(configuration.batch_size) is smaller than the \(communicator.size) processes")
+            // batch_size is the global batch, split across the processes.
+            throw ConfigurationError("batch_size \(configuration.batch_size) is the global batch, smaller than the \(communicator.size) processes: "
+                                     + "give -batch_size \(communicator.size) or more, or -per_rank_batch_size \(configuration.batch_size) "
+                                     + "for \(configuration.batch_size) per process")
         }
         // Refuse what cannot fit before allocating anything.
         try MemoryEstimate.check(configuration, processes: communicator.size)
@@ -177,7 +179,9 @@ public enum TrainingRun {
                          progress: progress, rank: communicator.rank)
                 }
             }
-            trainer.debugWriter = { trainer, trace in try writer.write(step: trainer.state.step, trace: trace) }
+            trainer.debugWriter = { trainer, trace, sample in
+                try writer.write(step: trainer.state.step, trace: trace, sample: sample)
+            }
         }
         trainer.periodicEvaluation = { trainer in
             try evaluate(trainer, into: run.appendingPathComponent("eval-\(trainer.state.step)"))
@@ -230,7 +234,7 @@ public enum TrainingRun {
         guard trainer.communicator.rank == 0 else { return }
         trainer.progress.log("generalisation at step \(trainer.state.step) (\(c.eval_batches) batches of \(c.batch_size) per length):\n"
                              + Evaluation.table(results, primary: trainer.task.primaryMetric.key))
-        try Evaluation.write(results, to: prefix, attributes: ["task": c.task, "step": String(trainer.state.step)])
+        try Evaluation.write(results, to: prefix, attributes: ["task": .string(c.task), "step": .int(Int64(trainer.state.step))])
         try trainer.metricsLog?.append(["step": trainer.state.step, "evaluation": results.map { r -> [String: Any] in
             ["length": r.length, "loss": r.loss, "metrics": r.metrics]
         }])
@@ -239,7 +243,7 @@ public enum TrainingRun {
     static func describe(_ c: TrainingConfiguration) -> String {
         let controller = "\(c.rnn_type) \(c.nhlayer)×\(c.nhid)"
         let model = c.memory_type == .controllerOnly ? "\(controller) controller, no memory"
-            : "\(c.memory_type.rawValue.uppercased()) (\(controller), \(c.nlayer) layer\(c.nlayer == 1 ? "" : "s"), memory \(c.mem_slot)×\(c.mem_size), \(c.read_heads) read heads, \(c.preset) preset)"
+            : "\(c.memory_type.rawValue.uppercased()) (\(controller), \(c.nlayer) layer\(c.nlayer == 1 ? "" : "s"), memory \(c.mem_slot)×\(c.mem_size), \(c.read_heads) read head\(c.read_heads == 1 ? "" : "s"), \(c.preset) preset)"
         return "\(model), batch \(c.batch_size), L ≤ \(c.sequence_max_length), \(c.optim) lr \(c.lr), \(c.iterations) steps"
     }
 
