@@ -293,8 +293,12 @@ final class ExperimentConfigurationTests: XCTestCase {
             .deletingLastPathComponent().appendingPathComponent("experiments")
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }
         XCTAssertGreaterThanOrEqual(files.count, 8)
+        // bAbI configurations name no data folder (the user's --data does): a handmade set stands in.
+        let babi = try BabiMiniSet.write(to: Executables.temporaryDirectory("babi-config"), sets: ["en", "en-10k"])
+        defer { try? FileManager.default.removeItem(at: babi) }
         for file in files {
-            let configuration = try TrainingConfiguration.load(from: folder.appendingPathComponent(file).path)
+            var configuration = try TrainingConfiguration.load(from: folder.appendingPathComponent(file).path)
+            if configuration.task == "babi" { configuration.babi_data = babi.path }
             XCTAssertNil(configuration.validationError(), file)
             XCTAssertNoThrow(try TrainingSetup(configuration), file)
         }

@@ -34,11 +34,15 @@ public enum BabiMiniSet {
         """
     }
 
-    /// Writes the set under `root` (`stories` training and `testStories` test stories per task)
-    /// and returns `root`.
+    /// Writes the set under `root` (`stories` training and `testStories` test stories per task,
+    /// the same files in each of `sets`) and returns `root`.
     @discardableResult
-    public static func write(to root: URL, stories: Int = 4, testStories: Int = 2) throws -> URL {
-        let directory = root.appendingPathComponent("en")
+    public static func write(to root: URL, stories: Int = 4, testStories: Int = 2, sets: [String] = ["en"]) throws -> URL {
+        for set in sets { try write(to: root.appendingPathComponent(set), stories: stories, testStories: testStories) }
+        return root
+    }
+
+    static func write(to directory: URL, stories: Int, testStories: Int) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         for task in 1...20 {
             let train = (0..<stories).map { story(task: task, index: $0) }.joined()
@@ -46,6 +50,5 @@ public enum BabiMiniSet {
             try train.write(to: directory.appendingPathComponent("qa\(task)_mini_train.txt"), atomically: true, encoding: .utf8)
             try test.write(to: directory.appendingPathComponent("qa\(task)_mini_test.txt"), atomically: true, encoding: .utf8)
         }
-        return root
     }
 }
