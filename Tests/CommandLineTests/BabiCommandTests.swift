@@ -77,4 +77,35 @@ final class BabiCommandTests: XCTestCase {
             XCTAssertFalse(FileManager.default.fileExists(atPath: run.path), "a refused command creates nothing")
         }
     }
+
+    /// The same global batch of 3 stories on 1 and 2 ranks (shares of 2 and 1) trains the same model
+    /// and counts the same test errors: samples are sharded by global index, evaluation batches
+    /// are split over the ranks and their per-task counts summed.
+    func testTwoRanksTrainAndEvaluateLikeOne() throws {
+        guard let mpirun = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first(where: FileManager.default.isExecutableFile) else {
+            throw XCTSkip("mpirun is not installed (scripts/setup.sh installs openmpi-bin)")
+        }
+        let root = try BabiMiniSet.write(to: Executables.temporaryDirectory("babi-mpi"), stories: 6)
+        defer { try? FileManager.default.removeItem(at: root) }
+        var csv: [String] = [], parameters: [[Float]] = []
+        for ranks in [1, 2] {
+            let run = root.appendingPathComponent("run\(ranks)")
+            let arguments = ["train", "babi", "--data", root.path, "-tasks", "1,8,19", "-iterations", "4", "--run-dir", run.path]
+                + small + ["-batch_size", "3"]
+            let result = try Executables.run(executable: URL(fileURLWithPath: mpirun),
+                                             ["-n", "\(ranks)", Executables.url("dnc-dist").path] + arguments, timeout: 180,
+                                             environment: ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+                                                           "OMPI_MCA_rmaps_base_oversubscribe": "1"])
+            XCTAssertEqual(result.status, 0, "\(ranks) ranks: \(result.error)")
+            csv.append(try String(contentsOf: run.appendingPathComponent("eval.csv"), encoding: .utf8))
+            let checkpoint = try CheckpointFile.read(run.appendingPathComponent("checkpoints/checkpoint-00000004.h5").path, as: Float.self)
+            parameters.append(checkpoint.parameters.flatMap(\.value.storage))
+        }
+        XCTAssertEqual(csv[0].split(separator: "\n").count, 5, csv[0])
+        XCTAssertEqual(csv[1].split(separator: "\n").dropLast().map { $0.split(separator: ",").prefix(3) },
+                       csv[0].split(separator: "\n").dropLast().map { $0.split(separator: ",").prefix(3) }, "the same questions and wrong answers per task")
+        XCTAssertEqual(parameters[0].count, parameters[1].count)
+        let difference = zip(parameters[0], parameters[1]).map { abs($0 - $1) }.max() ?? .infinity
+        XCTAssertLessThan(difference, 1e-5, "the replicas trained the same model as one process")
+    }
 }

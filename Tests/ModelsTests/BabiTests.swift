@@ -92,6 +92,25 @@ final class BabiTests: XCTestCase {
         }
     }
 
+    func testTheTenKSetFallsBackToTheOneKTrainingFileAndSaysSo() throws {
+        let root = try BabiMiniSet.write(to: Executables.temporaryDirectory("babi-10k"), sets: ["en", "en-10k"])
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.removeItem(at: root.appendingPathComponent("en-10k/qa3_mini_train.txt"))
+        let dataset = try BabiDataset(data: root.path, set: "en-10k", tasks: [1, 3], validationFraction: 0)
+        XCTAssertEqual(dataset.substitutions, ["task 3 train: en-10k has no file; the 1k set's qa3_mini_train.txt was used"])
+        XCTAssertEqual(try BabiDataset(data: root.path, set: "en-10k", tasks: [1], validationFraction: 0).substitutions, [],
+                       "runs without task 3 need no note")
+        let task = try BabiTask(dataset: dataset, tasks: [1, 3], seed: 1, bucketSize: 32)
+        let model = ControllerModel(kind: .lstm, inputSize: task.inputSize, hiddenSize: 4, depth: 1, outputSize: task.outputSize, seed: 1)
+        XCTAssertTrue(try BabiResults.run(model: model, task: task, split: .test, batchSize: 4).table()
+            .contains("note: task 3 train: en-10k has no file"), "every result including task 3 says so")
+        // Without the 1k set either, the missing file is named.
+        try FileManager.default.removeItem(at: root.appendingPathComponent("en/qa3_mini_train.txt"))
+        XCTAssertThrowsError(try BabiDataset(data: root.path, set: "en-10k", tasks: [1], validationFraction: 0)) { error in
+            XCTAssertTrue("\(error)".contains("no qa3_*_train.txt in"), "\(error)")
+        }
+    }
+
     /// A dataset of synthetic samples of the given lengths, each with one answer at its last step.
     func syntheticTask(lengths: [Int], batchSize: Int, tasks: [Int] = [1]) throws -> BabiTask {
         let vocabulary = BabiVocabulary(words: ["a", "b", "c"])
