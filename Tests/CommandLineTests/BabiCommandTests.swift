@@ -78,6 +78,29 @@ final class BabiCommandTests: XCTestCase {
         }
     }
 
+    /// A resumed run reads its files with the stored vocabulary: moved files are accepted, files
+    /// with a word it never saw are refused in one line.
+    func testResumeKeepsTheStoredVocabulary() throws {
+        let root = try BabiMiniSet.write(to: Executables.temporaryDirectory("babi-resume"))
+        defer { try? FileManager.default.removeItem(at: root) }
+        let run = root.appendingPathComponent("run")
+        let first = try Executables.run("dnc-dist", ["train", "babi", "--data", root.path, "-tasks", "1", "-iterations", "4",
+                                                     "--run-dir", run.path] + small)
+        XCTAssertEqual(first.status, 0, first.error)
+        let moved = try BabiMiniSet.write(to: root.appendingPathComponent("moved"))
+        let resumed = try Executables.run("dnc-dist", ["train", "babi", "--resume", "-iterations", "6", "--data", moved.path,
+                                                       "--run-dir", run.path])
+        XCTAssertEqual(resumed.status, 0, resumed.error)
+        XCTAssertTrue((resumed.output + resumed.error).contains("at step 4"), resumed.output + resumed.error)
+        let file = moved.appendingPathComponent("en/qa2_mini_test.txt")
+        try String(contentsOf: file, encoding: .utf8).replacingOccurrences(of: "Mary", with: "Marie")
+            .write(to: file, atomically: true, encoding: .utf8)
+        let refused = try Executables.run("dnc-dist", ["train", "babi", "--resume", "-iterations", "8", "--data", moved.path,
+                                                       "--run-dir", run.path])
+        XCTAssertEqual(refused.status, 2)
+        XCTAssertTrue(refused.error.contains("the word 'marie' is not in the run's stored vocabulary"), refused.error)
+    }
+
     /// The same global batch of 3 stories on 1 and 2 ranks (shares of 2 and 1) trains the same model
     /// and counts the same test errors: samples are sharded by global index, evaluation batches
     /// are split over the ranks and their per-task counts summed.
