@@ -92,7 +92,7 @@ final class TrainCommandTests: XCTestCase {
         try Data().write(to: aFile)
         let cases: [([String], [String])] = [
             (["train", "reverse", "-nhid", "32"],
-             ["unknown task 'reverse' (accepted: copy, adding, argmax, repeat-copy, associative-recall)"]),
+             ["unknown task 'reverse' (accepted: copy, adding, argmax, repeat-copy, associative-recall, babi)"]),
             (["train", "-nhid", "32"], ["no task before '-nhid': dnc-dist train <task> [options], the task one of copy, adding"]),
             (["train", "copy", "-mem_slot", "-1", "--run-dir", run], ["mem_slot must be at least 1, got -1"]),
             (["train", "copy", "-nhid", "-5", "--run-dir", run], ["nhid must be at least 1, got -5"]),
