@@ -13,8 +13,13 @@ struct Eval: ParsableCommand {
 
     @Option(help: "Checkpoint file (checkpoints/checkpoint-<step>.h5 in a run directory).")
     var checkpoint: String
-    @Option(help: "Comma-separated sequence lengths, e.g. 10,20,50,100,200,500,1000 (default: the run's eval_lengths, else 1, 2, 5 and 10× its training length).")
+    @Option(help: "Comma-separated sequence lengths, e.g. 10,20,50,100,200,500,1000 (default: the run's eval_lengths, else 1, 2, 5 and 10× its training length; not for bAbI).")
     var lengths: String?
+    @Option(name: [.customLong("data"), .customLong("data", withSingleDash: true)],
+            help: "bAbI: the folder holding en/ and en-10k/ (default: the run's).")
+    var data: String?
+    @Option(help: "bAbI: the stories evaluated: test (default), validation or train.")
+    var split: String = "test"
     @Option(help: "Batches per length.")
     var batches = 4
     @Option(name: [.customLong("batch-size"), .customLong("batch_size")], help: "Sequences per batch (default: the run's).")
@@ -34,10 +39,14 @@ struct Eval: ParsableCommand {
         if let memSlot, memSlot < 1 { throw ValidationError("--mem_slot must be at least 1, got \(memSlot)") }
         if let memoryLimit, !(memoryLimit > 0) { throw ValidationError("--memory-limit must be a positive number of GiB, got \(memoryLimit)") }
         if let lengths { _ = try TrainingOptions.lengths(lengths, flag: "lengths") }
+        if BabiDataset.Split(rawValue: split) == nil {
+            throw ValidationError("--split '\(split)' is not one of \(BabiDataset.Split.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
     }
 
     func run() throws {
-        let loaded = try CheckpointedModel(path: checkpoint, cellCount: memSlot)
+        let loaded = try CheckpointedModel(path: checkpoint, cellCount: memSlot, babiData: data)
+        if let task = loaded.setup.task as? BabiTask { return try evaluateBabi(loaded, task: task) }
         // The lengths the run itself evaluates at the end, unless others are asked for.
         let trainedLength = loaded.checkpoint.counters["max_length"].map(Int.init) ?? loaded.configuration.sequence_max_length
         let lengthList = try lengths.map { try TrainingOptions.lengths($0, flag: "lengths") }
@@ -56,6 +65,22 @@ struct Eval: ParsableCommand {
             .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("eval-\(loaded.step)")
         try Evaluation.write(results, to: prefix, attributes: ["task": .string(loaded.configuration.task),
                                                                "checkpoint": .string(checkpoint), "step": .int(Int64(loaded.step))])
+        print("wrote \(prefix.path).csv and \(prefix.path).h5")
+    }
+}
+
+extension Eval {
+    /// A bAbI checkpoint: the test (or --split) error per task in the paper's format.
+    func evaluateBabi(_ loaded: CheckpointedModel, task: BabiTask) throws {
+        if lengths != nil { throw ValidationError("--lengths has no effect on a bAbI checkpoint (its stories have their own lengths); leave it out") }
+        let batch = batchSize ?? loaded.configuration.batch_size
+        let results = try BabiResults.run(model: loaded.setup.model, task: task, split: BabiDataset.Split(rawValue: split)!, batchSize: batch)
+        print("babi checkpoint \(checkpoint) (step \(loaded.step)), set \(loaded.configuration.babi_set), \(split) split, batches of \(batch)")
+        print(results.table())
+        let prefix = output.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: checkpoint)
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("eval-\(loaded.step)-\(split)")
+        try results.write(to: prefix, attributes: ["task": BabiTask.taskName, "checkpoint": checkpoint, "step": String(loaded.step),
+                                                   "babi_set": loaded.configuration.babi_set])
         print("wrote \(prefix.path).csv and \(prefix.path).h5")
     }
 }

@@ -95,6 +95,10 @@ struct TrainingOptions: ParsableArguments {
         texts["eval_lengths"] = " (default: the task's set, up to 10× the training length)"
         return texts
     }()
+    @Option(name: [.customLong("data"), .customLong("data", withSingleDash: true), .customLong("babi_data"), .customLong("babi_data", withSingleDash: true)], help: "bAbI: the folder holding the v1.2 sets en/ and en-10k/.") var babi_data: String?
+    @Option(name: [.customLong("tasks"), .customLong("tasks", withSingleDash: true), .customLong("babi_tasks"), .customLong("babi_tasks", withSingleDash: true)], help: "bAbI: comma-separated task numbers 1…20 (default: all 20).") var babi_tasks: String?
+    @Option(name: seedFlag("babi_set"), help: "bAbI: en (1k stories per task, default) or en-10k.") var babi_set: String?
+    @Option(name: seedFlag("babi_validation"), help: "bAbI: fraction of each task's training stories held out for validation (default 0.1).") var babi_validation: Double?
 
     /// Task defaults (or, resuming, the run's own configuration), then the configuration file,
     /// then the flags given. A problem is one line naming the flag (or the file and its key),
@@ -133,6 +137,9 @@ struct TrainingOptions: ParsableArguments {
         set(eval_batches, \.eval_batches, "eval_batches"); set(eval_freq, \.eval_freq, "eval_freq")
         set(max_bad_steps, \.max_bad_steps, "max_bad_steps"); set(cuda, \.cuda, "cuda")
         set(debug_memory_window, \.debug_memory_window, "debug_memory_window")
+        set(babi_data, \.babi_data, "babi_data"); set(babi_set, \.babi_set, "babi_set")
+        set(babi_validation, \.babi_validation, "babi_validation")
+        if let babi_tasks { c.babi_tasks = try Self.lengths(babi_tasks, flag: "tasks"); given.insert("babi_tasks") }
         if let eval_lengths { c.eval_lengths = try Self.lengths(eval_lengths, flag: "eval_lengths"); given.insert("eval_lengths") }
         if visdom || debug { c.debug = true }
         do {
@@ -158,6 +165,7 @@ struct TrainingOptions: ParsableArguments {
              c.memory_type != .controllerOnly, "a memory (memory_type is none)"),
             (["lr_step", "lr_decay"], c.lr_schedule == .step, "lr_schedule step (lr_schedule is \(c.lr_schedule))"),
             (["lr_min"], c.lr_schedule == .cosine, "lr_schedule cosine (lr_schedule is \(c.lr_schedule))"),
+            (["babi_data", "babi_tasks", "babi_set", "babi_validation"], c.task == "babi", "task babi (the task is \(c.task))"),
         ]
         let values = Dictionary(uniqueKeysWithValues: c.keyValues.map { ($0.key, $0.value) })
         for rule in rules where !rule.applies {

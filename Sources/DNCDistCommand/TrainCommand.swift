@@ -14,7 +14,7 @@ struct Train: ParsableCommand {
         debug dumps, evaluation results. SIGTERM, SIGINT or SIGUSR1 checkpoint and exit with code \
         \(StopSignals.requeueExitCode); --resume continues bit-identically.
         """,
-        subcommands: [TrainCopy.self, TrainAdding.self, TrainArgmax.self, TrainRepeatCopy.self, TrainAssociativeRecall.self])
+        subcommands: [TrainCopy.self, TrainAdding.self, TrainArgmax.self, TrainRepeatCopy.self, TrainAssociativeRecall.self, TrainBabi.self])
 }
 
 /// Options of every `train` subcommand besides the training configuration.
@@ -61,7 +61,8 @@ extension TaskTrainCommand {
             if communicator.rank == 0 { try TrainingRun.lock(runDirectory: directory) }
             base = try TrainingRun.latestCheckpoint(in: URL(fileURLWithPath: directory)).configuration
         }
-        var configuration = try options.resolve(task: Self.task, base: base)
+        // bAbI: the vocabulary and input width come from the data (no-op for the other tasks).
+        var configuration = try BabiTask.prepare(options.resolve(task: Self.task, base: base))
         if !run.resume {
             _ = try TrainingRun.preflight(configuration, communicator: communicator)
             if communicator.rank == 0, let directory = run.runDirectory { try TrainingRun.lock(runDirectory: directory) }
@@ -109,6 +110,21 @@ struct TrainAssociativeRecall: TaskTrainCommand {
     static let task = "associative-recall"
     static let configuration = CommandConfiguration(commandName: "associative-recall",
                                                     abstract: "Recall the item that followed a query item (SAM paper).")
+    @OptionGroup var options: TrainingOptions
+    @OptionGroup var run: RunOptions
+}
+
+struct TrainBabi: TaskTrainCommand {
+    static let task = "babi"
+    static let configuration = CommandConfiguration(
+        commandName: "babi",
+        abstract: "bAbI question answering, the 20 tasks jointly or a subset (docs/tasks.md, bAbI).",
+        discussion: """
+        --data DIR names the folder holding the bAbI v1.2 sets en/ and en-10k/; -babi_set chooses one, -tasks \
+        the tasks (default all 20). Defaults are the DNC paper's (LSTM 256, memory 256×64, 4 read heads, \
+        RMSProp 1e-4, batch 1). Every eval_freq steps the validation split is evaluated; at the end the test \
+        error per task, the mean and the failed tasks (> 5 %) go to eval.csv and eval.h5.
+        """)
     @OptionGroup var options: TrainingOptions
     @OptionGroup var run: RunOptions
 }

@@ -92,7 +92,7 @@ final class TrainCommandTests: XCTestCase {
         try Data().write(to: aFile)
         let cases: [([String], [String])] = [
             (["train", "reverse", "-nhid", "32"],
-             ["unknown task 'reverse' (accepted: copy, adding, argmax, repeat-copy, associative-recall)"]),
+             ["unknown task 'reverse' (accepted: copy, adding, argmax, repeat-copy, associative-recall, babi)"]),
             (["train", "-nhid", "32"], ["no task before '-nhid': dnc-dist train <task> [options], the task one of copy, adding"]),
             (["train", "copy", "-mem_slot", "-1", "--run-dir", run], ["mem_slot must be at least 1, got -1"]),
             (["train", "copy", "-nhid", "-5", "--run-dir", run], ["nhid must be at least 1, got -5"]),
@@ -293,8 +293,12 @@ final class ExperimentConfigurationTests: XCTestCase {
             .deletingLastPathComponent().appendingPathComponent("experiments")
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }
         XCTAssertGreaterThanOrEqual(files.count, 8)
+        // bAbI configurations name no data folder (the user's --data does): a handmade set stands in.
+        let babi = try BabiMiniSet.write(to: Executables.temporaryDirectory("babi-config"), sets: ["en", "en-10k"])
+        defer { try? FileManager.default.removeItem(at: babi) }
         for file in files {
-            let configuration = try TrainingConfiguration.load(from: folder.appendingPathComponent(file).path)
+            var configuration = try TrainingConfiguration.load(from: folder.appendingPathComponent(file).path)
+            if configuration.task == "babi" { configuration.babi_data = babi.path }
             XCTAssertNil(configuration.validationError(), file)
             XCTAssertNoThrow(try TrainingSetup(configuration), file)
         }

@@ -11,7 +11,9 @@ public struct CheckpointedModel {
     /// `cellCount` replaces the memory size the model was trained with: the DNC's parameters do
     /// not depend on it, so a model trained with N cells can be evaluated with more, on
     /// sequences longer than N.
-    public init(path: String, cellCount: Int? = nil) throws {
+    /// `babiData` replaces a bAbI run's data folder (the same files elsewhere; the stored
+    /// vocabulary checks them).
+    public init(path: String, cellCount: Int? = nil, babiData: String? = nil) throws {
         let checkpoint = try CheckpointFile.read(path, as: Float.self)
         guard case .string(let json)? = checkpoint.configuration["configuration_json"],
               var configuration = TrainingConfiguration.decode(json: json) else {
@@ -21,6 +23,7 @@ public struct CheckpointedModel {
             guard cellCount >= 1 else { throw ConfigurationError("mem_slot must be at least 1, got \(cellCount)") }
             configuration.mem_slot = cellCount
         }
+        if let babiData { configuration.babi_data = babiData }
         let setup = try TrainingSetup(configuration)
         try checkpoint.restore(into: setup.model.parameters, file: path)
         self.checkpoint = checkpoint

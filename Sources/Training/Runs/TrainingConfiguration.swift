@@ -76,6 +76,19 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
     /// The GPU id, as in pytorch-dnc; this build runs on the CPU and says so.
     public var cuda = -1
 
+    // bAbI (docs/tasks.md, bAbI)
+    /// The folder holding the bAbI v1.2 sets `en/` and `en-10k/` (`--data`).
+    public var babi_data = ""
+    /// `en` (1k stories per task) or `en-10k`.
+    public var babi_set = "en"
+    /// The bAbI tasks trained (1…20; empty: all 20).
+    public var babi_tasks: [Int] = []
+    /// The fraction of each task's training stories held out for validation (the last ones).
+    public var babi_validation = 0.1
+    /// The run's vocabulary, set when the run starts so that evaluation and resumed runs index
+    /// words as training did.
+    public var babi_vocabulary: [String] = []
+
     public init() {}
 
     /// pytorch-dnc's README defaults for each task script (docs/tasks.md, "Command-line flags and defaults").
@@ -100,12 +113,29 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
             c.batch_size = 16
             c.optim = .rmsprop
             c.controller_clip = 20
+        case "babi":
+            // The DNC paper's bAbI setting (Methods; Extended Data Table 1): LSTM 256, memory
+            // 256 × 64, 4 read heads, RMSProp 1e-4, batch 1, controller outputs clipped to ±10.
+            c.nhid = 256
+            c.nhlayer = 1
+            c.mem_slot = 256
+            c.mem_size = 64
+            c.read_heads = 4
+            c.optim = .rmsprop
+            c.lr = 1e-4
+            c.batch_size = 1
+            c.controller_clip = 10
+            c.summarize_freq = 1000
+            c.check_freq = 1000
         default: break
         }
         return c
     }
 
-    public static let tasks = ["copy", "adding", "argmax", "repeat-copy", "associative-recall"]
+    public static let tasks = ["copy", "adding", "argmax", "repeat-copy", "associative-recall", "babi"]
+
+    /// The bAbI sets `babi_set` accepts.
+    public static let babiSets = ["en", "en-10k"]
 
     /// The configuration-file key (and flag) of each setting the model's rules check.
     public static func key(of setting: DNCConfiguration.Setting) -> String {
@@ -154,7 +184,17 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
         if !(lr_decay.isFinite && lr_decay > 0) { throw problem("lr_decay", lr_decay, "a positive number") }
         if !(lr_min.isFinite && lr_min >= 0 && lr_min <= lr) { throw problem("lr_min", lr_min, "in [0, lr] = [0, \(lr)]") }
         if let bad = eval_lengths.first(where: { $0 < 1 }) { throw problem("eval_lengths", bad, "lengths of at least 1") }
+        if task == "babi" {
+            if babi_data.isEmpty { throw problem("data", "''", "the folder holding the bAbI sets en/ and en-10k/") }
+            if !Self.babiSets.contains(babi_set) { throw problem("babi_set", "'\(babi_set)'", "one of \(Self.babiSets.joined(separator: ", "))") }
+            if let bad = babi_tasks.first(where: { !(1...20).contains($0) }) { throw problem("tasks", bad, "task numbers from 1 to 20") }
+            if Set(babi_tasks).count != babi_tasks.count { throw problem("tasks", babi_tasks.map(String.init).joined(separator: ","), "distinct task numbers") }
+            if !(babi_validation >= 0 && babi_validation < 1) { throw problem("babi_validation", babi_validation, "a fraction in [0, 1)") }
+        }
     }
+
+    /// The bAbI tasks of this run (all 20 when `babi_tasks` is empty).
+    public var babiTasks: [Int] { babi_tasks.isEmpty ? Array(1...20) : babi_tasks.sorted() }
 
     /// Why this configuration cannot run, as one line naming the key, the value and what is
     /// accepted; nil when it can.

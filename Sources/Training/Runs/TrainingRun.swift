@@ -16,6 +16,8 @@ public enum TrainingRun {
     public static let resumableFields: Set<String> = [
         "iterations", "summarize_freq", "check_freq", "keep_checkpoints", "debug", "eval_lengths", "eval_batches", "eval_freq",
         "max_bad_steps", "cuda",
+        // The same bAbI files may live elsewhere on another machine (the stored vocabulary checks them).
+        "babi_data",
     ]
 
     public static func checkpointDirectory(_ run: URL, keep: Int) -> CheckpointDirectory {
@@ -184,7 +186,7 @@ public enum TrainingRun {
             }
         }
         trainer.periodicEvaluation = { trainer in
-            try evaluate(trainer, into: run.appendingPathComponent("eval-\(trainer.state.step)"))
+            try evaluate(trainer, into: run.appendingPathComponent("eval-\(trainer.state.step)"), babiSplit: .validation)
         }
         StopSignals.install()
         progress.log("\(configuration.task): \(describe(configuration)), \(trainer.model.parameters.count) parameters, "
@@ -226,8 +228,12 @@ public enum TrainingRun {
 
     /// Generalisation at the configured lengths (default 1, 2, 5, 10 × the training length):
     /// a table on rank 0, `<prefix>.csv` and `<prefix>.h5`, and a line in metrics.jsonl.
-    static func evaluate(_ trainer: Trainer, into prefix: URL) throws {
+    static func evaluate(_ trainer: Trainer, into prefix: URL, babiSplit: BabiDataset.Split = .test) throws {
         let c = trainer.configuration
+        if let babi = trainer.task as? BabiTask {
+            try BabiEvaluation.evaluate(trainer, task: babi, split: babiSplit, into: prefix)
+            return
+        }
         let lengths = c.eval_lengths.isEmpty ? Evaluation.defaultLengths(maxLength: trainer.state.maxLength) : c.eval_lengths
         let results = try Evaluation.run(model: trainer.model, task: trainer.task, lengths: lengths, batches: c.eval_batches,
                                          batchSize: c.batch_size, communicator: trainer.communicator, stopSignal: { StopSignals.pending })

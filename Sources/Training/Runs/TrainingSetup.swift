@@ -10,7 +10,8 @@ public struct TrainingSetup {
 
     public init(_ c: TrainingConfiguration) throws {
         if let problem = c.validationError() { throw ConfigurationError(problem) }
-        task = try Tasks.make(name: c.task, inputSize: c.input_size, seed: c.seed, options: Self.taskOptions(c))
+        task = c.task == BabiTask.taskName ? try BabiTask(configuration: c)
+            : try Tasks.make(name: c.task, inputSize: c.input_size, seed: c.seed, options: Self.taskOptions(c))
         if c.memory_type == .controllerOnly {
             model = ControllerModel(kind: c.controllerCell,
                                     inputSize: task.inputSize, hiddenSize: c.nhid, depth: c.nhlayer,
