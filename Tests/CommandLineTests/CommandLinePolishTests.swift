@@ -13,9 +13,9 @@ final class CommandLinePolishTests: XCTestCase {
         let copy = try Executables.run("dnc-dist", ["train", "copy", "--help"])
         XCTAssertEqual(copy.status, 0, copy.error)
         let help = copy.output.replacingOccurrences(of: "\n", with: " ").split(separator: " ").joined(separator: " ")
-        for fragment in ["Controller hidden size. (default: 64; argmax: 100)", "Memory cells N. (default: 16)",
-                         "(default: 100; repeat-copy: 16)", "Learning rate, in (0, 1]. (default: 0.0001)",
-                         "(default: adam; repeat-copy: rmsprop)", "--run_dir"] {
+        for fragment in ["Controller hidden size. (default: 64; argmax: 100; babi: 256)", "Memory cells N. (default: 16; babi: 256)",
+                         "(default: 100; repeat-copy: 16; babi: 1)", "Learning rate, in (0, 1]. (default: 0.0001)",
+                         "(default: adam; repeat-copy: rmsprop; babi: rmsprop)", "--run_dir"] {
             XCTAssertTrue(help.contains(fragment), "train copy --help lacks '\(fragment)':\n\(copy.output)")
         }
     }
