@@ -206,6 +206,7 @@ struct DNCBench: ParsableCommand {
 
     func printTable(_ results: [[String: Any]]) {
         print("BLAS: \(BLASRuntime.summary)")
+        print("Products: \(ProductPath.summary)")
         for result in results {
             let name = result["name"] as? String ?? "?"
             if name == "controller" {
@@ -265,7 +266,7 @@ struct DNCBench: ParsableCommand {
         let peak = measureSgemm(m: 1024, n: 1024, k: 1024)
         let shaped = measureSgemm(m: batch, n: kind.gateCount * hidden, k: inputWidth + hidden)
         return [
-            "name": "controller", "blas": BLASRuntime.summary,
+            "name": "controller", "blas": BLASRuntime.summary, "products": ProductPath.summary,
             "cell": kind.description, "hidden": hidden, "batch": batch, "input": inputWidth,
             "layers": layers, "steps": steps, "repeats": repeats,
             "median_ms": controller.seconds * 1e3,
@@ -284,7 +285,7 @@ struct DNCBench: ParsableCommand {
         let times = try configuration.measure(repeats: repeats)
         let median = Timing.median(times)
         return [
-            "name": name, "blas": BLASRuntime.summary, "repeats": repeats,
+            "name": name, "blas": BLASRuntime.summary, "products": ProductPath.summary, "repeats": repeats,
             "hidden": configuration.hiddenSize, "controller_layers": configuration.controllerDepth,
             "cells": configuration.cells, "cell_width": configuration.width, "read_heads": configuration.readHeads,
             "batch": configuration.batch, "steps": 2 * configuration.copyLength + 1,

@@ -70,6 +70,6 @@ public enum ProductPath: String, Sendable, CaseIterable, CustomStringConvertible
         case .libxsmm: rule = "DNC_SMALL_GEMM=libxsmm: libxsmm for every A·B and Aᵀ·B, OpenBLAS for A·Bᵀ"
         case .openblas: rule = "DNC_SMALL_GEMM=openblas: OpenBLAS for every product"
         }
-        return "products: libxsmm \(String(cString: dnc_xsmm_version())) JIT for \(target) (\(rule))"
+        return "libxsmm \(String(cString: dnc_xsmm_version())) JIT for \(target) (\(rule))"
     }
 }
