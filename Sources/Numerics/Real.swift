@@ -52,12 +52,13 @@ extension Float: Real {
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
-    @inlinable
+    // Not inlinable, like `xsmmCall`: the C shim is then compiled into this module only, so a
+    // change to it cannot be left stale in other modules' inlined copies (SwiftPM does not rebuild
+    // dependents when a system library's header changes).
     public static func xsmmKernel(m: Int32, n: Int32, k: Int32, lda: Int32, ldb: Int32, ldc: Int32,
                                   beta: Float, flags: Int32) -> UnsafeRawPointer? {
         dnc_xsmm_sdispatch(m, n, k, lda, ldb, ldc, beta, flags)
     }
-    @inlinable
     public static func xsmmCall(_ kernel: UnsafeRawPointer, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
                                 c: UnsafeMutablePointer<Float>) {
         dnc_xsmm_scall(kernel, a, b, c)
@@ -102,12 +103,13 @@ extension Double: Real {
         cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
-    @inlinable
+    // Not inlinable, like `xsmmCall`: the C shim is then compiled into this module only, so a
+    // change to it cannot be left stale in other modules' inlined copies (SwiftPM does not rebuild
+    // dependents when a system library's header changes).
     public static func xsmmKernel(m: Int32, n: Int32, k: Int32, lda: Int32, ldb: Int32, ldc: Int32,
                                   beta: Double, flags: Int32) -> UnsafeRawPointer? {
         dnc_xsmm_ddispatch(m, n, k, lda, ldb, ldc, beta, flags)
     }
-    @inlinable
     public static func xsmmCall(_ kernel: UnsafeRawPointer, a: UnsafePointer<Double>, b: UnsafePointer<Double>,
                                 c: UnsafeMutablePointer<Double>) {
         dnc_xsmm_dcall(kernel, a, b, c)
