@@ -23,6 +23,10 @@ let package = Package(
         // System libraries, found through pkg-config under the names Debian 12's -dev packages install.
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        // JIT small-matrix products (libxsmm 1.17, static). Its fallback references dgemm_,
+        // which OpenBLAS provides (DNCNumerics links both).
+        .systemLibrary(name: "CLibxsmm", path: "Sources/CLibxsmm", pkgConfig: "libxsmm",
+                       providers: [.apt(["libxsmm-dev"])]),
         .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
                        providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         // Named explicitly: `hdf5.pc` is a Debian alternative that flips to the MPI build.
@@ -35,7 +39,7 @@ let package = Package(
         .target(name: "CDNCShim", dependencies: ["CMPI", "CHDF5"], path: "Sources/CDNCShim"),
 
         // Numeric core: tensors, kernels over raw buffers, BLAS, counter-based random numbers.
-        .target(name: "DNCNumerics", dependencies: ["CBLAS"], path: "Sources/Numerics"),
+        .target(name: "DNCNumerics", dependencies: ["CBLAS", "CLibxsmm"], path: "Sources/Numerics"),
         // HDF5 files: groups, datasets, attributes, with Swift errors.
         .target(name: "DNCStorage", dependencies: ["CDNCShim", "CHDF5", "DNCNumerics"], path: "Sources/Storage"),
         // Layers with hand-written backward passes, losses, optimisers.

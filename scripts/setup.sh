@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   pkg-config
   libopenblas-dev          # BLAS (pkg-config: openblas)
+  libxsmm-dev              # JIT small-matrix products (pkg-config: libxsmm)
   libopenmpi-dev openmpi-bin  # MPI (pkg-config: ompi-c) and mpirun
   libhdf5-dev hdf5-tools   # HDF5 (pkg-config: hdf5-serial) and h5dump
   zlib1g-dev               # zlib, for the reports' PNGs (pkg-config: zlib)
@@ -32,6 +33,6 @@ else
 fi
 
 command -v swift >/dev/null || { echo "setup: error: 'swift' is not on PATH; install Swift 6 from swift.org" >&2; exit 1; }
-for pc in openblas ompi-c hdf5-serial zlib; do
+for pc in openblas libxsmm ompi-c hdf5-serial zlib; do
   pkg-config --exists "$pc" || { echo "setup: error: pkg-config cannot find '$pc' after installing" >&2; exit 1; }
 done

@@ -17,7 +17,7 @@ struct DNCBench: ParsableCommand {
         its peak memory is its own. --json prints one JSON object per line.
         """)
 
-    @Option(help: "Run only this benchmark (controller, \(DNCBenchConfiguration.all.map(\.name).joined(separator: ", ")), scaling, sam or sdnc: the SAM or SDNC table, or one row of it such as sam-100000-exact-b4, index: the nearest-neighbour indexes on full memories).")
+    @Option(help: "Run only this benchmark (controller, \(DNCBenchConfiguration.all.map(\.name).joined(separator: ", ")), scaling, sam or sdnc: the SAM or SDNC table, or one row of it such as sam-100000-exact-b4, index: the nearest-neighbour indexes on full memories, products: the step's product shapes in OpenBLAS and in libxsmm).")
     var only: String?
 
     @Option(help: "With --only index: also write each dataset to this folder for scripts/index-compare/flann-bench.sh.")
@@ -45,7 +45,7 @@ struct DNCBench: ParsableCommand {
         }
         if let input, input < 1 { throw ValidationError("--input must be positive, got \(input)") }
         if let probes, probes < 1 { throw ValidationError("--probes must be positive, got \(probes)") }
-        if let only, !(["controller", "scaling", "scaling-rank", "index"] + SparseBenchConfiguration.models).contains(only),
+        if let only, !(["controller", "scaling", "scaling-rank", "index", "products"] + SparseBenchConfiguration.models).contains(only),
            SparseBenchConfiguration.named(only) == nil,
            !DNCBenchConfiguration.all.contains(where: { $0.name == only }) {
             throw ValidationError("--only '\(only)' is not a benchmark (controller, \(DNCBenchConfiguration.all.map(\.name).joined(separator: ", ")))")
@@ -76,6 +76,7 @@ struct DNCBench: ParsableCommand {
             return
         }
         if only == "index" { return try runIndexBench() }
+        if only == "products" { return try ProductBench.run(json: json) }
         if SparseBenchConfiguration.models.contains(only) {
             let results = try SparseBenchConfiguration.table(only).map { try runChild(name: $0.name) }
             if !json { printTable(results) }
@@ -206,6 +207,7 @@ struct DNCBench: ParsableCommand {
 
     func printTable(_ results: [[String: Any]]) {
         print("BLAS: \(BLASRuntime.summary)")
+        print("Products: \(ProductPath.summary)")
         for result in results {
             let name = result["name"] as? String ?? "?"
             if name == "controller" {
@@ -265,7 +267,7 @@ struct DNCBench: ParsableCommand {
         let peak = measureSgemm(m: 1024, n: 1024, k: 1024)
         let shaped = measureSgemm(m: batch, n: kind.gateCount * hidden, k: inputWidth + hidden)
         return [
-            "name": "controller", "blas": BLASRuntime.summary,
+            "name": "controller", "blas": BLASRuntime.summary, "products": ProductPath.summary,
             "cell": kind.description, "hidden": hidden, "batch": batch, "input": inputWidth,
             "layers": layers, "steps": steps, "repeats": repeats,
             "median_ms": controller.seconds * 1e3,
@@ -284,7 +286,7 @@ struct DNCBench: ParsableCommand {
         let times = try configuration.measure(repeats: repeats)
         let median = Timing.median(times)
         return [
-            "name": name, "blas": BLASRuntime.summary, "repeats": repeats,
+            "name": name, "blas": BLASRuntime.summary, "products": ProductPath.summary, "repeats": repeats,
             "hidden": configuration.hiddenSize, "controller_layers": configuration.controllerDepth,
             "cells": configuration.cells, "cell_width": configuration.width, "read_heads": configuration.readHeads,
             "batch": configuration.batch, "steps": 2 * configuration.copyLength + 1,

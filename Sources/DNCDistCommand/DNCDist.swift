@@ -16,17 +16,20 @@ struct DNCDist: ParsableCommand {
         discussion: """
         BLAS kernels are chosen automatically for this CPU (see `dnc-dist diagnostics`); \
         set DNC_BLAS_CORE=<name>|auto|default or OPENBLAS_CORETYPE to override, and \
-        OPENBLAS_NUM_THREADS to change the default of one BLAS thread per process.
+        OPENBLAS_NUM_THREADS to change the default of one BLAS thread per process. \
+        Small matrix products run in libxsmm JIT kernels; DNC_SMALL_GEMM=auto|libxsmm|openblas \
+        forces a library.
         """,
         subcommands: [Train.self, Eval.self, Predict.self, Inspect.self, Report.self, Diagnostics.self])
 
-    @Flag(name: .long, help: "Print the version and the BLAS kernels in use, then exit.")
+    @Flag(name: .long, help: "Print the version and the BLAS and product kernels in use, then exit.")
     var version = false
 
     func run() throws {
         if version {
             print("dnc-dist \(Self.version)")
             print("BLAS: \(BLASRuntime.summary)")
+            print("Products: \(ProductPath.summary)")
             return
         }
         throw CleanExit.helpRequest(self)
@@ -151,6 +154,7 @@ struct Diagnostics: ParsableCommand {
     func run() throws {
         print("dnc-dist \(DNCDist.version)")
         print("BLAS: \(BLASRuntime.summary)")
+        print("Products: \(ProductPath.summary)")
         let flags = BLASRuntime.cpuFlags()
         print("CPU: best known kernels \(BLASRuntime.bestCore(flags: flags) ?? "none"), "
               + "AVX-512 \(flags.contains("avx512f") ? "yes" : "no"), AVX2 \(flags.contains("avx2") ? "yes" : "no")")

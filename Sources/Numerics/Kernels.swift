@@ -1,3 +1,5 @@
+import CLibxsmm
+
 /// The numeric kernels every layer calls: products, element-wise maps, reductions and
 /// row-wise softmax, all over raw buffers with explicit sizes.
 ///
@@ -8,13 +10,15 @@ public enum Kernels {
     // MARK: Products
 
     /// `C = alpha · op(A) · op(B) + beta · C`, row-major; `op(A)` is m×k, `op(B)` is k×n.
-    /// Use `beta: 1` to accumulate (gradients), `beta: 0` to overwrite.
+    /// Use `beta: 1` to accumulate (gradients), `beta: 0` to overwrite. `path` picks the library
+    /// (`ProductPath`; the default follows `DNC_SMALL_GEMM`), tests pass it to compare them.
     @inlinable
     public static func gemm<T: Real>(transA: Bool = false, transB: Bool = false,
                                      m: Int, n: Int, k: Int, alpha: T = 1,
                                      a: UnsafePointer<T>, lda: Int? = nil,
                                      b: UnsafePointer<T>, ldb: Int? = nil,
-                                     beta: T = 0, c: UnsafeMutablePointer<T>, ldc: Int? = nil) {
+                                     beta: T = 0, c: UnsafeMutablePointer<T>, ldc: Int? = nil,
+                                     path: ProductPath = .configured) {
         if m == 0 || n == 0 { return }
         if k == 0 {
             if beta == 0 { for i in 0..<m { for j in 0..<n { c[i * (ldc ?? n) + j] = 0 } } }
@@ -22,6 +26,17 @@ public enum Kernels {
             return
         }
         let lda = lda ?? (transA ? m : k), ldb = ldb ?? (transB ? k : n), ldc = ldc ?? n
+        if ProductPath.choose(transA: transA, transB: transB, m: m, n: n, k: k, alphaIsOne: alpha == 1,
+                              betaIsZeroOrOne: beta == 0 || beta == 1, requested: path) == .libxsmm,
+           let kernel = T.xsmmKernel(m: Int32(n), n: Int32(m), k: Int32(k), lda: Int32(ldb), ldb: Int32(lda),
+                                     ldc: Int32(ldc), beta: beta,
+                                     flags: transA ? dnc_xsmm_flag_trans_b() : 0) {
+            // Row-major C = op(A)·B is column-major Cᵀ = Bᵀ·op(A)ᵀ: libxsmm's A is our B (not
+            // transposed: a row-major matrix read column-major is its transpose already) and its
+            // B is our A, transposed exactly when ours is.
+            T.xsmmCall(kernel, a: b, b: a, c: c)
+            return
+        }
         let block = transA ? n : smallProductBlock(m: m, k: k, transB: transB)
         guard n > block else {
             T.blasGemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,

@@ -1,4 +1,5 @@
 import CBLAS
+import CLibxsmm
 import Foundation
 
 /// The floating-point types the numeric core runs in: `Float` for training, `Double` for
@@ -12,6 +13,16 @@ where RawSignificand: FixedWidthInteger {
                          alpha: Self, a: UnsafePointer<Self>, lda: Int,
                          b: UnsafePointer<Self>, ldb: Int,
                          beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+    /// A libxsmm JIT kernel for the column-major product `C = op(A)·op(B) + beta·C` (alpha 1,
+    /// beta 0 or 1; `transA`/`transB` are libxsmm's flags for its own A and B), or nil when
+    /// libxsmm generates none for this shape. libxsmm keeps the kernels it generated in its
+    /// code registry keyed by shape, leading dimensions, beta and flags, so a repeated call
+    /// is a hash lookup, not a new JIT.
+    static func xsmmKernel(m: Int32, n: Int32, k: Int32, lda: Int32, ldb: Int32, ldc: Int32,
+                           beta: Self, flags: Int32) -> UnsafeRawPointer?
+    /// Runs a kernel from `xsmmKernel` on column-major operands.
+    static func xsmmCall(_ kernel: UnsafeRawPointer, a: UnsafePointer<Self>, b: UnsafePointer<Self>,
+                         c: UnsafeMutablePointer<Self>)
     /// `y += alpha * x`.
     static func blasAxpy(count: Int, alpha: Self, x: UnsafePointer<Self>, y: UnsafeMutablePointer<Self>)
     /// Dot product of two contiguous vectors.
@@ -40,6 +51,17 @@ extension Float: Real {
                                 beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+    // Not inlinable, like `xsmmCall`: the C shim is then compiled into this module only, so a
+    // change to it cannot be left stale in other modules' inlined copies (SwiftPM does not rebuild
+    // dependents when a system library's header changes).
+    public static func xsmmKernel(m: Int32, n: Int32, k: Int32, lda: Int32, ldb: Int32, ldc: Int32,
+                                  beta: Float, flags: Int32) -> UnsafeRawPointer? {
+        dnc_xsmm_sdispatch(m, n, k, lda, ldb, ldc, beta, flags)
+    }
+    public static func xsmmCall(_ kernel: UnsafeRawPointer, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                                c: UnsafeMutablePointer<Float>) {
+        dnc_xsmm_scall(kernel, a, b, c)
     }
     @inlinable
     public static func blasAxpy(count: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
@@ -80,6 +102,17 @@ extension Double: Real {
                                 beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
         cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+    // Not inlinable, like `xsmmCall`: the C shim is then compiled into this module only, so a
+    // change to it cannot be left stale in other modules' inlined copies (SwiftPM does not rebuild
+    // dependents when a system library's header changes).
+    public static func xsmmKernel(m: Int32, n: Int32, k: Int32, lda: Int32, ldb: Int32, ldc: Int32,
+                                  beta: Double, flags: Int32) -> UnsafeRawPointer? {
+        dnc_xsmm_ddispatch(m, n, k, lda, ldb, ldc, beta, flags)
+    }
+    public static func xsmmCall(_ kernel: UnsafeRawPointer, a: UnsafePointer<Double>, b: UnsafePointer<Double>,
+                                c: UnsafeMutablePointer<Double>) {
+        dnc_xsmm_dcall(kernel, a, b, c)
     }
     @inlinable
     public static func blasAxpy(count: Int, alpha: Double, x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>) {
