@@ -94,7 +94,7 @@ extension HDF5File {
                         guard length > 0, let context else { return 1 }
                         var bytes = [CChar](repeating: 0, count: Int(length) + 1)
                         H5Iget_name(scale, &bytes, bytes.count)
-                        let full = String(cString: bytes)
+                        let full = String(decoding: bytes.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
                         context.assumingMemoryBound(to: String?.self).pointee = String(full.split(separator: "/").last ?? "")
                         return 1
                     }, UnsafeMutableRawPointer(pointer))
