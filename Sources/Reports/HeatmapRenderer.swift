@@ -115,8 +115,7 @@ public enum HeatmapRenderer {
 
         // Colour bar beside the grid.
         let barLabels = [AxisTicks.label(high, digits: 4), AxisTicks.label((low + high) / 2, digits: 3), AxisTicks.label(low, digits: 4)]
-        let barWidth = 18
-        let barBlock = max(barWidth + 8 + (barLabels.map(textWidth).max() ?? 0), textWidth(figure.scaleLabel))
+        let barBlock = max(colourBarWidth + 8 + (barLabels.map(textWidth).max() ?? 0), textWidth(figure.scaleLabel))
         let available = figure.maxWidth - 2 * margin - gap - barBlock
         let perRow = max(1, min(figure.panels.count, (available + gap) / (cellWidth + gap)))
         let gridRows = (figure.panels.count + perRow - 1) / perRow
@@ -135,7 +134,27 @@ public enum HeatmapRenderer {
         let width = 2 * margin + contentWidth
         let height = max(margin + headerHeight + gridHeight, firstPlotTop + barHeight + Int(textSize) + 8) + margin
         var svg = SVGDrawing(width: width, height: height, title: figure.title)
+        drawHeader(titleLines: titleLines, noteLines: noteLines, on: &svg)
 
+        var plots: [PlotArea] = []
+        var cellImages: [RGBImage] = []
+        let gridTop = margin + headerHeight
+        for (index, panel) in figure.panels.enumerated() {
+            let originX = margin + (index % perRow) * (cellWidth + gap), top = gridTop + (index / perRow) * (cellHeight + gap)
+            let image = cells(panel, table: table, low: low, high: high)
+            plots.append(drawPanel(panel, layout: layouts[index], image: image, originX: originX, top: top, on: &svg))
+            cellImages.append(image)
+        }
+        let (barArea, bar) = drawColourBar(x: margin + gridWidth + gap, y: firstPlotTop, height: barHeight, table: table,
+                                           labels: barLabels, scaleLabel: figure.scaleLabel, on: &svg)
+        return Rendered(drawing: svg, plots: plots, cellImages: cellImages, colourBar: barArea, colourBarImage: bar,
+                        low: low, high: high)
+    }
+
+    static let colourBarWidth = 18
+
+    /// The title (bold) and the notes, one line each, from the top margin.
+    static func drawHeader(titleLines: [String], noteLines: [String], on svg: inout SVGDrawing) {
         var baseline = Double(margin) + titleSize
         for line in titleLines {
             svg.text(line, x: Double(margin), y: baseline, size: titleSize, bold: true, role: "title")
@@ -145,50 +164,49 @@ public enum HeatmapRenderer {
             svg.text(line, x: Double(margin), y: baseline, size: textSize, colour: .muted, role: "note")
             baseline += Double(lineHeight)
         }
+    }
 
-        var plots: [PlotArea] = []
-        var cellImages: [RGBImage] = []
-        let gridTop = margin + headerHeight
-        for (index, panel) in figure.panels.enumerated() {
-            let l = layouts[index]
-            let originX = Double(margin + (index % perRow) * (cellWidth + gap))
-            var cursor = Double(gridTop + (index / perRow) * (cellHeight + gap)) + textSize
-            if !panel.title.isEmpty {
-                svg.text(panel.title, x: originX, y: cursor, size: textSize, bold: true, role: "panel-title")
-                cursor += Double(lineHeight)
-            }
-            svg.text(panel.y.name + " ↓", x: originX, y: cursor, size: textSize, colour: .axis, role: "axis-label")
-            let plotX = Int(originX) + l.left, plotY = gridTop + (index / perRow) * (cellHeight + gap) + l.top
-            let image = cells(panel, table: table, low: low, high: high)
-            svg.image(image, x: Double(plotX), y: Double(plotY), role: "cells")
-            svg.rect(x: Double(plotX) - 0.5, y: Double(plotY) - 0.5, width: Double(l.plotWidth) + 1, height: Double(l.plotHeight) + 1,
-                     stroke: .axis)
-            for tick in l.yTicks {
-                let ty = Double(plotY + tick.offset) + 0.5
-                svg.line(Double(plotX - 1 - tickLength), ty, Double(plotX - 1), ty, colour: .axis)
-                svg.text(tick.label, x: Double(plotX - 3 - tickLength), y: ty + textSize * 0.36, size: textSize, colour: .axis,
-                         anchor: .end, role: "tick")
-            }
-            let tickTop = Double(plotY + l.plotHeight + 1)
-            for tick in l.xTicks {
-                let tx = Double(plotX + tick.offset) + 0.5
-                svg.line(tx, tickTop, tx, tickTop + Double(tickLength), colour: .axis)
-                svg.text(tick.label, x: tx, y: tickTop + Double(tickLength) + 2 + textSize, size: textSize, colour: .axis,
-                         anchor: .middle, role: "tick")
-            }
-            let xLabel = panel.x.name + " →"
-            svg.text(xLabel, x: Double(plotX + max(0, (l.plotWidth - textWidth(xLabel)) / 2)),
-                     y: tickTop + Double(tickLength) + 2 + textSize + Double(lineHeight), size: textSize, colour: .axis,
-                     role: "axis-label")
-            plots.append(PlotArea(x: plotX, y: plotY, width: l.plotWidth, height: l.plotHeight, rows: panel.matrix.rows,
-                                  columns: panel.matrix.columns, cellWidth: panel.cellWidth, cellHeight: panel.cellHeight))
-            cellImages.append(image)
+    /// One panel with its top-left corner at (`originX`, `top`): its title, the y axis name, the
+    /// cells as an image, the frame, the ticks with their labels and the x axis name.
+    static func drawPanel(_ panel: HeatmapFigure.Panel, layout l: PanelLayout, image: RGBImage, originX: Int, top: Int,
+                          on svg: inout SVGDrawing) -> PlotArea {
+        var cursor = Double(top) + textSize
+        if !panel.title.isEmpty {
+            svg.text(panel.title, x: Double(originX), y: cursor, size: textSize, bold: true, role: "panel-title")
+            cursor += Double(lineHeight)
         }
+        svg.text(panel.y.name + " ↓", x: Double(originX), y: cursor, size: textSize, colour: .axis, role: "axis-label")
+        let plotX = originX + l.left, plotY = top + l.top
+        svg.image(image, x: Double(plotX), y: Double(plotY), role: "cells")
+        svg.rect(x: Double(plotX) - 0.5, y: Double(plotY) - 0.5, width: Double(l.plotWidth) + 1, height: Double(l.plotHeight) + 1,
+                 stroke: .axis)
+        for tick in l.yTicks {
+            let ty = Double(plotY + tick.offset) + 0.5
+            svg.line(Double(plotX - 1 - tickLength), ty, Double(plotX - 1), ty, colour: .axis)
+            svg.text(tick.label, x: Double(plotX - 3 - tickLength), y: ty + textSize * 0.36, size: textSize, colour: .axis,
+                     anchor: .end, role: "tick")
+        }
+        let tickTop = Double(plotY + l.plotHeight + 1)
+        for tick in l.xTicks {
+            let tx = Double(plotX + tick.offset) + 0.5
+            svg.line(tx, tickTop, tx, tickTop + Double(tickLength), colour: .axis)
+            svg.text(tick.label, x: tx, y: tickTop + Double(tickLength) + 2 + textSize, size: textSize, colour: .axis,
+                     anchor: .middle, role: "tick")
+        }
+        let xLabel = panel.x.name + " →"
+        svg.text(xLabel, x: Double(plotX + max(0, (l.plotWidth - textWidth(xLabel)) / 2)),
+                 y: tickTop + Double(tickLength) + 2 + textSize + Double(lineHeight), size: textSize, colour: .axis,
+                 role: "axis-label")
+        return PlotArea(x: plotX, y: plotY, width: l.plotWidth, height: l.plotHeight, rows: panel.matrix.rows,
+                        columns: panel.matrix.columns, cellWidth: panel.cellWidth, cellHeight: panel.cellHeight)
+    }
 
-        // The colour bar: maximum at the top.
-        let barX = margin + gridWidth + gap
-        let barY = firstPlotTop
-        svg.text(figure.scaleLabel, x: Double(barX), y: Double(barY) - 7, size: textSize, colour: .axis, role: "scale-label")
+    /// The colour bar at (`x`, `y`), maximum at the top, with its scale label above and three
+    /// value labels (maximum, middle, minimum) beside it.
+    static func drawColourBar(x barX: Int, y barY: Int, height barHeight: Int, table: [RGB], labels: [String], scaleLabel: String,
+                              on svg: inout SVGDrawing) -> (PlotArea, RGBImage) {
+        let barWidth = colourBarWidth
+        svg.text(scaleLabel, x: Double(barX), y: Double(barY) - 7, size: textSize, colour: .axis, role: "scale-label")
         var bar = RGBImage(width: barWidth, height: barHeight)
         for row in 0..<barHeight {
             let fraction = barHeight > 1 ? 1 - Double(row) / Double(barHeight - 1) : 0.5
@@ -196,15 +214,14 @@ public enum HeatmapRenderer {
         }
         svg.image(bar, x: Double(barX), y: Double(barY), role: "colour-bar")
         svg.rect(x: Double(barX) - 0.5, y: Double(barY) - 0.5, width: Double(barWidth) + 1, height: Double(barHeight) + 1, stroke: .axis)
-        for (i, label) in barLabels.enumerated() {
+        for (i, label) in labels.enumerated() {
             let ty = Double(barY + i * (barHeight - 1) / 2) + 0.5
             svg.line(Double(barX + barWidth), ty, Double(barX + barWidth + 5), ty, colour: .axis)
             let baseline = min(max(ty + textSize * 0.36, Double(barY) + textSize - 2), Double(barY + barHeight) + 2)
             svg.text(label, x: Double(barX + barWidth + 8), y: baseline, size: textSize, colour: .axis, role: "scale")
         }
-        let barArea = PlotArea(x: barX, y: barY, width: barWidth, height: barHeight, rows: barHeight, columns: 1,
-                               cellWidth: barWidth, cellHeight: 1)
-        return Rendered(drawing: svg, plots: plots, cellImages: cellImages, colourBar: barArea, colourBarImage: bar,
-                        low: low, high: high)
+        let area = PlotArea(x: barX, y: barY, width: barWidth, height: barHeight, rows: barHeight, columns: 1,
+                            cellWidth: barWidth, cellHeight: 1)
+        return (area, bar)
     }
 }
