@@ -89,20 +89,7 @@ public final class Trainer {
 
             let norm = clipGlobalNorm(store, maxNorm: c.clip)
             if !reduced.loss.isFinite || !norm.isFinite {
-                state.badStepsInARow += 1
-                state.skippedSteps += 1
-                progress.log("step \(step + 1): non-finite \(reduced.loss.isFinite ? "gradient" : "loss"); update skipped "
-                             + "(\(state.badStepsInARow) in a row, \(state.skippedSteps) in all)")
-                let saved = lastCheckpointStep.map { "the newest checkpoint is that of step \($0)" } ?? "no checkpoint was written"
-                if !(0..<store.count).allSatisfy({ store.values[$0].isFinite }) {
-                    // Updates are skipped from here on: nothing can bring them back.
-                    throw TrainingFailure("stopping at step \(step + 1): the parameters are no longer finite (an update with "
-                                          + "lr \(c.lr) overflowed them); \(saved)")
-                }
-                if state.badStepsInARow >= c.max_bad_steps {
-                    throw TrainingFailure("stopping: \(state.badStepsInARow) consecutive steps with a non-finite loss or gradient "
-                                             + "(max_bad_steps \(c.max_bad_steps)); \(saved)")
-                }
+                try skipNonFiniteStep(step, lossIsFinite: reduced.loss.isFinite)
             } else {
                 state.badStepsInARow = 0
                 setup.optimiser.learningRate = schedule.rate(at: step)
@@ -119,15 +106,8 @@ public final class Trainer {
             }
 
             if state.step % c.summarize_freq == 0 || state.step == c.iterations {
-                try checkReplicas()
-                let elapsed = Date().timeIntervalSince(started)
-                let done = Double(state.step - firstStep)
-                let eta = done > 0 ? elapsed / done * Double(c.iterations - state.step) : .nan
-                let s = window.summary(step: state.step, learningRate: schedule.rate(at: step), maxLength: state.maxLength,
-                                       skipped: state.skippedSteps, eta: eta, primary: task.primaryMetric.key)
-                try report(s)
-                summary?(s)
-                window = SummaryWindow()
+                let eta = Date().timeIntervalSince(started) / Double(state.step - firstStep) * Double(c.iterations - state.step)
+                try summarise(&window, learningRate: schedule.rate(at: step), eta: eta, to: summary)
             } else {
                 progress.update(String(format: "step %d/%d  loss %.4f", state.step, c.iterations, reduced.loss))
             }
@@ -144,6 +124,38 @@ public final class Trainer {
         }
         try writeCheckpoint()
         return .finished
+    }
+
+    /// A step whose loss or gradient is not finite: no update, one line; the run stops when the
+    /// parameters themselves are no longer finite (nothing can bring them back) or after
+    /// `max_bad_steps` such steps in a row, naming the newest checkpoint.
+    private func skipNonFiniteStep(_ step: Int, lossIsFinite: Bool) throws {
+        let c = configuration, store = model.parameters
+        state.badStepsInARow += 1
+        state.skippedSteps += 1
+        progress.log("step \(step + 1): non-finite \(lossIsFinite ? "gradient" : "loss"); update skipped "
+                     + "(\(state.badStepsInARow) in a row, \(state.skippedSteps) in all)")
+        let saved = lastCheckpointStep.map { "the newest checkpoint is that of step \($0)" } ?? "no checkpoint was written"
+        if !(0..<store.count).allSatisfy({ store.values[$0].isFinite }) {
+            throw TrainingFailure("stopping at step \(step + 1): the parameters are no longer finite (an update with "
+                                  + "lr \(c.lr) overflowed them); \(saved)")
+        }
+        if state.badStepsInARow >= c.max_bad_steps {
+            throw TrainingFailure("stopping: \(state.badStepsInARow) consecutive steps with a non-finite loss or gradient "
+                                     + "(max_bad_steps \(c.max_bad_steps)); \(saved)")
+        }
+    }
+
+    /// Ends a summary window: checks the replicas agree, reports the window's summary (and
+    /// passes it to `summary`) and starts a new window.
+    private func summarise(_ window: inout SummaryWindow, learningRate: Double, eta: Double,
+                           to summary: ((TrainingSummary) -> Void)?) throws {
+        try checkReplicas()
+        let s = window.summary(step: state.step, learningRate: learningRate, maxLength: state.maxLength,
+                               skipped: state.skippedSteps, eta: eta, primary: task.primaryMetric.key)
+        try report(s)
+        summary?(s)
+        window = SummaryWindow()
     }
 
     /// Fails the run when the processes' parameters are no longer identical: replicas apply the
