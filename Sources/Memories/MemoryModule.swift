@@ -135,19 +135,20 @@ extension MemoryModule {
         return typed
     }
 
-    /// Takes the typed value out of `box`, leaving a vacant one, so that it is uniquely held.
+    /// Takes the typed value out of `box`, leaving a vacant one (unless `vacate` is false: an
+    /// object changed in place needs no copy-on-write care), so that it is uniquely held.
     @inline(__always)
-    private func takeOut<V>(_ box: inout any MemoryStateValue<Scalar>, as type: V.Type, _ what: String) -> V {
+    private func takeOut<V>(_ box: inout any MemoryStateValue<Scalar>, as type: V.Type, _ what: String, vacate: Bool = true) -> V {
         guard let value = box as? V else {
             preconditionFailure("\(what) is a \(Swift.type(of: box)), this memory needs a \(V.self)")
         }
-        box = VacantMemoryState<Scalar>()
+        if vacate { box = VacantMemoryState<Scalar>() }
         return value
     }
 
     public func erasedBeginSequence(state: inout any MemoryStateValue<Scalar>, tape: AnyObject, steps: Int, recording: Bool,
                                     reset: Bool, fresh: Bool, changesMemory: Bool) {
-        var typed = takeOut(&state, as: State.self, "the memory state")
+        var typed = takeOut(&state, as: State.self, "the memory state", vacate: !changesStateInPlace)
         beginSequence(state: &typed, tape: typedTape(tape), steps: steps, recording: recording,
                       reset: reset, fresh: fresh, changesMemory: changesMemory)
         state = typed
@@ -155,13 +156,7 @@ extension MemoryModule {
 
     public func erasedStep(input: UnsafePointer<Scalar>, batch: Int, state: inout any MemoryStateValue<Scalar>, tape: AnyObject?,
                            active: [Bool]?, allocationOrder: [[Int]]?, readVectors: UnsafeMutablePointer<Scalar>) {
-        if changesStateInPlace, var object = state as? State {
-            // The box holds a reference: step the object itself, nothing to put back.
-            step(input: input, batch: batch, state: &object, tape: tape.map(typedTape), active: active,
-                 allocationOrder: allocationOrder, readVectors: readVectors)
-            return
-        }
-        var typed = takeOut(&state, as: State.self, "the memory state")
+        var typed = takeOut(&state, as: State.self, "the memory state", vacate: !changesStateInPlace)
         step(input: input, batch: batch, state: &typed, tape: tape.map(typedTape), active: active,
              allocationOrder: allocationOrder, readVectors: readVectors)
         state = typed

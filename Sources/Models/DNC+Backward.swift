@@ -82,12 +82,13 @@ extension DNC {
 
     /// d loss / d final state: the one given (its memory part zero when it has none), or zero.
     private func startingStateGradient(_ given: DNCState<T>?, batch: Int) -> DNCState<T> {
-        let zeroMemories = memories.map { $0.erasedZeroStateGradient(batch: batch) }
+        // Zero memory gradients only where none is given (a dense one is B×N×N).
+        func zeroMemories() -> [any MemoryStateValue<T>] { memories.map { $0.erasedZeroStateGradient(batch: batch) } }
         guard var gradient = given else {
-            return DNCState(controllers: controllers.map { $0.zeroState(batch: batch) }, memories: zeroMemories,
+            return DNCState(controllers: controllers.map { $0.zeroState(batch: batch) }, memories: zeroMemories(),
                             lastRead: Tensor(shape: [batch, configuration.readWidth]))
         }
-        if gradient.memories.isEmpty { gradient.memories = zeroMemories }
+        if gradient.memories.isEmpty { gradient.memories = zeroMemories() }
         precondition(gradient.memories.count == memories.count
                          && zip(memories, gradient.memories).allSatisfy { $0.acceptsStateGradient($1, batch: batch) },
                      "the final state gradient's memory gradients do not match this model and batch")
