@@ -98,47 +98,25 @@ public enum Evaluation {
             throw TrainingFailure("cannot write '\(prefix.appendingPathExtension("csv").path)': \(error.localizedDescription)")
         }
 
-        // Written under a temporary name and renamed into place: a failed write (disk full)
-        // leaves no unreadable file, and an earlier file of the same name stays as it was.
-        let final = prefix.appendingPathExtension("h5").path
-        let temporary = prefix.deletingLastPathComponent()
-            .appendingPathComponent(".\(prefix.lastPathComponent).h5.tmp-\(getpid())").path
-        try? FileManager.default.removeItem(atPath: temporary)
-        do {
-            let file = try HDF5File(path: temporary, mode: .create)
-            do {
-                try file.write(ints: results.map { Int64($0.length) }, shape: [results.count], to: "length")
-                try file.write(Tensor<Double>(shape: [results.count], storage: results.map(\.loss)), to: "loss")
-                for key in keys {
-                    try file.write(Tensor<Double>(shape: [results.count], storage: results.map { $0.metrics[key] ?? .nan }), to: "metrics/\(key)")
-                }
-                try file.write(ints: results.map { Int64($0.sequences) }, shape: [results.count], to: "sequences")
-                for object in ["loss", "sequences"] + keys.map({ "metrics/\($0)" }) {
-                    try file.nameDimensions(of: object, ["length"], in: "/")
-                }
-                for (key, value) in attributes.sorted(by: { $0.key < $1.key }) {
-                    switch value {
-                    case .string(let text): try file.writeAttribute(key, text)
-                    case .int(let number): try file.writeAttribute(key, number)
-                    case .double(let number): try file.writeAttribute(key, number)
-                    case .bool(let flag): try file.writeAttribute(key, flag)
-                    }
-                }
-            } catch {
-                try? file.close()
-                throw error
+        // Written under a temporary name and renamed into place (see `writeAtomically`).
+        try HDF5File.writeAtomically(to: prefix.appendingPathExtension("h5").path) { file in
+            try file.write(ints: results.map { Int64($0.length) }, shape: [results.count], to: "length")
+            try file.write(Tensor<Double>(shape: [results.count], storage: results.map(\.loss)), to: "loss")
+            for key in keys {
+                try file.write(Tensor<Double>(shape: [results.count], storage: results.map { $0.metrics[key] ?? .nan }), to: "metrics/\(key)")
             }
-            try file.close()
-            guard rename(temporary, final) == 0 else {
-                throw HDF5Error.writeFailed(file: final, object: "/", reason: "cannot rename '\(temporary)' into place: \(String(cString: strerror(errno)))")
+            try file.write(ints: results.map { Int64($0.sequences) }, shape: [results.count], to: "sequences")
+            for object in ["loss", "sequences"] + keys.map({ "metrics/\($0)" }) {
+                try file.nameDimensions(of: object, ["length"], in: "/")
             }
-        } catch let error as HDF5Error {
-            try? FileManager.default.removeItem(atPath: temporary)
-            // Name the file the user asked for, not the temporary one.
-            throw HDF5Error.writeFailed(file: final, object: "/", reason: error.description)
-        } catch {
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw error
+            for (key, value) in attributes.sorted(by: { $0.key < $1.key }) {
+                switch value {
+                case .string(let text): try file.writeAttribute(key, text)
+                case .int(let number): try file.writeAttribute(key, number)
+                case .double(let number): try file.writeAttribute(key, number)
+                case .bool(let flag): try file.writeAttribute(key, flag)
+                }
+            }
         }
     }
 

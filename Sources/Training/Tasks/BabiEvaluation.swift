@@ -63,33 +63,17 @@ public struct BabiResults: Sendable, Equatable {
         } catch {
             throw TrainingFailure("cannot write '\(csvURL.path)': \(error.localizedDescription)")
         }
-        let final = prefix.appendingPathExtension("h5").path
-        let temporary = prefix.deletingLastPathComponent().appendingPathComponent(".\(prefix.lastPathComponent).h5.tmp-\(getpid())").path
-        try? FileManager.default.removeItem(atPath: temporary)
-        do {
-            let file = try HDF5File(path: temporary, mode: .create)
-            do {
-                try file.write(ints: tasks.map { Int64($0.task) }, shape: [tasks.count], to: "task")
-                try file.write(ints: tasks.map { Int64($0.questions) }, shape: [tasks.count], to: "questions")
-                try file.write(ints: tasks.map { Int64($0.wrong) }, shape: [tasks.count], to: "wrong")
-                try file.write(Tensor<Double>(shape: [tasks.count], storage: tasks.map(\.error)), to: "error")
-                var all = attributes
-                all["mean_error"] = String(meanError)
-                all["failed_tasks"] = String(failedTasks)
-                all["split"] = split
-                if !notes.isEmpty { all["notes"] = notes.joined(separator: "; ") }
-                for (key, value) in all.sorted(by: { $0.key < $1.key }) { try file.writeAttribute(key, value) }
-            } catch {
-                try? file.close()
-                throw error
-            }
-            try file.close()
-            guard rename(temporary, final) == 0 else {
-                throw HDF5Error.writeFailed(file: final, object: "/", reason: "cannot rename '\(temporary)' into place")
-            }
-        } catch {
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw error
+        try HDF5File.writeAtomically(to: prefix.appendingPathExtension("h5").path) { file in
+            try file.write(ints: tasks.map { Int64($0.task) }, shape: [tasks.count], to: "task")
+            try file.write(ints: tasks.map { Int64($0.questions) }, shape: [tasks.count], to: "questions")
+            try file.write(ints: tasks.map { Int64($0.wrong) }, shape: [tasks.count], to: "wrong")
+            try file.write(Tensor<Double>(shape: [tasks.count], storage: tasks.map(\.error)), to: "error")
+            var all = attributes
+            all["mean_error"] = String(meanError)
+            all["failed_tasks"] = String(failedTasks)
+            all["split"] = split
+            if !notes.isEmpty { all["notes"] = notes.joined(separator: "; ") }
+            for (key, value) in all.sorted(by: { $0.key < $1.key }) { try file.writeAttribute(key, value) }
         }
     }
 
