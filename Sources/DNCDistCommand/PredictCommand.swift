@@ -107,7 +107,7 @@ struct PredictionModel {
     init(checkpoint path: String) throws {
         let stored = try CheckpointFile.read(path, as: Float.self)
         if stored.configuration["configuration_json"] != nil {
-            let loaded = try CheckpointedModel(path: path)
+            let loaded = try CheckpointedModel(checkpoint: stored, path: path)
             sequenceModel = loaded.setup.model
             dnc = loaded.setup.model as? DNC<Float>
             inputWidth = loaded.setup.task.inputSize

@@ -14,7 +14,11 @@ public struct CheckpointedModel {
     /// `babiData` replaces a bAbI run's data folder (the same files elsewhere; the stored
     /// vocabulary checks them).
     public init(path: String, cellCount: Int? = nil, babiData: String? = nil) throws {
-        let checkpoint = try CheckpointFile.read(path, as: Float.self)
+        try self.init(checkpoint: CheckpointFile.read(path, as: Float.self), path: path, cellCount: cellCount, babiData: babiData)
+    }
+
+    /// The same from a checkpoint already read from `path` (named in errors).
+    public init(checkpoint: Checkpoint<Float>, path: String, cellCount: Int? = nil, babiData: String? = nil) throws {
         guard case .string(let json)? = checkpoint.configuration["configuration_json"],
               var configuration = TrainingConfiguration.decode(json: json) else {
             throw ConfigurationError("checkpoint '\(path)' has no readable training configuration")
