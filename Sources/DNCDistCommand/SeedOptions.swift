@@ -57,6 +57,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: seedFlag("lr_decay"), help: ArgumentHelp("step schedule: factor per decay." + TrainingOptions.defaultText("lr_decay"))) var lr_decay: Double?
     @Option(name: seedFlag("lr_min"), help: ArgumentHelp("cosine schedule: final rate." + TrainingOptions.defaultText("lr_min"))) var lr_min: Double?
     @Option(name: seedFlag("clip"), help: ArgumentHelp("Global gradient-norm clip." + TrainingOptions.defaultText("clip"))) var clip: Double?
+    @Option(name: seedFlag("tbptt"), help: ArgumentHelp("Train each sequence as an episode in chunks of this many steps, the state carried across them, one update per chunk (0: whole sequences)." + TrainingOptions.defaultText("tbptt"))) var tbptt: Int?
     @Option(name: seedFlag("batch_size"), help: ArgumentHelp("Global batch size (split across MPI processes)." + TrainingOptions.defaultText("batch_size"))) var batch_size: Int?
     @Option(name: seedFlag("per_rank_batch_size"), help: ArgumentHelp("Batch per MPI process instead (global = this × processes)." + TrainingOptions.defaultText("per_rank_batch_size"))) var per_rank_batch_size: Int?
     @Option(name: seedFlag("iterations"), help: ArgumentHelp("Training steps." + TrainingOptions.defaultText("iterations"))) var iterations: Int?
@@ -131,7 +132,7 @@ struct TrainingOptions: ParsableArguments {
         set(controller_clip, \.controller_clip, "controller_clip"); set(preset, \.preset, "preset")
         set(optim, \.optim, "optim"); set(lr, \.lr, "lr"); set(lr_schedule, \.lr_schedule, "lr_schedule")
         set(lr_step, \.lr_step, "lr_step"); set(lr_decay, \.lr_decay, "lr_decay"); set(lr_min, \.lr_min, "lr_min")
-        set(clip, \.clip, "clip"); set(batch_size, \.batch_size, "batch_size"); set(per_rank_batch_size, \.per_rank_batch_size, "per_rank_batch_size")
+        set(clip, \.clip, "clip"); set(tbptt, \.tbptt, "tbptt"); set(batch_size, \.batch_size, "batch_size"); set(per_rank_batch_size, \.per_rank_batch_size, "per_rank_batch_size")
         set(iterations, \.iterations, "iterations"); set(seed, \.seed, "seed"); set(summarize_freq, \.summarize_freq, "summarize_freq")
         set(check_freq, \.check_freq, "check_freq"); set(keep_checkpoints, \.keep_checkpoints, "keep_checkpoints")
         set(eval_batches, \.eval_batches, "eval_batches"); set(eval_freq, \.eval_freq, "eval_freq")

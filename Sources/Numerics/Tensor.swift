@@ -64,6 +64,22 @@ public struct Tensor<T: Real>: Equatable, Sendable {
         return Tensor(shape: inner, storage: Array(storage[index * size ..< (index + 1) * size]))
     }
 
+    /// Entries `range` of the leading axis, e.g. time steps of a time-major (T, B, X) tensor.
+    public func leadingRange(_ range: Range<Int>) -> Tensor {
+        precondition(rank >= 1 && range.lowerBound >= 0 && range.upperBound <= shape[0],
+                     "range \(range) is outside the leading axis 0..<\(shape.first ?? 0)")
+        let row = shape.dropFirst().reduce(1, *)
+        return Tensor(shape: [range.count] + shape.dropFirst(), storage: Array(storage[range.lowerBound * row ..< range.upperBound * row]))
+    }
+
+    /// Overwrites entries `offset ..< offset + part.shape[0]` of the leading axis with `part`'s.
+    public mutating func replaceLeadingRange(at offset: Int, with part: Tensor) {
+        precondition(Array(part.shape.dropFirst()) == Array(shape.dropFirst()) && offset >= 0 && offset + part.shape[0] <= shape[0],
+                     "a \(part.shape) part does not fit at \(offset) in \(shape)")
+        let row = shape.dropFirst().reduce(1, *)
+        storage.replaceSubrange(offset * row ..< (offset + part.shape[0]) * row, with: part.storage)
+    }
+
     /// The tensor with its first two axes exchanged: (T, B, …) ↔ (B, T, …), a copy.
     public func swappingFirstTwoAxes() -> Tensor {
         precondition(rank >= 2, "swapping axes needs rank ≥ 2, shape is \(shape)")

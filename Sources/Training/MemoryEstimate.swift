@@ -47,8 +47,13 @@ public struct MemoryEstimate: Sendable, CustomStringConvertible {
         estimate.parameters = 2 * p * float  // values and gradients
         let buffers: Double = c.optim == .adam || c.optim == .adamax ? 2 : 1
         estimate.optimiser = buffers * p * float
-        estimate.training = batch * sequenceSteps(length: Double(c.sequence_max_length)) * perStep(c, training: true) * float
+        // With truncated BPTT only a chunk is recorded; the episode's inputs, logits and
+        // gradients (about three widths per step) are kept whole.
+        let steps = sequenceSteps(length: Double(c.sequence_max_length))
+        let recorded = c.tbptt > 0 ? Swift.min(steps, Double(c.tbptt)) : steps
+        estimate.training = batch * recorded * perStep(c, training: true) * float
             + batch * carried(c) * float * 3
+            + (c.tbptt > 0 ? batch * steps * 3 * Double(c.input_size) * float : 0)
         let evalLength = Double(c.eval_lengths.max() ?? 10 * c.sequence_max_length)
         estimate.evaluation = evaluationBytes(c, length: evalLength, batch: batch, cells: Double(c.mem_slot))
         return estimate

@@ -18,6 +18,17 @@ public protocol SequenceModel: AnyObject {
     /// beyond the model state.
     func infer(_ inputs: Tensor<Float>, lengths: [Int]?) -> Tensor<Float>
     var dropoutPosition: UInt64 { get set }
+    /// Truncated backpropagation through time (docs/tasks.md, Long episodes): inputs (T, B, X) of
+    /// one chunk → logits (T, B, Y), starting from `carried` (nil: a fresh state) and leaving
+    /// the chunk's end state there. `backwardSequence` then backpropagates this chunk only: the
+    /// gradient stops at the carried state.
+    func forwardChunk(_ inputs: Tensor<Float>, lengths: [Int]?, carried: inout CarriedState?, training: Bool) -> Tensor<Float>
+}
+
+/// The state one chunk of a long episode leaves for the next, opaque to the trainer (a model's
+/// own state type, for example `DNCState<Float>`).
+public struct CarriedState {
+    let value: Any
 }
 
 extension ControllerModel: SequenceModel {
@@ -32,6 +43,11 @@ extension ControllerModel: SequenceModel {
     public func backwardSequence(logitGradients: Tensor<Float>) { backward(logitGradients: logitGradients) }
 
     public func infer(_ inputs: Tensor<Float>, lengths: [Int]?) -> Tensor<Float> { forward(inputs, training: false) }
+
+    /// The controller-only baseline always starts from a zero state (pytorch-dnc's LSTM baseline).
+    public func forwardChunk(_ inputs: Tensor<Float>, lengths: [Int]?, carried: inout CarriedState?, training: Bool) -> Tensor<Float> {
+        preconditionFailure("the controller-only model does not carry a state across chunks (TrainingConfiguration.validate refuses tbptt)")
+    }
 }
 
 /// Each training sequence starts from a fresh state (pytorch-dnc's `reset_experience=True` in its task scripts). Inputs and
@@ -54,6 +70,14 @@ extension DNC: SequenceModel where T == Float {
         let output = forward(configuration.batchFirst ? inputs.swappingFirstTwoAxes() : inputs, lengths: lengths,
                              recordForBackward: false).output
         return outputIsTimeMajor ? output : output.swappingFirstTwoAxes()
+    }
+
+    public func forwardChunk(_ inputs: Tensor<Float>, lengths: [Int]?, carried: inout CarriedState?, training: Bool) -> Tensor<Float> {
+        let state = carried.map { $0.value as! DNCState<Float> }
+        let result = forward(configuration.batchFirst ? inputs.swappingFirstTwoAxes() : inputs, state: state, lengths: lengths,
+                             training: training)
+        carried = CarriedState(value: result.state)
+        return outputIsTimeMajor ? result.output : result.output.swappingFirstTwoAxes()
     }
 
     public var dropoutPosition: UInt64 {

@@ -77,25 +77,9 @@ public final class Trainer {
             // Each process records its own first sample into its own debug file.
             let debugStep = c.debug && debugWriter != nil && (step + 1) % c.summarize_freq == 0 && share.count > 0
 
-            store.zeroGradients()
-            let (logits, trace) = model.forwardSequence(batch.inputs, lengths: batch.lengths, training: true, debug: debugStep)
-            let evaluation = task.evaluate(logits: logits, batch: batch, globalBatchSize: c.batch_size)
-            model.backwardSequence(logitGradients: evaluation.gradient)
-
-            // One sum of the flat gradient buffer, and one of the loss and metrics, over processes.
-            communicator.sumInPlace(store.gradients, count: store.count)
-            var reduced = MetricVector(loss: evaluation.loss, metrics: evaluation.metrics)
-            reduced.sum(over: communicator)
-
-            let norm = clipGlobalNorm(store, maxNorm: c.clip)
-            if !reduced.loss.isFinite || !norm.isFinite {
-                try skipNonFiniteStep(step, lossIsFinite: reduced.loss.isFinite)
-            } else {
-                state.badStepsInARow = 0
-                setup.optimiser.learningRate = schedule.rate(at: step)
-                setup.optimiser.step(store: store)
-                window.add(loss: reduced.loss, metrics: reduced.metrics, sequences: c.batch_size, gradientNorm: norm)
-            }
+            let (loss, logits, trace) = c.tbptt > 0
+                ? try trainEpisodeInChunks(batch, step: step, window: &window)
+                : try trainWholeSequence(batch, step: step, debug: debugStep, window: &window)
             state.step += 1
             // pytorch-dnc's copy curriculum: after the update of iteration `step` (≠ 0) with step % freq == 0.
             if c.curriculum_increment > 0 && step != 0 && step % c.curriculum_freq == 0 {
@@ -109,7 +93,7 @@ public final class Trainer {
                 let eta = Date().timeIntervalSince(started) / Double(state.step - firstStep) * Double(c.iterations - state.step)
                 try summarise(&window, learningRate: schedule.rate(at: step), eta: eta, to: summary)
             } else {
-                progress.update(String(format: "step %d/%d  loss %.4f", state.step, c.iterations, reduced.loss))
+                progress.update(String(format: "step %d/%d  loss %.4f", state.step, c.iterations, loss))
             }
             if state.step % c.check_freq == 0 && state.step < c.iterations { try writeCheckpoint() }
             if c.eval_freq > 0 && state.step % c.eval_freq == 0 && state.step < c.iterations {
@@ -124,6 +108,80 @@ public final class Trainer {
         }
         try writeCheckpoint()
         return .finished
+    }
+
+    /// One training step over the whole sequence: forward, the task's loss, backward, one sum of
+    /// the flat gradient buffer and one of the loss and metrics over processes, clipping and the
+    /// update (skipped when anything is not finite). Returns the global loss, the logits and the
+    /// debug trace.
+    private func trainWholeSequence(_ batch: TaskBatch, step: Int, debug: Bool, window: inout SummaryWindow) throws
+        -> (loss: Double, logits: Tensor<Float>, trace: DNCTrace<Float>?) {
+        let c = configuration, store = model.parameters
+        store.zeroGradients()
+        let (logits, trace) = model.forwardSequence(batch.inputs, lengths: batch.lengths, training: true, debug: debug)
+        let evaluation = task.evaluate(logits: logits, batch: batch, globalBatchSize: c.batch_size)
+        model.backwardSequence(logitGradients: evaluation.gradient)
+
+        communicator.sumInPlace(store.gradients, count: store.count)
+        var reduced = MetricVector(loss: evaluation.loss, metrics: evaluation.metrics)
+        reduced.sum(over: communicator)
+
+        let norm = clipGlobalNorm(store, maxNorm: c.clip)
+        if !reduced.loss.isFinite || !norm.isFinite {
+            try skipNonFiniteStep(step, lossIsFinite: reduced.loss.isFinite)
+        } else {
+            state.badStepsInARow = 0
+            setup.optimiser.learningRate = schedule.rate(at: step)
+            setup.optimiser.step(store: store)
+            window.add(loss: reduced.loss, metrics: reduced.metrics, sequences: c.batch_size, gradientNorm: norm)
+        }
+        return (reduced.loss, logits, trace)
+    }
+
+    /// One training step over a long episode by truncated backpropagation through time
+    /// (docs/tasks.md, Long episodes): chunks of `tbptt` steps, the model's state carried from
+    /// one to the next (a sparse memory stays filled for the whole episode), and per chunk a
+    /// backward that stops at the carried state, one sum of the gradient over processes,
+    /// clipping and an update. Every process runs the same number of chunks (the longest local
+    /// episode's; a process whose episode is shorter adds zero gradients). The loss and metrics
+    /// are the whole episode's, from the logits of all chunks. No debug trace.
+    private func trainEpisodeInChunks(_ batch: TaskBatch, step: Int, window: inout SummaryWindow) throws
+        -> (loss: Double, logits: Tensor<Float>, trace: DNCTrace<Float>?) {
+        let c = configuration, store = model.parameters, steps = batch.steps
+        let longest = communicator.size > 1 ? Int(communicator.extremes([Double(steps)]).maximum[0]) : steps
+        let chunkCount = (longest + c.tbptt - 1) / c.tbptt
+        var logits = Tensor<Float>(shape: [steps, batch.count, task.outputSize])
+        var carried: CarriedState?
+        var normSum = 0.0, updates = 0
+        for k in 0..<chunkCount {
+            store.zeroGradients()
+            let range = Swift.min(k * c.tbptt, steps) ..< Swift.min((k + 1) * c.tbptt, steps)
+            if !range.isEmpty {
+                let lengths = batch.lengths?.map { Swift.max(0, Swift.min($0 - range.lowerBound, range.count)) }
+                let chunk = model.forwardChunk(batch.inputs.leadingRange(range), lengths: lengths, carried: &carried, training: true)
+                logits.replaceLeadingRange(at: range.lowerBound, with: chunk)
+                let gradient = task.gradient(logits: logits, batch: batch, globalBatchSize: c.batch_size, steps: range)
+                model.backwardSequence(logitGradients: gradient.leadingRange(range))
+            }
+            communicator.sumInPlace(store.gradients, count: store.count)
+            let norm = clipGlobalNorm(store, maxNorm: c.clip)
+            if !norm.isFinite {
+                try skipNonFiniteStep(step, lossIsFinite: true)
+            } else {
+                state.badStepsInARow = 0
+                setup.optimiser.learningRate = schedule.rate(at: step)
+                setup.optimiser.step(store: store)
+                normSum += norm
+                updates += 1
+            }
+        }
+        let evaluation = task.evaluate(logits: logits, batch: batch, globalBatchSize: c.batch_size)
+        var reduced = MetricVector(loss: evaluation.loss, metrics: evaluation.metrics)
+        reduced.sum(over: communicator)
+        if reduced.loss.isFinite && updates > 0 {
+            window.add(loss: reduced.loss, metrics: reduced.metrics, sequences: c.batch_size, gradientNorm: normSum / Double(updates))
+        }
+        return (reduced.loss, logits, nil)
     }
 
     /// A step whose loss or gradient is not finite: no update, one line; the run stops when the

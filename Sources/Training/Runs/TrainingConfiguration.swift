@@ -50,6 +50,10 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
     public var lr_min = 0.0
     /// Global gradient-norm clip.
     public var clip = 50.0
+    /// Truncated backpropagation through time: a sequence is trained as an episode in chunks of
+    /// this many steps, the model state carried from chunk to chunk and one update per chunk
+    /// (0: the whole sequence at once; docs/tasks.md, Long episodes).
+    public var tbptt = 0
     /// The global batch (split across processes, uneven shares allowed).
     public var batch_size = 100
     /// If > 0: the batch per process, the global batch being this × the number of processes
@@ -174,8 +178,14 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
         for (name, value) in positive where value < 1 { throw problem(name, value, "at least 1") }
         let nonNegative: [(String, Int)] = [("eval_freq", eval_freq), ("debug_memory_window", debug_memory_window),
                                             ("per_rank_batch_size", per_rank_batch_size),
-                                            ("curriculum_increment", curriculum_increment)]
+                                            ("curriculum_increment", curriculum_increment), ("tbptt", tbptt)]
         for (name, value) in nonNegative where value < 0 { throw problem(name, value, "≥ 0") }
+        if tbptt > 0 && task == "adding" {
+            throw problem("tbptt", tbptt, "0 for the adding task (its prediction is the sum of the outputs over the whole sequence, so no chunk's gradient is known before the last chunk)")
+        }
+        if tbptt > 0 && memory_type == .controllerOnly {
+            throw problem("tbptt", tbptt, "0 with memory_type none (the controller-only baseline starts every sequence from a zero state)")
+        }
         try dncConfiguration(inputSize: input_size, outputSize: input_size).validate(naming: Self.key(of:))
         if !(lr.isFinite && lr > 0 && lr <= Self.maximumLearningRate) {
             throw problem("lr", lr, "in (0, \(Self.maximumLearningRate.formatted)]")

@@ -101,13 +101,22 @@ public struct AssociativeRecallTask: SequenceTask {
     }
 
     public func evaluate(logits: Tensor<Float>, batch: TaskBatch, globalBatchSize: Int) -> TaskEvaluation {
+        score(logits: logits, batch: batch, globalBatchSize: globalBatchSize, steps: 0..<batch.steps)
+    }
+
+    public func gradient(logits: Tensor<Float>, batch: TaskBatch, globalBatchSize: Int, steps: Range<Int>) -> Tensor<Float> {
+        score(logits: logits, batch: batch, globalBatchSize: globalBatchSize, steps: steps).gradient
+    }
+
+    /// The loss terms, gradient and metrics of the time steps `visited` (all of them for `evaluate`).
+    private func score(logits: Tensor<Float>, batch: TaskBatch, globalBatchSize: Int, steps visited: Range<Int>) -> TaskEvaluation {
         TaskSupport.checkLogits(logits, batch: batch, outputSize: outputSize, globalBatchSize: globalBatchSize, task: name)
         guard let mask = batch.mask else { preconditionFailure("associative-recall: the batch has no mask") }
         let count = batch.count, steps = batch.steps, w = outputSize
         let scale = 1 / (Double(globalBatchSize) * Double(itemLength * w))
         var gradient = Tensor<Float>(shape: logits.shape)
         var total = 0.0, errors = 0.0, judged = 0.0
-        for t in 0..<steps {
+        for t in visited.clamped(to: 0..<steps) {
             for b in 0..<count where mask[flat: t * count + b] != 0 {
                 for j in 0..<w {
                     let i = (t * count + b) * w + j

@@ -84,6 +84,15 @@ public struct CopyTask: SequenceTask {
     }
 
     public func evaluate(logits: Tensor<Float>, batch: TaskBatch, globalBatchSize: Int) -> TaskEvaluation {
+        score(logits: logits, batch: batch, globalBatchSize: globalBatchSize, steps: 0..<batch.steps)
+    }
+
+    public func gradient(logits: Tensor<Float>, batch: TaskBatch, globalBatchSize: Int, steps: Range<Int>) -> Tensor<Float> {
+        score(logits: logits, batch: batch, globalBatchSize: globalBatchSize, steps: steps).gradient
+    }
+
+    /// The loss terms, gradient and metrics of the time steps `visited` (all of them for `evaluate`).
+    private func score(logits: Tensor<Float>, batch: TaskBatch, globalBatchSize: Int, steps visited: Range<Int>) -> TaskEvaluation {
         TaskSupport.checkLogits(logits, batch: batch, outputSize: outputSize, globalBatchSize: globalBatchSize, task: name)
         let length = batch.drawnLength, count = batch.count, x = inputSize, steps = batch.steps
         precondition(steps == 2 * length + 1, "copy: batch of \(steps) steps for length \(length)")
@@ -91,7 +100,7 @@ public struct CopyTask: SequenceTask {
         let scale = 1 / (Double(globalBatchSize) * Double(judged))
         var gradient = Tensor<Float>(shape: logits.shape)
         var total = 0.0, errors = 0.0, allCorrect = 0.0
-        for t in 0..<steps {
+        for t in visited.clamped(to: 0..<steps) {
             let outputPhase = t > length
             for b in 0..<count {
                 for j in 0..<x {
