@@ -17,7 +17,7 @@ struct DNCBench: ParsableCommand {
         its peak memory is its own. --json prints one JSON object per line.
         """)
 
-    @Option(help: "Run only this benchmark (controller, \(DNCBenchConfiguration.all.map(\.name).joined(separator: ", ")), scaling, sam or sdnc: the SAM or SDNC table, or one row of it such as sam-100000-exact-b4, index: the nearest-neighbour indexes on full memories, products: the step's product shapes in OpenBLAS and in libxsmm).")
+    @Option(help: "Run only this benchmark (controller, \(DNCBenchConfiguration.all.map(\.name).joined(separator: ", ")), scaling, sam or sdnc: the SAM or SDNC table, or one row of it such as sam-100000-exact-b4, sam-full: SAM and SDNC steps on full memories (rows such as sdnc-full-1000000-approximate-b1), index: the nearest-neighbour indexes on full memories, products: the step's product shapes in OpenBLAS and in libxsmm).")
     var only: String?
 
     @Option(help: "With --only index: also write each dataset to this folder for scripts/index-compare/flann-bench.sh.")
@@ -25,6 +25,12 @@ struct DNCBench: ParsableCommand {
 
     @Option(help: "With --only index: lists probed per query by the approximate index (default: the index's default).")
     var probes: Int?
+
+    @Option(help: "With --only index: only memories of this many rows (10000, 100000 or 1000000), only Gaussian rows unless --clustered.")
+    var rows: Int?
+
+    @Flag(help: "With --only index --rows N: clustered rows instead of Gaussian ones.")
+    var clustered = false
 
     @Option(help: "Controller cell: lstm, gru or rnn.") var cell = "lstm"
     @Option(help: "Hidden size H.") var hidden = 256
@@ -45,7 +51,11 @@ struct DNCBench: ParsableCommand {
         }
         if let input, input < 1 { throw ValidationError("--input must be positive, got \(input)") }
         if let probes, probes < 1 { throw ValidationError("--probes must be positive, got \(probes)") }
-        if let only, !(["controller", "scaling", "scaling-rank", "index", "products"] + SparseBenchConfiguration.models).contains(only),
+        if let rows, !IndexBench.sizes.contains(rows) {
+            throw ValidationError("--rows must be one of \(IndexBench.sizes.map(String.init).joined(separator: ", ")), got \(rows)")
+        }
+        if let only, !(["controller", "scaling", "scaling-rank", "index", "products", SparseBenchConfiguration.fullTableName]
+                       + SparseBenchConfiguration.models).contains(only),
            SparseBenchConfiguration.named(only) == nil,
            !DNCBenchConfiguration.all.contains(where: { $0.name == only }) {
             throw ValidationError("--only '\(only)' is not a benchmark (controller, \(DNCBenchConfiguration.all.map(\.name).joined(separator: ", ")))")
@@ -77,18 +87,29 @@ struct DNCBench: ParsableCommand {
         }
         if only == "index" { return try runIndexBench() }
         if only == "products" { return try ProductBench.run(json: json) }
-        if SparseBenchConfiguration.models.contains(only) {
-            let results = try SparseBenchConfiguration.table(only).map { try runChild(name: $0.name) }
+        if SparseBenchConfiguration.models.contains(only) || only == SparseBenchConfiguration.fullTableName {
+            let table = only == SparseBenchConfiguration.fullTableName ? SparseBenchConfiguration.fullTable : SparseBenchConfiguration.table(only)
+            let results = try table.map { try runChild(name: $0.name) }
             if !json { printTable(results) }
             return
         }
         if let sam = SparseBenchConfiguration.named(only) {
-            let times = try sam.measure(repeats: repeats)
+            let (times, clock) = try sam.measure(repeats: repeats)
             let median = Timing.median(times)
-            let result: [String: Any] = ["name": sam.name, "model": sam.model, "nr_cells": sam.cells,
+            var result: [String: Any] = ["name": sam.name, "model": sam.model, "nr_cells": sam.cells,
                                          "index": sam.approximate ? "approximate" : "exact", "batch": sam.batch,
                                          "median_ms": median * 1e3, "steps_per_second": 1 / median,
+                                         "time_step_us": median * 1e6 / 21, "memory_full": sam.full,
                                          "peak_rss_mib": peakResidentMiB(), "repeats": repeats]
+            if let clock {
+                // The clock ran over all timed steps; its share is of their summed time.
+                let total = times.reduce(0, +)
+                result["index_share"] = clock.total / total
+                result["index_search_us"] = clock.searching * 1e6 / Double(max(clock.searches, 1))
+                result["index_update_us"] = clock.updating * 1e6 / Double(max(clock.updates, 1))
+                result["index_searches_per_step"] = Double(clock.searches) / Double(times.count)
+                result["index_updates_per_step"] = Double(clock.updates) / Double(times.count)
+            }
             if json {
                 print(String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
             } else {
@@ -186,8 +207,8 @@ struct DNCBench: ParsableCommand {
                   + "\(IndexBench.queryCount) queries, \(IndexBench.updateCount) row updates)")
             print("dataset              index         build ms  query µs  recall@4  visited/query  update µs")
         }
-        for clustered in [false, true] {
-            for cells in IndexBench.sizes {
+        for clustered in rows == nil ? [false, true] : [self.clustered] {
+            for cells in rows.map({ [$0] }) ?? IndexBench.sizes {
                 let data = IndexBench.dataset(cells: cells, clustered: clustered)
                 if let dump { try IndexBench.dump(data, to: URL(fileURLWithPath: dump)) }
                 for approximate in [false, true] {
@@ -236,14 +257,23 @@ struct DNCBench: ParsableCommand {
             }
         }
         for model in SparseBenchConfiguration.models {
-            let rows = results.filter { ($0["model"] as? String) == model }
-            guard !rows.isEmpty else { continue }
-            print("\n\(model.uppercased()) training step (LSTM 100, W 32, 1 read head, K 4\(model == "sdnc" ? ", K_L 4" : ""), copy length 10 = 21 steps), median")
-            print("cells      index        batch  ms/step  peak RSS MiB")
-            for r in rows {
-                let index = (r["index"] as! String).padding(toLength: 12, withPad: " ", startingAt: 0)
-                print(String(format: "%-10d ", r["nr_cells"] as! Int) + index
-                      + String(format: " %5d %8.2f %13.1f", r["batch"] as! Int, r["median_ms"] as! Double, r["peak_rss_mib"] as! Double))
+            for full in [false, true] {
+                let rows = results.filter { ($0["model"] as? String) == model && ($0["memory_full"] as? Bool ?? false) == full }
+                guard !rows.isEmpty else { continue }
+                print("\n\(model.uppercased()) training step (LSTM 100, W 32, 1 read head, K 4\(model == "sdnc" ? ", K_L 4" : ""), copy length 10 = 21 steps"
+                      + (full ? ", every cell written and indexed" : "") + "), median")
+                print("cells      index        batch  ms/step  µs/time step  peak RSS MiB" + (full ? "  index share  search µs  update µs" : ""))
+                for r in rows {
+                    let index = (r["index"] as! String).padding(toLength: 12, withPad: " ", startingAt: 0)
+                    var line = String(format: "%-10d ", r["nr_cells"] as! Int) + index
+                        + String(format: " %5d %8.2f %13.1f %13.1f", r["batch"] as! Int, r["median_ms"] as! Double,
+                                 r["time_step_us"] as? Double ?? .nan, r["peak_rss_mib"] as! Double)
+                    if full {
+                        line += String(format: " %12.2f %10.1f %10.2f", r["index_share"] as? Double ?? .nan,
+                                       r["index_search_us"] as? Double ?? .nan, r["index_update_us"] as? Double ?? .nan)
+                    }
+                    print(line)
+                }
             }
         }
         let dnc = results.filter { !["controller", "scaling"].contains($0["name"] as? String ?? "")

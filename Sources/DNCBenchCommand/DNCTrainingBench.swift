@@ -43,15 +43,22 @@ struct DNCBenchConfiguration: Sendable {
 
 /// Times full training steps (forward, BCE, backward, clipping, Adam) of a DNC built from `c`
 /// on one fixed copy-task batch: sorted durations of `repeats` steps after one warm-up step.
-func timeTrainingSteps(_ c: DNCConfiguration, batch: Int, copyLength: Int, repeats: Int) throws -> [Double] {
-    let model = DNC<Float>(c, seed: 1)
+///
+/// With `carrying`, every step starts from that state and leaves it at its end (a long episode:
+/// a sparse memory stays full); `afterWarmUp` runs between the warm-up step and the timed ones.
+func timeTrainingSteps(_ c: DNCConfiguration, model given: DNC<Float>? = nil, batch: Int, copyLength: Int, repeats: Int,
+                       carrying carried: DNCState<Float>? = nil, afterWarmUp: () -> Void = {}) throws -> [Double] {
+    let model = given ?? DNC<Float>(c, seed: 1)
     let optimiser = try Optimisers.seed("adam", learningRate: 1e-4, scalar: Float.self)
     let data = try CopyTask(inputSize: c.inputSize, seed: 1, objective: .allElements)
         .batch(step: 0, firstSample: 0, count: batch, lengths: .fixed(copyLength))
     let input = data.inputs.swappingFirstTwoAxes(), targets = data.targets.swappingFirstTwoAxes()
-    return Timing.samples(repeats: repeats) {
+    var state = carried
+    return Timing.samples(repeats: repeats, afterWarmUp: afterWarmUp) {
         model.store.zeroGradients()
-        let logits = model.forward(input, training: true).output
+        let result = model.forward(input, state: state, training: true)
+        if carried != nil { state = result.state }
+        let logits = result.output
         let (_, gradient) = Losses.binaryCrossEntropyWithLogits(logits, targets: targets)
         _ = model.backward(outputGradient: gradient)
         _ = clipGlobalNorm(model.store, maxNorm: 50)

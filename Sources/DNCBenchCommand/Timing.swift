@@ -9,9 +9,11 @@ enum Timing {
         return Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
     }
 
-    /// Runs `body` once to warm up, then `repeats` times; returns the sorted durations.
-    static func samples(repeats: Int, _ body: () -> Void) -> [Double] {
+    /// Runs `body` once to warm up, then `afterWarmUp`, then `body` `repeats` times; returns the
+    /// sorted durations.
+    static func samples(repeats: Int, afterWarmUp: () -> Void = {}, _ body: () -> Void) -> [Double] {
         body()
+        afterWarmUp()
         return (0..<repeats).map { _ in seconds(body) }.sorted()
     }
 

@@ -114,6 +114,57 @@ final class SparseIndexTests: XCTestCase {
         }
         XCTAssertEqual(approximate.rebuilds, rebuilds, "no rebuild was needed")
     }
+
+    /// A training step writes a row, rolls it back and writes it again (forward, backward, redo):
+    /// only the first insert scores the centroids; the rollback and the redo find the lists they
+    /// had. The index ends exactly as one that scored every insert (a fresh copy re-inserting the
+    /// same contents), and a rebuild forgets the remembered lists.
+    func testRollbackAndRedoReuseTheRowsLists() {
+        let n = 4_000, w = 8
+        let rows = SparseData.gaussian(n, w, seed: 21)
+        let (index, _) = build(rows, width: w)
+        XCTAssertGreaterThan(index.rebuilds, 0)
+        let reference = index.copy() as! ApproximateNeighbourIndex<Double>
+        let written = SparseData.gaussian(5, w, seed: 22)
+        let targets = [3, 700, 1_999, 2_500, 3_999]
+        let scans = index.centroidScans
+        written.withUnsafeBufferPointer { p in
+            rows.withUnsafeBufferPointer { old in
+                for (j, id) in targets.enumerated() { index.insert(id: id, vector: p.baseAddress! + j * w) }
+                XCTAssertEqual(index.centroidScans, scans + targets.count, "the forward's writes score the centroids")
+                for id in targets.reversed() { index.undoInsert(id: id, previous: old.baseAddress! + id * w) }
+                for (j, id) in targets.enumerated() { index.insert(id: id, vector: p.baseAddress! + j * w) }
+                XCTAssertEqual(index.centroidScans, scans + targets.count, "rollback and redo reuse the lists")
+                for (j, id) in targets.enumerated() { reference.insert(id: id, vector: p.baseAddress! + j * w) }
+            }
+        }
+        XCTAssertTrue(index.contentsEqual(reference), "remembered lists are the lists scoring would give")
+        index.rebuild()
+        let afterRebuild = index.centroidScans
+        // Row 3 holds written[0] and moves to written[1] (known before the rebuild, at row 700).
+        written.withUnsafeBufferPointer { p in index.insert(id: targets[0], vector: p.baseAddress! + w) }
+        XCTAssertEqual(index.centroidScans, afterRebuild + 1, "a rebuild's new centroids need new scores")
+    }
+
+    /// The benchmark's timing wrapper answers and stores exactly what it wraps, counts each call
+    /// once (also through copies and re-wrapping) and never wraps itself.
+    func testTimedIndexIsTransparent() {
+        let n = 3_000, w = 8
+        let rows = SparseData.gaussian(n, w, seed: 31)
+        let (plain, exact) = build(rows, width: w)
+        let clock = IndexClock()
+        let timed = TimedNeighbourIndex<Double>(plain.copy(), clock: clock)
+        let queries = SparseData.gaussian(20, w, seed: 32)
+        XCTAssertEqual(SparseData.recall(timed, plain, queries: queries, width: w, k: 4), 1)
+        XCTAssertEqual(clock.searches, 20)
+        queries.withUnsafeBufferPointer { q in timed.insert(id: 5, vector: q.baseAddress!); plain.insert(id: 5, vector: q.baseAddress!) }
+        XCTAssertEqual(clock.updates, 1)
+        XCTAssertGreaterThan(clock.total, 0)
+        XCTAssertTrue(timed.contentsEqual(plain) && plain.contentsEqual((timed.copy() as! TimedNeighbourIndex<Double>).wrapped))
+        let rewrapped = TimedNeighbourIndex<Double>(timed, clock: clock)
+        XCTAssertFalse(rewrapped.wrapped is TimedNeighbourIndex<Double>)
+        XCTAssertFalse(timed.contentsEqual(exact) && exact.count != timed.count)
+    }
 }
 
 /// Work per step counted, not timed, at N = 1 000 and N = 100 000 (memory preloaded full): rows

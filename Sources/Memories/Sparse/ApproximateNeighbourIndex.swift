@@ -62,7 +62,14 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
     private var insertionsSinceBuild = 0
     private var countAtBuild = 0
     private var scores: [T] = []
+    /// One probed list's scores.
+    private var listScores: [T] = []
     private var topScores: [T] = [], topIds: [Int] = []
+    /// Lists of the rows most recently filed or replaced, so that a rollback (`undoInsert`) and
+    /// the model's redo of the same writes find a row's list without scoring every centroid.
+    private var recentLists: RecentListAssignments<T>
+    /// Centroid scans made by inserts (the work `recentLists` saves; tests count it).
+    public private(set) var centroidScans = 0
 
     public init(capacity: Int, width: Int, options: ApproximateIndexOptions = ApproximateIndexOptions()) {
         self.capacity = capacity
@@ -79,6 +86,7 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
         lists = [[]]
         listVectors = [[]]
         unitScratch = Array(repeating: 0, count: width)
+        recentLists = RecentListAssignments(width: width)
     }
 
     deinit {
@@ -91,6 +99,7 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
         built = 0
         insertionsSinceBuild = 0
         countAtBuild = 0
+        recentLists.removeAll()
         for i in 0..<lists.count { lists[i].removeAll(keepingCapacity: true); listVectors[i].removeAll(keepingCapacity: true) }
     }
 
@@ -99,18 +108,20 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
         return s < count && members[s] == id
     }
 
-    /// Nearest list of a unit vector (0 before the first build).
+    /// Nearest list of a unit vector (0 before the first build): one product with the centroids
+    /// (the first of the best on ties, as the rebuild's assignment).
     private func nearestList(_ v: UnsafePointer<T>) -> Int {
         guard built > 0 else { return 0 }
-        var best = 0, bestScore = -T.infinity
-        centroids.withUnsafeBufferPointer { c in
-            for l in 0..<built {
-                var s: T = 0
-                for j in 0..<width { s += c[l * width + j] * v[j] }
-                if s > bestScore { bestScore = s; best = l }
+        centroidScans += 1
+        if scores.count < listCount { scores = Array(repeating: 0, count: listCount) }
+        return centroids.withUnsafeBufferPointer { c in
+            scores.withUnsafeMutableBufferPointer { sc in
+                Kernels.gemm(transB: true, m: 1, n: built, k: width, a: v, b: c.baseAddress!, beta: 0, c: sc.baseAddress!)
+                var best = 0
+                for l in 1..<built where sc[l] > sc[best] { best = l }
+                return best
             }
         }
-        return best
     }
 
     private func detach(_ id: Int) {
@@ -147,13 +158,26 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
     @_specialize(where T == Double)
     public func insert(id: Int, vector: UnsafePointer<T>) {
         precondition(id >= 0 && id < capacity, "row \(id) out of range 0..<\(capacity)")
-        if contains(id) { detach(id) } else {
+        if contains(id) {
+            // The replaced content and its list: what a rollback of this insert will re-insert.
+            if built > 0 { recentLists.remember(id: id, vector: raw + id * width, list: listOf[id]) }
+            detach(id)
+        } else {
             memberSlot[id] = count; members[count] = id; count += 1
         }
         (raw + id * width).update(from: vector, count: width)
         unitScratch.withUnsafeMutableBufferPointer { u in
             normalise(vector, into: u.baseAddress!, width: width)
-            attach(id, unit: u.baseAddress!)
+            var list = 0
+            if built > 0 {
+                // A row's list is a function of its content and the centroids: a content filed
+                // since the last rebuild (a redo, or a rollback to the replaced content) keeps it.
+                if let known = recentLists.list(id: id, vector: vector) { list = known } else {
+                    list = nearestList(u.baseAddress!)
+                    recentLists.remember(id: id, vector: vector, list: list)
+                }
+            }
+            attach(id, unit: u.baseAddress!, list: list)
         }
         insertionsSinceBuild += 1
     }
@@ -235,6 +259,7 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
         }
         centroids = c
         built = lc
+        recentLists.removeAll()
         if lists.count < lc {
             lists += Array(repeating: [], count: lc - lists.count)
             listVectors += Array(repeating: [], count: lc - listVectors.count)
@@ -286,18 +311,24 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
             }
             entriesVisited += built
         }
+        var longest = 0
+        for l in probeLists { longest = Swift.max(longest, lists[l].count) }
+        if listScores.count < longest { listScores = Array(repeating: 0, count: longest) }
         return topScores.withUnsafeMutableBufferPointer { ts in
             topIds.withUnsafeMutableBufferPointer { ti in
                 var top = TopK(k: k, scores: ts.baseAddress!, ids: ti.baseAddress!)
                 for l in probeLists {
                     lists[l].withUnsafeBufferPointer { members in
+                        guard !members.isEmpty else { return }
+                        // One product scores the whole list (its unit vectors are contiguous);
+                        // only scores that beat the current k-th best are offered.
                         listVectors[l].withUnsafeBufferPointer { vectors in
-                            var v = vectors.baseAddress!
-                            for id in members {
-                                var s: T = 0
-                                for j in 0..<w { s += v[j] * query[j] }
-                                top.offer(s, id)
-                                v += w
+                            listScores.withUnsafeMutableBufferPointer { sc in
+                                Kernels.gemm(transB: true, m: 1, n: members.count, k: w, a: query, b: vectors.baseAddress!,
+                                             beta: 0, c: sc.baseAddress!)
+                                for (i, id) in members.enumerated() where top.count < k || sc[i] >= ts[k - 1] {
+                                    top.offer(sc[i], id)
+                                }
                             }
                         }
                         entriesVisited += members.count
@@ -325,6 +356,7 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
             c.listOf[id] = listOf[id]; c.positionInList[id] = positionInList[id]
         }
         c.built = built; c.centroids = centroids; c.lists = lists; c.listVectors = listVectors
+        c.recentLists = recentLists; c.centroidScans = centroidScans
         c.insertionsSinceBuild = insertionsSinceBuild; c.countAtBuild = countAtBuild
         c.entriesVisited = entriesVisited; c.rebuildWork = rebuildWork; c.rebuilds = rebuilds
         return c
