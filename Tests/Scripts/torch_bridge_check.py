@@ -3,12 +3,16 @@
 Needs torch, h5py and pytorch-dnc (PyPI `dnc`); `--bridge` is scripts/torch-bridge.py, whose
 `initial_controller_state` gives pytorch-dnc the controller state dnc-dist predict starts from.
 
-    make  --constructor JSON --torch-seed S --state-dict OUT.pt --inputs OUT.h5 --batch B --steps T
-          a freshly initialised pytorch-dnc DNC (torch.manual_seed(S)) and random inputs in [-1, 1]
+    make  --constructor JSON --torch-seed S --state-dict OUT.pt --inputs OUT.h5 --batch B --steps T [--extra-parameter NAME]
+          [--bridge PATH --seed S --outputs OUT.h5]
+          a freshly initialised pytorch-dnc DNC (torch.manual_seed(S)) and random inputs in [-1, 1],
+          and its outputs as `run` computes them
     run   --bridge PATH --constructor JSON|--args FILE [--seed S] --state-dict IN.pt --inputs IN.h5 --outputs OUT.h5
           the model's outputs (batch, time, width) from predict's initial controller state
-    same  A.pt B.pt
-          exit 1 unless both state dicts hold the same names in the same order, dtypes and bits
+    same  A.pt B.pt [--bridge PATH --args FILE --inputs IN.h5 --outputs OUT.h5]
+          exit 1 unless both state dicts hold the same names in the same order, dtypes and bits;
+          then `run` on B
+(Subcommands do several things because each Python start imports torch, seconds on a busy machine.)
 """
 
 import argparse
@@ -33,15 +37,19 @@ def make(arguments):
     constructor = json.loads(arguments.constructor)
     torch.manual_seed(arguments.torch_seed)
     model = DNC(**constructor)
-    torch.save(model.state_dict(), arguments.state_dict)
+    state = model.state_dict()
+    if arguments.extra_parameter:
+        state[arguments.extra_parameter] = torch.zeros(3)
+    torch.save(state, arguments.state_dict)
     generator = np.random.default_rng(arguments.torch_seed)
     inputs = generator.uniform(-1, 1, size=(arguments.batch, arguments.steps, constructor["input_size"]))
     with h5py.File(arguments.inputs, "w") as f:
         f["inputs"] = inputs.astype(np.float32)
+    if arguments.outputs:
+        write_outputs(load_bridge(arguments.bridge), model, arguments.seed, arguments.inputs, arguments.outputs)
 
 
 def run(arguments):
-    bridge = load_bridge(arguments.bridge)
     if arguments.args:
         with open(arguments.args) as f:
             record = json.load(f)
@@ -52,8 +60,13 @@ def run(arguments):
         seed = arguments.seed
     model = DNC(**constructor)
     model.load_state_dict(torch.load(arguments.state_dict, weights_only=True), strict=True)
+    write_outputs(load_bridge(arguments.bridge), model, seed, arguments.inputs, arguments.outputs)
+
+
+def write_outputs(bridge, model, seed, inputs_file, outputs_file):
+    """The model's outputs, in evaluation mode, from the controller state dnc-dist predict starts from."""
     model.eval()
-    with h5py.File(arguments.inputs, "r") as f:
+    with h5py.File(inputs_file, "r") as f:
         inputs = torch.from_numpy(np.asarray(f["inputs"][...], dtype=np.float32))
     batch = inputs.shape[0]
     h = torch.from_numpy(bridge.initial_controller_state(seed, batch, model.hidden_size, model.num_hidden_layers))
@@ -64,11 +77,12 @@ def run(arguments):
     if tuple(outputs.shape) != tuple(inputs.shape):
         # pytorch-dnc 2.0 returns time-major outputs for batch-first inputs (docs/pytorch-dnc.md).
         outputs = outputs.transpose(0, 1)
-    with h5py.File(arguments.outputs, "w") as f:
+    with h5py.File(outputs_file, "w") as f:
         f["outputs"] = outputs.numpy().astype(np.float32)
 
 
 def same(arguments):
+    """Exit 1 unless the state dicts are identical; then, with --args, `run` on the second."""
     a = torch.load(arguments.first, weights_only=True)
     b = torch.load(arguments.second, weights_only=True)
     if list(a) != list(b):
@@ -83,6 +97,9 @@ def same(arguments):
             print(f"{name}: values differ")
             return 1
     print(f"{len(a)} tensors identical")
+    if arguments.args:
+        arguments.state_dict, arguments.constructor, arguments.seed = arguments.second, None, None
+        run(arguments)
     return 0
 
 
@@ -96,6 +113,10 @@ def main():
     p.add_argument("--inputs", required=True)
     p.add_argument("--batch", type=int, default=3)
     p.add_argument("--steps", type=int, default=7)
+    p.add_argument("--extra-parameter", help="also store a tensor of this name, which no DNC has")
+    p.add_argument("--bridge", help="with --outputs: scripts/torch-bridge.py")
+    p.add_argument("--seed", type=int, help="with --outputs: the dnc-dist seed of the initial controller state")
+    p.add_argument("--outputs", help="also write the model's outputs for the inputs, as `run` does")
     p = commands.add_parser("run")
     p.add_argument("--bridge", required=True)
     p.add_argument("--constructor")
@@ -107,6 +128,10 @@ def main():
     p = commands.add_parser("same")
     p.add_argument("first")
     p.add_argument("second")
+    p.add_argument("--bridge")
+    p.add_argument("--args", help="also run the second with these arguments, as `run` does")
+    p.add_argument("--inputs")
+    p.add_argument("--outputs")
     arguments = parser.parse_args()
     if arguments.command == "make":
         return make(arguments) or 0
