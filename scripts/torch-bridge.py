@@ -40,6 +40,7 @@ import argparse
 import json
 import math
 import os
+import re
 import struct
 import sys
 import tempfile
@@ -455,8 +456,17 @@ def load_state_dict(path, torch):
     try:
         loaded = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
-        raise BridgeError(f"--state-dict '{path}': not a state dict torch.load can read "
-                          f"({str(error).splitlines()[0] if str(error) else type(error).__name__})")
+        # torch.load's message runs over many lines, most of them advice; keep what was wrong.
+        text = str(error)
+        found = re.search(r"Unsupported [^\n]*", text)
+        if found:
+            reason = found.group(0).split(". ")[0][:160]
+            if "GLOBAL" in reason:
+                reason += "; a whole pickled model: save model.state_dict() instead"
+        else:
+            reason = (text.strip().splitlines() or [type(error).__name__])[0][:160]
+        raise BridgeError(f"--state-dict '{path}': not a file torch.load(weights_only=True) can read, expected a "
+                          f"torch.save'd state dict ({reason})")
     if hasattr(loaded, "state_dict") and callable(loaded.state_dict):
         loaded = loaded.state_dict()
     if not isinstance(loaded, dict):
@@ -497,6 +507,9 @@ def to_checkpoint(arguments):
     if arguments.preset != "pytorch":
         raise BridgeError(f"-preset '{arguments.preset}' is not accepted (accepted: pytorch, the preset that computes "
                           f"what pytorch-dnc computes)")
+    if arguments.input_size < 2:
+        raise BridgeError(f"-input_size {arguments.input_size} is not accepted (accepted: at least 2, as dnc-dist's "
+                          f"{arguments.task} task needs)")
     if arguments.mem_slot is None:
         raise BridgeError("-mem_slot is required (accepted: at least 1): no parameter depends on the number of memory "
                           "cells, so the state dict cannot tell it; give pytorch-dnc's nr_cells")
@@ -545,7 +558,7 @@ def to_checkpoint(arguments):
             offset = 0
             for name, array in arrays.items():
                 # As CheckpointFile.write: chunked, a Fletcher-32 checksum per chunk.
-                dataset = params.create_dataset(name, data=array, chunks=array.shape, fletcher32=True)
+                dataset = params.create_dataset(name, data=array, chunks=True, fletcher32=True)
                 dataset.attrs["offset"] = numpy.int64(offset)
                 offset += array.size
             state_group = f.create_group("state")
@@ -555,8 +568,8 @@ def to_checkpoint(arguments):
 
     write_atomically(arguments.out, write)
     if converted:
-        print(f"note: {len(converted)} float64 parameters stored as float32 (dnc-dist reads float32 checkpoints), "
-              f"e.g. '{converted[0]}'")
+        print(f"note: {len(converted)} parameters stored as float32 (dnc-dist reads float32 checkpoints), e.g. "
+              f"'{converted[0]}' ({str(state[converted[0]].dtype).replace('torch.', '')})")
     print(f"wrote {arguments.out}: {len(names)} parameters, {sum(a.size for a in arrays.values())} values, "
           f"dnc-dist train {arguments.task} -preset pytorch {model.flag_summary()} -mem_slot {model.mem_slot} "
           f"-seed {arguments.seed}")
