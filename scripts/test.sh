@@ -13,6 +13,23 @@ if ! "$venv/bin/python" -c "import h5py, xarray, h5netcdf" 2>/dev/null; then
 fi
 export DNC_TEST_PYTHON="$PWD/$venv/bin/python"
 
+# pytorch-dnc (PyPI `dnc` 1.1.0) on the CPU build of torch, for the PyTorch bridge's tests
+# (TorchBridgeTests). Downloads torch 2.13.0+cpu (~183 MB, with filelock, fsspec, jinja2, networkx,
+# sympy: ~10 MB), numpy, h5py and dnc. The +cpu pin cannot match PyPI's CUDA builds: pip takes it
+# from its find-links or an index such as PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu.
+# dnc goes in without its dependencies: it requires flann, which the dense DNC never imports.
+# Where torch cannot be installed the bridge's tests skip.
+torch_venv=.build/torch-venv
+if ! "$torch_venv/bin/python" -c "import torch, h5py, dnc" 2>/dev/null; then
+  rm -rf "$torch_venv"
+  python3 -m venv "$torch_venv"
+  if ! { "$torch_venv/bin/pip" install -q "torch==2.13.0+cpu" numpy h5py && "$torch_venv/bin/pip" install -q --no-deps dnc==1.1.0; }; then
+    echo "note: torch 2.13.0+cpu or dnc could not be installed: TorchBridgeTests will skip" >&2
+    rm -rf "$torch_venv"
+  fi
+fi
+if [ -x "$torch_venv/bin/python" ]; then export DNC_TORCH_PYTHON="$PWD/$torch_venv/bin/python"; fi
+
 # A one-node Slurm cluster for the batch-script tests, stopped when the tests end.
 slurm_state="$PWD/.build/slurm-state"
 scripts/slurm-down.sh "$slurm_state" >/dev/null 2>&1 || true
