@@ -53,7 +53,9 @@ let package = Package(
         // Run reports: HTML pages with SVG figures (heatmap cells as PNG) from a run directory.
         .target(name: "DNCReports", dependencies: ["CZlib", "DNCNumerics", "DNCStorage"], path: "Sources/Reports"),
         // GPU ranks (issue #14): the CUDA driver and NVRTC opened at run time (nothing at build time), device selection.
-        .target(name: "DNCGPU", path: "Sources/GPU"),
+        // The CUDA C kernels (kernels/*.cu): their text embedded for NVRTC, and their launches emulated on the CPU.
+        .target(name: "CGPUKernels", path: "Sources/CGPUKernels", exclude: ["kernels"]),
+        .target(name: "DNCGPU", dependencies: ["CGPUKernels"], path: "Sources/GPU"),
         // Tasks and training loops.
         .target(name: "DNCTraining", dependencies: ["DNCNumerics", "DNCLayers", "DNCMemories", "DNCModels", "DNCStorage"],
                 path: "Sources/Training"),
@@ -80,7 +82,7 @@ let package = Package(
         .testTarget(name: "MemoriesTests", dependencies: ["TestSupport", "DNCMemories", "DNCLayers", "DNCNumerics", "DNCStorage"]),
         .testTarget(name: "ReportTests", dependencies: ["TestSupport", "DNCReports", "DNCStorage", "DNCNumerics"]),
         .testTarget(name: "CommandLineTests", dependencies: ["TestSupport", "DNCTraining", "DNCModels", "DNCLayers", "DNCNumerics", "DNCStorage"]),
-        .testTarget(name: "GPUTests", dependencies: ["TestSupport", "DNCGPU", "DNCMemories", "DNCNumerics"]),
+        .testTarget(name: "GPUTests", dependencies: ["TestSupport", "DNCGPU", "CGPUKernels", "DNCMemories", "DNCNumerics"]),
         .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "DNCModels", "DNCMemories", "DNCLayers", "DNCNumerics", "DNCStorage", "DNCTraining"]),
     ]
 )

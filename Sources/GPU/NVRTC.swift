@@ -31,6 +31,7 @@ public final class NVRTC: @unchecked Sendable {
 
     /// Opens the library at `path` (a file or a soname) and finds every function.
     public init(path: String) throws(GPUUnavailable) {
+        Self.loadBuiltins(nextTo: path)
         let library: DynamicLibrary
         do { library = try DynamicLibrary(path) } catch { throw GPUUnavailable(error.message) }
         func load<F>(_ symbol: String, _ type: F.Type) throws(GPUUnavailable) -> F {
@@ -57,6 +58,19 @@ public final class NVRTC: @unchecked Sendable {
 
     /// Where the loader found the library.
     public var path: String { library.path ?? library.name }
+
+    /// NVRTC opens `libnvrtc-builtins.so.X.Y` by soname when it compiles; outside the toolkit's
+    /// library directory (the `nvidia-cuda-nvrtc` wheel, a path in DNC_NVRTC_LIBRARY) the loader
+    /// would not find it ("failed to open libnvrtc-builtins"). Opening it first, from the directory
+    /// of the library file, makes that later lookup find the loaded copy.
+    private static func loadBuiltins(nextTo path: String) {
+        guard path.contains("/") else { return }
+        let directory = (path as NSString).deletingLastPathComponent
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in names.sorted() where name.hasPrefix("libnvrtc-builtins.so") {
+            _ = try? DynamicLibrary(directory + "/" + name)
+        }
+    }
 
     /// NVRTC from `DNC_NVRTC_LIBRARY` when set (and only from there: a path the user gave that
     /// fails is reported, not silently replaced), else the first of `searchNames` that loads.
