@@ -12,9 +12,17 @@ static const char prelude[] = {
 static const char content_addressing[] = {
 #embed "kernels/content_addressing.cu"
     , 0};
+static const char temporal_link[] = {
+#embed "kernels/temporal_link.cu"
+    , 0};
+static const char usage_allocation[] = {
+#embed "kernels/usage_allocation.cu"
+    , 0};
 
 static const struct { const char *name, *text; } sources[] = {
     {"content_addressing.cu", content_addressing},
+    {"temporal_link.cu", temporal_link},
+    {"usage_allocation.cu", usage_allocation},
 };
 
 int dnc_kernel_source_count(void) { return (int)(sizeof sources / sizeof sources[0]); }

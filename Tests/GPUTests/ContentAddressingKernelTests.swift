@@ -81,25 +81,4 @@ final class ContentAddressingKernelTests: XCTestCase {
         XCTAssertEqual(dnc_emulated_content_addressing_forward_f64([1, 2], [1, 2], [1], 1, 1, 2, 1, 0, 3, &out, &out2), -1, "3 threads: not a power of two")
         XCTAssertEqual(dnc_emulated_content_addressing_forward_f64([1, 2], [1, 2], [1], 1, 0, 2, 1, 0, 4, &out, &out2), -1, "no rows")
     }
-
-    func assertClose<T: Real>(_ a: [T], _ b: [T], _ tolerance: T, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(a.count, b.count, what, file: file, line: line)
-        let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
-        XCTAssertTrue(worst <= tolerance, "\(what): max |difference| \(worst) > \(tolerance)", file: file, line: line)
-        XCTAssertFalse(a.contains { $0.isNaN }, "\(what): NaN left", file: file, line: line)
-    }
-}
-
-/// A small deterministic generator for test inputs (SplitMix64).
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-    mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }

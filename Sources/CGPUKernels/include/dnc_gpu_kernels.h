@@ -26,6 +26,21 @@ int dnc_emulated_content_addressing_forward_f64(const double *memory, const doub
                                                 int batch, int cells, int width, int heads, double norm_shift, int threads,
                                                 double *cosine, double *weights);
 
+/// temporal_link.cu on the CPU: the link update in place (link B×N×N, write_weights and the old
+/// precedence B×N), then the precedence update in place. Returns 0, or −1 for bad sizes.
+int dnc_emulated_link_update_f32(float *link, const float *write_weights, const float *precedence, int batch, int cells, int threads);
+int dnc_emulated_link_update_f64(double *link, const double *write_weights, const double *precedence, int batch, int cells, int threads);
+int dnc_emulated_precedence_update_f32(float *precedence, const float *write_weights, int batch, int cells, int threads);
+int dnc_emulated_precedence_update_f64(double *precedence, const double *write_weights, int batch, int cells, int threads);
+
+/// usage_allocation.cu on the CPU (shapes in the kernel's comment). Returns 0, or −1 for bad sizes.
+int dnc_emulated_usage_allocation_f32(const float *usage, const float *write_weights, const float *read_weights, const float *free_gates,
+                                      int batch, int cells, int read_heads, int threads, float *retention, float *new_usage,
+                                      int *order, float *sorted, float *prefix, float *allocation);
+int dnc_emulated_usage_allocation_f64(const double *usage, const double *write_weights, const double *read_weights, const double *free_gates,
+                                      int batch, int cells, int read_heads, int threads, double *retention, double *new_usage,
+                                      int *order, double *sorted, double *prefix, double *allocation);
+
 #ifdef __cplusplus
 }
 #endif
