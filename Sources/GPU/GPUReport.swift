@@ -39,13 +39,39 @@ public enum GPUReport {
         let status = CUDADriver.status()
         let driverPath: String? = if case .usable = status { (try? CUDADriver())?.path } else { nil }
         let nvrtc: Result<(version: CUDAVersion, path: String, architectures: [Int]?), GPUUnavailable>
+        var kernels: String?
         do {
             let found = try NVRTC.load(environment: environment)
             nvrtc = .success((found.version, found.path, found.supportedArchitectures))
+            kernels = kernelLine(nvrtc: found, driver: status)
         } catch {
             nvrtc = .failure(error)
         }
         return lines(driver: status, driverPath: driverPath, kernelModuleVersion: CUDADriver.kernelModuleVersion(),
-                     nvrtc: nvrtc, visibleDevices: environment["CUDA_VISIBLE_DEVICES"])
+                     nvrtc: nvrtc, visibleDevices: environment["CUDA_VISIBLE_DEVICES"]) + (kernels.map { [$0] } ?? [])
+    }
+
+    /// Whether every kernel source compiles (no cache: this checks NVRTC itself) for the GPUs'
+    /// architectures, or for the A100's and H100's (sm_80, sm_90) when there is no GPU.
+    static func kernelLine(nvrtc: NVRTC, driver: CUDADriver.Status) -> String {
+        var architectures = ["sm_80", "sm_90"]
+        var driverVersion: CUDAVersion?
+        if case .usable(let version, let devices) = driver, !devices.isEmpty {
+            driverVersion = version
+            architectures = Array(Set(devices.map { "sm_\($0.computeCapability.major)\($0.computeCapability.minor)" })).sorted()
+        }
+        let compiler = KernelCompiler(nvrtc: nvrtc, driverVersion: driverVersion, cacheDirectory: nil)
+        let sources = KernelSource.all
+        for source in sources {
+            for architecture in architectures {
+                for precision in KernelPrecision.allCases {
+                    do { _ = try compiler.ptx(for: source, architecture: architecture, precision: precision) } catch {
+                        return "Kernels: \(source.name) (\(precision.rawValue)) for \(architecture): \(error.message)"
+                            + (error.log.isEmpty ? "" : " — \(error.log.split(separator: "\n").first ?? "")")
+                    }
+                }
+            }
+        }
+        return "Kernels: \(sources.count) CUDA C sources compile to PTX for \(architectures.joined(separator: ", ")) (f32, f64)"
     }
 }

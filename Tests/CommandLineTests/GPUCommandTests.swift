@@ -86,4 +86,16 @@ final class GPUCommandTests: XCTestCase {
         XCTAssertTrue(lines.contains { $0.hasPrefix("NVRTC: DNC_NVRTC_LIBRARY=/nonexistent/libnvrtc.so.13: ") }, result.output)
         XCTAssertTrue(lines.contains("GPU training: back end not built yet; -cuda N runs on the CPU"), result.output)
     }
+
+    /// With NVRTC (scripts/test.sh sets DNC_NVRTC_LIBRARY), diagnostics compiles every kernel.
+    func testDiagnosticsCompilesTheKernelsWithNVRTC() throws {
+        guard let library = ProcessInfo.processInfo.environment["DNC_NVRTC_LIBRARY"] else {
+            throw XCTSkip("DNC_NVRTC_LIBRARY is not set (scripts/test.sh installs pip's nvidia-cuda-nvrtc and sets it)")
+        }
+        let result = try Executables.run("dnc-dist", ["diagnostics"], environment: ["DNC_NVRTC_LIBRARY": library])
+        XCTAssertEqual(result.status, 0, result.error)
+        let lines = result.output.split(separator: "\n")
+        XCTAssertTrue(lines.contains { $0.hasPrefix("NVRTC: ") && $0.contains(library.split(separator: "/").last!) }, result.output)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("Kernels: ") && $0.contains(" CUDA C sources compile to PTX for ") && $0.hasSuffix(" (f32, f64)") }, result.output)
+    }
 }
