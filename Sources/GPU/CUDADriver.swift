@@ -54,7 +54,7 @@ public final class CUDADriver: @unchecked Sendable {
         }
     }
 
-    private let library: DynamicLibrary
+    let library: DynamicLibrary
     private let initialise: Init, driverGetVersion: IntOut, deviceGetCount: IntOut, deviceGet: DeviceGet
     private let deviceGetName: DeviceGetName, deviceTotalMemory: DeviceTotalMemory, deviceGetAttribute: DeviceGetAttribute
     private let getErrorString: GetErrorString
@@ -111,6 +111,13 @@ public final class CUDADriver: @unchecked Sendable {
                                   totalMemoryBytes: bytes, computeCapability: (Int(major), Int(minor))))
         }
         return .usable(driverVersion: CUDAVersion(driverEncoded: Int(version)), devices: devices)
+    }
+
+    /// cuDeviceGet: the CUdevice handle of a visible device's ordinal.
+    func deviceHandle(ordinal: Int) throws(GPUUnavailable) -> Int32 {
+        var device: Int32 = 0
+        try check(deviceGet(&device, Int32(ordinal)), "cuDeviceGet(\(ordinal))")
+        return device
     }
 
     private func check(_ result: Int32, _ call: String) throws(GPUUnavailable) {

@@ -81,10 +81,26 @@ public final class NVRTC: @unchecked Sendable {
                 throw GPUUnavailable("\(environmentVariable)=\(path): \(error.reason)")
             }
         }
-        for name in searchNames {
+        for name in searchNames + toolkitLibraries() {
             if let nvrtc = try? NVRTC(path: name) { return nvrtc }
         }
-        throw GPUUnavailable("not found (tried \(searchNames.joined(separator: ", ")); set \(environmentVariable) to the library file)")
+        throw GPUUnavailable("not found (tried \(searchNames.joined(separator: ", ")) and \(toolkitDirectories.joined(separator: ", ")); "
+                             + "set \(environmentVariable) to the library file)")
+    }
+
+    /// Where CUDA toolkits install their libraries when the loader is not told (no ldconfig entry).
+    static let toolkitDirectories = ["/usr/local/cuda/lib64", "/usr/local/cuda/targets/x86_64-linux/lib"]
+
+    /// The versioned `libnvrtc.so.N` files in the toolkit directories and in versioned toolkits
+    /// (/usr/local/cuda-12.8/lib64), newest first by name.
+    static func toolkitLibraries() -> [String] {
+        let manager = FileManager.default
+        let versioned = ((try? manager.contentsOfDirectory(atPath: "/usr/local")) ?? []).filter { $0.hasPrefix("cuda-") }.sorted(by: >)
+            .map { "/usr/local/\($0)/lib64" }
+        return (toolkitDirectories + versioned).flatMap { directory in
+            ((try? manager.contentsOfDirectory(atPath: directory)) ?? [])
+                .filter { $0.hasPrefix("libnvrtc.so.") && !$0.contains("alt") }.sorted(by: >).map { "\(directory)/\($0)" }
+        }
     }
 
     /// The virtual architectures this NVRTC compiles for (75 for sm_75), when it can say.
