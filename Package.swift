@@ -52,17 +52,21 @@ let package = Package(
         .target(name: "DNCDistribution", dependencies: ["CDNCShim", "DNCTraining"], path: "Sources/Distribution"),
         // Run reports: HTML pages with SVG figures (heatmap cells as PNG) from a run directory.
         .target(name: "DNCReports", dependencies: ["CZlib", "DNCNumerics", "DNCStorage"], path: "Sources/Reports"),
+        // GPU ranks (issue #14): the CUDA driver and NVRTC opened at run time (nothing at build time), device selection.
+        // The CUDA C kernels (kernels/*.cu): their text embedded for NVRTC, and their launches emulated on the CPU.
+        .target(name: "CGPUKernels", path: "Sources/CGPUKernels", exclude: ["kernels"]),
+        .target(name: "DNCGPU", dependencies: ["CGPUKernels"], path: "Sources/GPU"),
         // Tasks and training loops.
         .target(name: "DNCTraining", dependencies: ["DNCNumerics", "DNCLayers", "DNCMemories", "DNCModels", "DNCStorage"],
                 path: "Sources/Training"),
 
         // Umbrella modules: one file each of `@_exported import`s, so that users import one module.
         .target(name: "DNCCore", dependencies: ["DNCNumerics", "DNCLayers", "DNCMemories", "DNCModels"], path: "Sources/DNCCore"),
-        .target(name: "DNCKit", dependencies: ["DNCCore", "DNCStorage", "DNCTraining", "DNCDistribution", "DNCReports"],
+        .target(name: "DNCKit", dependencies: ["DNCCore", "DNCStorage", "DNCTraining", "DNCDistribution", "DNCReports", "DNCGPU"],
                 path: "Sources/DNCKit"),
 
         .executableTarget(name: "DNCDistCommand",
-                          dependencies: ["DNCNumerics", "DNCLayers", "DNCStorage", "DNCModels", "DNCTraining", "DNCReports", "DNCDistribution",
+                          dependencies: ["DNCNumerics", "DNCLayers", "DNCStorage", "DNCModels", "DNCTraining", "DNCReports", "DNCDistribution", "DNCGPU",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/DNCDistCommand"),
         .executableTarget(name: "DNCBenchCommand",
@@ -78,6 +82,7 @@ let package = Package(
         .testTarget(name: "MemoriesTests", dependencies: ["TestSupport", "DNCMemories", "DNCLayers", "DNCNumerics", "DNCStorage"]),
         .testTarget(name: "ReportTests", dependencies: ["TestSupport", "DNCReports", "DNCStorage", "DNCNumerics"]),
         .testTarget(name: "CommandLineTests", dependencies: ["TestSupport", "DNCTraining", "DNCModels", "DNCLayers", "DNCNumerics", "DNCStorage"]),
+        .testTarget(name: "GPUTests", dependencies: ["TestSupport", "DNCGPU", "CGPUKernels", "DNCMemories", "DNCNumerics"]),
         .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "DNCModels", "DNCMemories", "DNCLayers", "DNCNumerics", "DNCStorage", "DNCTraining"]),
     ]
 )

@@ -30,6 +30,23 @@ if ! "$torch_venv/bin/python" -c "import torch, h5py, dnc" 2>/dev/null; then
 fi
 if [ -x "$torch_venv/bin/python" ]; then export DNC_TORCH_PYTHON="$PWD/$torch_venv/bin/python"; fi
 
+# NVRTC without a GPU or toolkit (pip's nvidia-cuda-nvrtc wheel, CUDA 13.0), for the tests that
+# compile the CUDA kernels (GPUTests.KernelCompilerTests). A DNC_NVRTC_LIBRARY already set wins.
+if [ -z "${DNC_NVRTC_LIBRARY:-}" ]; then
+  nvrtc_venv=.build/nvrtc-venv
+  nvrtc_library() { find "$nvrtc_venv" -name 'libnvrtc.so.13' -path '*nvidia*' 2>/dev/null | head -1; }
+  if [ -z "$(nvrtc_library)" ]; then
+    rm -rf "$nvrtc_venv"
+    python3 -m venv "$nvrtc_venv"
+    # Not fatal: without it those tests skip, naming DNC_NVRTC_LIBRARY.
+    "$nvrtc_venv/bin/pip" install -q 'nvidia-cuda-nvrtc==13.0.*' || echo "warning: nvidia-cuda-nvrtc not installed; NVRTC tests will skip" >&2
+  fi
+  if [ -n "$(nvrtc_library)" ]; then
+    DNC_NVRTC_LIBRARY="$PWD/$(nvrtc_library)"
+    export DNC_NVRTC_LIBRARY
+  fi
+fi
+
 # A one-node Slurm cluster for the batch-script tests, stopped when the tests end.
 slurm_state="$PWD/.build/slurm-state"
 scripts/slurm-down.sh "$slurm_state" >/dev/null 2>&1 || true

@@ -60,6 +60,19 @@ int dnc_mpi_barrier(void) {
     return dnc_mpi_initialized() ? MPI_Barrier(MPI_COMM_WORLD) : MPI_SUCCESS;
 }
 
+int dnc_mpi_node_local_rank(int *rank, int *size) {
+    *rank = 0;
+    *size = 1;
+    if (!dnc_mpi_initialized()) return MPI_SUCCESS;
+    MPI_Comm node;
+    int rc = MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+    if (rc != MPI_SUCCESS) return rc;
+    rc = MPI_Comm_rank(node, rank);
+    if (rc == MPI_SUCCESS) rc = MPI_Comm_size(node, size);
+    MPI_Comm_free(&node);
+    return rc;
+}
+
 double dnc_mpi_wtime(void) {
     if (dnc_mpi_initialized()) return MPI_Wtime();
     struct timespec ts;

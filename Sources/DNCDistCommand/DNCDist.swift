@@ -3,6 +3,7 @@ import DNCNumerics
 import DNCStorage
 import DNCTraining
 import DNCDistribution
+import DNCGPU
 import Foundation
 
 /// `dnc-dist`: trains memory-augmented networks, alone or data-parallel under MPI.
@@ -149,7 +150,7 @@ extension DNCDist {
 }
 
 struct Diagnostics: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show the numeric back end this process uses.")
+    static let configuration = CommandConfiguration(abstract: "Show the numeric back end this process uses, and the GPUs, CUDA driver and NVRTC it finds.")
 
     func run() throws {
         print("dnc-dist \(DNCDist.version)")
@@ -158,6 +159,7 @@ struct Diagnostics: ParsableCommand {
         let flags = BLASRuntime.cpuFlags()
         print("CPU: best known kernels \(BLASRuntime.bestCore(flags: flags) ?? "none"), "
               + "AVX-512 \(flags.contains("avx512f") ? "yes" : "no"), AVX2 \(flags.contains("avx2") ? "yes" : "no")")
-        print("GPU: none (this build has the CPU back end only)")
+        // The driver and NVRTC are opened at run time: on a machine without them these lines say why.
+        for line in GPUReport.current(environment: ProcessInfo.processInfo.environment) { print(line) }
     }
 }

@@ -69,7 +69,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: seedFlag("eval_batches"), help: ArgumentHelp("Batches per evaluated length." + TrainingOptions.defaultText("eval_batches"))) var eval_batches: Int?
     @Option(name: seedFlag("eval_freq"), help: ArgumentHelp("Also evaluate every this many steps (0: only at the end)." + TrainingOptions.defaultText("eval_freq"))) var eval_freq: Int?
     @Option(name: seedFlag("max_bad_steps"), help: ArgumentHelp("Consecutive non-finite steps tolerated." + TrainingOptions.defaultText("max_bad_steps"))) var max_bad_steps: Int?
-    @Option(name: seedFlag("cuda"), help: ArgumentHelp("The GPU id, as in pytorch-dnc; this build runs on the CPU and warns." + TrainingOptions.defaultText("cuda"))) var cuda: Int?
+    @Option(name: seedFlag("cuda"), help: ArgumentHelp("The GPU id as in pytorch-dnc (-1: the CPU); under MPI each rank takes its node-local rank modulo the visible GPUs. This build trains on the CPU and warns (--require-gpu: fails)." + TrainingOptions.defaultText("cuda"))) var cuda: Int?
     @Flag(name: seedFlag("visdom"), help: "pytorch-dnc's live plots: here, debug tensors to HDF5 (same as --debug).") var visdom = false
     @Flag(name: seedFlag("debug"), help: "Write the memory's debug tensors every summarize_freq steps.") var debug = false
     @Option(name: seedFlag("debug_memory_window"), help: ArgumentHelp("SAM/SDNC debug memory: 0 = the rows each step wrote (default), w = the first w rows." + TrainingOptions.defaultText("debug_memory_window"))) var debug_memory_window: Int?

@@ -30,6 +30,10 @@ struct RunOptions: ParsableArguments {
     @Flag(help: "Start afresh in a --run-dir that holds an earlier run, deleting that run's checkpoints, metrics, debug dumps and evaluations.")
     var overwrite = false
 
+    @Flag(name: [.customLong("require-gpu"), .customLong("require_gpu")],
+          help: "Fail (exit 2, before any work) instead of warning and training on the CPU when -cuda N asks for a GPU this process cannot use.")
+    var requireGPU = false
+
     @Option(name: [.customLong("memory-limit"), .customLong("memory_limit")],
             help: "Refuse configurations estimated to need more than this many GiB per process (default: the machine's physical memory).")
     var memoryLimit: Double?
@@ -63,13 +67,10 @@ extension TaskTrainCommand {
         }
         // bAbI: the vocabulary and input width come from the data (no-op for the other tasks).
         var configuration = try BabiTask.prepare(options.resolve(task: Self.task, base: base))
+        configuration = try DeviceChoice.resolve(configuration, requireGPU: run.requireGPU, communicator: communicator)
         if !run.resume {
             _ = try TrainingRun.preflight(configuration, communicator: communicator)
             if communicator.rank == 0, let directory = run.runDirectory { try TrainingRun.lock(runDirectory: directory) }
-        }
-        if configuration.cuda >= 0 {
-            FileHandle.standardError.write(Data("warning: -cuda \(configuration.cuda): this build has no GPU back end; running on the CPU\n".utf8))
-            configuration.cuda = -1
         }
         let code = try TrainingRun.execute(configuration: configuration, runDirectory: run.runDirectory, resume: run.resume,
                                            overwrite: run.overwrite, communicator: communicator)

@@ -1,8 +1,10 @@
 // `import DNCKit`: every public module of dnc-swift. DNCCore (numerics, layers, memories,
 // models), HDF5 files (DNCStorage), checkpoints, tasks and the training loop (DNCTraining),
-// data parallelism over MPI (DNCDistribution) and run reports (DNCReports).
+// data parallelism over MPI (DNCDistribution), run reports (DNCReports) and GPU
+// diagnostics and device selection (DNCGPU).
 @_exported import DNCCore
 @_exported import DNCStorage
 @_exported import DNCTraining
 @_exported import DNCDistribution
 @_exported import DNCReports
+@_exported import DNCGPU

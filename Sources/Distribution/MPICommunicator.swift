@@ -8,13 +8,23 @@ import Foundation
 public final class MPICommunicator: Communicator {
     public let rank: Int
     public let size: Int
+    /// This rank's place among the ranks on its node, and their number: what picks its GPU
+    /// (DeviceSelection).
+    public let localRank: Int
+    public let localSize: Int
 
-    /// Initialises MPI (once per process). Throws with MPI's message when it cannot.
+    /// Initialises MPI (once per process) and finds the ranks sharing this node (collective).
+    /// Throws with MPI's message when it cannot.
     public init() throws {
         let code = dnc_mpi_init()
         guard code == 0 else { throw DistributionError("MPI could not start: \(MPICommunicator.message(code))") }
         rank = Int(dnc_mpi_rank())
         size = Int(dnc_mpi_size())
+        var local: Int32 = 0, localCount: Int32 = 1
+        let split = dnc_mpi_node_local_rank(&local, &localCount)
+        guard split == 0 else { throw DistributionError("MPI could not find the ranks on this node: \(MPICommunicator.message(split))") }
+        localRank = Int(local)
+        localSize = Int(localCount)
     }
 
     public func sumInPlace(_ buffer: UnsafeMutablePointer<Float>, count: Int) {

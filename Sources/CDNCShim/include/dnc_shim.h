@@ -32,6 +32,10 @@ int dnc_mpi_rank(void);
 /// The number of ranks in MPI_COMM_WORLD; 1 when MPI is not initialised.
 int dnc_mpi_size(void);
 int dnc_mpi_barrier(void);
+/// This process's rank among the ranks sharing its node, and their number
+/// (MPI_Comm_split_type with MPI_COMM_TYPE_SHARED): the node-local rank that picks a GPU.
+/// Collective over MPI_COMM_WORLD. 0 and 1 when MPI is not initialised.
+int dnc_mpi_node_local_rank(int *rank, int *size);
 /// Seconds since an arbitrary origin (MPI_Wtime; a monotonic clock when MPI is not initialised).
 double dnc_mpi_wtime(void);
 /// Aborts every rank with `code`; exits this process when MPI is not initialised.

@@ -1,0 +1,44 @@
+/* The CPU emulation of a CUDA launch for the kernels in kernels/ (their rules are in
+ * kernels/dnc_kernel_prelude.cuh): blocks run one after the other; inside a block, each
+ * barrier-separated DNC_FOR_EACH_THREAD block runs as a loop over the threads, which gives every
+ * thread the state a barrier guarantees on the GPU. Shared memory is a plain array per launch.
+ * Only x-dimensional blocks and x/y grids, which is what the kernels use.
+ */
+#ifndef DNC_EMULATION_H
+#define DNC_EMULATION_H
+#define DNC_KERNEL_EMULATION 1
+#include <math.h>
+#include <stdlib.h>
+
+typedef struct { unsigned x, y, z; } dnc_dim3;
+typedef long long dnc_index;
+/* CUDA's built-in variables, per CPU thread so that emulated launches may run concurrently. */
+static _Thread_local dnc_dim3 threadIdx, blockIdx, blockDim, gridDim;
+static _Thread_local double *dnc_emulated_shared;
+
+#define DNC_KERNEL static void
+#define DNC_FOR_EACH_THREAD for (threadIdx.x = 0; threadIdx.x < blockDim.x; threadIdx.x++) {
+#define DNC_END_FOR_EACH_THREAD }
+#define DNC_BARRIER() ((void)0)
+#define DNC_SHARED_ARRAY(type, name) type *name = (type *)dnc_emulated_shared
+
+static inline int dnc_is_power_of_two(int n) { return n > 0 && (n & (n - 1)) == 0; }
+
+/* Runs kernel(...) on a grid_x × grid_y grid of blocks of `threads` threads with `shared_bytes`
+ * of shared memory. Evaluates to 0, or −1 when the shared memory cannot be allocated. */
+#define DNC_EMULATE_LAUNCH(status, kernel, grid_x, grid_y, threads, shared_bytes, ...)                   \
+    do {                                                                                                 \
+        dnc_emulated_shared = (double *)malloc((size_t)(shared_bytes) + sizeof(double));                \
+        if (dnc_emulated_shared == NULL) { (status) = -1; break; }                                       \
+        gridDim = (dnc_dim3){(unsigned)(grid_x), (unsigned)(grid_y), 1};                                 \
+        blockDim = (dnc_dim3){(unsigned)(threads), 1, 1};                                                \
+        for (blockIdx.z = 0, blockIdx.y = 0; blockIdx.y < gridDim.y; blockIdx.y++)                       \
+            for (blockIdx.x = 0; blockIdx.x < gridDim.x; blockIdx.x++) {                                 \
+                threadIdx = (dnc_dim3){0, 0, 0};                                                         \
+                kernel(__VA_ARGS__);                                                                     \
+            }                                                                                            \
+        free(dnc_emulated_shared);                                                                       \
+        dnc_emulated_shared = NULL;                                                                      \
+        (status) = 0;                                                                                    \
+    } while (0)
+#endif

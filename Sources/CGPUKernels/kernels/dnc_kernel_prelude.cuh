@@ -1,0 +1,48 @@
+/* The prelude of every kernel in kernels/: the few macros that let one CUDA C source run both
+ * under NVRTC on a GPU and, as plain C, in the CPU emulation of its launch (emulation.h), so
+ * that the GPU code is tested against the CPU implementation on machines without a GPU
+ * (issue #14).
+ *
+ * Rules a kernel follows so that both readings agree:
+ * - Work between two barriers is one `DNC_FOR_EACH_THREAD … DNC_END_FOR_EACH_THREAD` block.
+ *   On the GPU it is the thread's code; on the CPU it runs once per thread, in order.
+ * - A value that crosses a barrier lives in shared memory (DNC_SHARED_ARRAY), never in a local:
+ *   on the CPU, locals of one block are gone when the next block starts.
+ * - Code outside the blocks is the same for every thread of a block (it may use blockIdx,
+ *   blockDim and gridDim, never threadIdx), and so are loop conditions around barriers.
+ * - Barriers are DNC_BARRIER(), between blocks only (no barrier inside divergent code).
+ * The precision is chosen by DNC_DOUBLE (0 or 1) before inclusion; kernels are named with
+ * DNC_NAME (…_f32 or …_f64), so that both precisions live in one program or C file.
+ */
+#ifndef DNC_KERNEL_PRELUDE
+#define DNC_KERNEL_PRELUDE
+#ifndef DNC_KERNEL_EMULATION
+#define DNC_KERNEL extern "C" __global__ void
+#define DNC_FOR_EACH_THREAD {
+#define DNC_END_FOR_EACH_THREAD }
+#define DNC_BARRIER() __syncthreads()
+/* Dynamic shared memory (the launch's shared byte count), declared as doubles for alignment. */
+#define DNC_SHARED_ARRAY(type, name) extern __shared__ double dnc_shared_words[]; type *name = (type *)dnc_shared_words
+typedef long long dnc_index;
+#endif
+#endif
+
+/* The precision: outside the guard, so that a C file can include a kernel once per precision. */
+#undef DNC_REAL
+#undef DNC_SQRT
+#undef DNC_EXP
+#undef DNC_REAL_LOWEST
+#undef DNC_NAME
+#if DNC_DOUBLE
+#define DNC_REAL double
+#define DNC_SQRT sqrt
+#define DNC_EXP exp
+#define DNC_REAL_LOWEST (-1.7976931348623157e308)
+#define DNC_NAME(base) base##_f64
+#else
+#define DNC_REAL float
+#define DNC_SQRT sqrtf
+#define DNC_EXP expf
+#define DNC_REAL_LOWEST (-3.402823466e38f)
+#define DNC_NAME(base) base##_f32
+#endif

@@ -1,0 +1,40 @@
+import ArgumentParser
+import DNCDistribution
+import DNCGPU
+import DNCTraining
+import Foundation
+
+/// `-cuda N` for one training process (issue #14): the device DeviceSelection picks from the
+/// driver, CUDA_VISIBLE_DEVICES and the rank's place on its node. This build trains on the CPU
+/// only, so a GPU request ends in a one-line warning and a CPU run (pytorch-dnc command lines
+/// stay runnable everywhere), or, under --require-gpu, in an error before any work.
+enum DeviceChoice {
+    /// Warns or throws as described; returns the configuration with `cuda` set to the device the
+    /// run uses (−1: the CPU).
+    static func resolve(_ configuration: TrainingConfiguration, requireGPU: Bool, communicator: Communicator,
+                        environment: [String: String] = ProcessInfo.processInfo.environment) throws -> TrainingConfiguration {
+        let requested = configuration.cuda
+        if requested < 0 {
+            if requireGPU { throw ValidationError("--require-gpu needs -cuda N with N ≥ 0 (a GPU), got -cuda \(requested)") }
+            return configuration
+        }
+        let mpi = communicator as? MPICommunicator
+        let localRank = mpi?.localRank ?? 0, localSize = mpi?.localSize ?? 1
+        let decision = DeviceSelection.decide(requested: requested, localRank: localRank, localSize: localSize,
+                                              driver: CUDADriver.status().availability, visibleDevices: environment["CUDA_VISIBLE_DEVICES"])
+        var result = configuration
+        switch decision {
+        case .cpu:
+            result.cuda = -1
+        case .gpu(let device):
+            result.cuda = device
+        case .cpuInstead(let reason, _):
+            if requireGPU { throw ValidationError("--require-gpu: -cuda \(requested): \(reason)") }
+            FileHandle.standardError.write(Data((DeviceSelection.warning(requested: requested, reason: reason, rank: communicator.rank,
+                                                                         size: communicator.size, localRank: localRank,
+                                                                         localSize: localSize) + "\n").utf8))
+            result.cuda = -1
+        }
+        return result
+    }
+}
