@@ -44,6 +44,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: seedFlag("mem_size"), help: ArgumentHelp("Cell width W." + TrainingOptions.defaultText("mem_size"))) var mem_size: Int?
     @Option(name: seedFlag("read_heads"), help: ArgumentHelp("Read heads R." + TrainingOptions.defaultText("read_heads"))) var read_heads: Int?
     @Option(name: seedFlag("sparse_reads"), help: ArgumentHelp("SAM/SDNC: reads per head K, at most mem_slot." + TrainingOptions.defaultText("sparse_reads"))) var sparse_reads: Int?
+    @Option(name: seedFlag("index_probes"), help: ArgumentHelp("SAM/SDNC approximate index: lists probed per query (0: 32); more recall, more time." + TrainingOptions.defaultText("index_probes"))) var index_probes: Int?
     @Option(name: seedFlag("index"), help: ArgumentHelp("SAM/SDNC neighbour index: auto (exact below 10 000 cells), exact, approximate." + TrainingOptions.defaultText("index"))) var index: TrainingConfiguration.IndexChoice?
     @Option(name: seedFlag("temporal_reads"), help: ArgumentHelp("SDNC: temporal links per cell K_L, at most mem_slot − 1." + TrainingOptions.defaultText("temporal_reads"))) var temporal_reads: Int?
     @Option(name: seedFlag("independent_linears"), help: ArgumentHelp("Ten separate interface layers (true/false)." + TrainingOptions.defaultText("independent_linears"))) var independent_linears: Bool?
@@ -127,7 +128,7 @@ struct TrainingOptions: ParsableArguments {
         set(nonlinearity, \.nonlinearity, "nonlinearity")
         set(nhid, \.nhid, "nhid"); set(nlayer, \.nlayer, "nlayer"); set(nhlayer, \.nhlayer, "nhlayer"); set(dropout, \.dropout, "dropout")
         set(mem_slot, \.mem_slot, "mem_slot"); set(mem_size, \.mem_size, "mem_size"); set(read_heads, \.read_heads, "read_heads")
-        set(sparse_reads, \.sparse_reads, "sparse_reads"); set(index, \.index, "index"); set(temporal_reads, \.temporal_reads, "temporal_reads")
+        set(sparse_reads, \.sparse_reads, "sparse_reads"); set(index, \.index, "index"); set(index_probes, \.index_probes, "index_probes"); set(temporal_reads, \.temporal_reads, "temporal_reads")
         set(independent_linears, \.independent_linears, "independent_linears"); set(share_memory, \.share_memory, "share_memory")
         set(controller_clip, \.controller_clip, "controller_clip"); set(preset, \.preset, "preset")
         set(optim, \.optim, "optim"); set(lr, \.lr, "lr"); set(lr_schedule, \.lr_schedule, "lr_schedule")
@@ -161,6 +162,8 @@ struct TrainingOptions: ParsableArguments {
         let rules: [(keys: [String], applies: Bool, needs: String)] = [
             (["nonlinearity"], c.rnn_type == .rnn, "rnn_type rnn (rnn_type is \(c.rnn_type))"),
             (["sparse_reads", "index"], c.memory_type.isSparse, "memory_type sam or sdnc (memory_type is \(c.memory_type))"),
+            (["index_probes"], c.memory_type.isSparse && (c.index == .approximate || (c.index == .auto && c.mem_slot >= 10_000)),
+             "the approximate index (-memory_type sam or sdnc with -index approximate, or auto from 10 000 cells)"),
             (["temporal_reads"], c.memory_type == .sdnc, "memory_type sdnc (memory_type is \(c.memory_type))"),
             (["mem_slot", "mem_size", "read_heads", "nlayer", "independent_linears", "share_memory", "controller_clip", "preset"],
              c.memory_type != .controllerOnly, "a memory (memory_type is none)"),

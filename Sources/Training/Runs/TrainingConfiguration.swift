@@ -33,6 +33,9 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
     public var sparse_reads = 10
     /// SAM's and the SDNC's nearest-neighbour index.
     public var index = IndexChoice.auto
+    /// Lists the approximate index probes per query (0: its default, 32); more probes, more
+    /// recall and more time (docs/sparse-memory.md, Nearest-neighbour index).
+    public var index_probes = 0
     public var temporal_reads = 2
     public var independent_linears = false
     public var share_memory = true
@@ -178,7 +181,8 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
         for (name, value) in positive where value < 1 { throw problem(name, value, "at least 1") }
         let nonNegative: [(String, Int)] = [("eval_freq", eval_freq), ("debug_memory_window", debug_memory_window),
                                             ("per_rank_batch_size", per_rank_batch_size),
-                                            ("curriculum_increment", curriculum_increment), ("tbptt", tbptt)]
+                                            ("curriculum_increment", curriculum_increment), ("tbptt", tbptt),
+                                            ("index_probes", index_probes)]
         for (name, value) in nonNegative where value < 0 { throw problem(name, value, "≥ 0") }
         if tbptt > 0 && task == "adding" {
             throw problem("tbptt", tbptt, "0 for the adding task (its prediction is the sum of the outputs over the whole sequence, so no chunk's gradient is known before the last chunk)")
@@ -228,7 +232,8 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
         c.shareMemoryBetweenLayers = share_memory
         c.controllerOutputClip = controller_clip
         let approximate = index == .approximate || (index == .auto && mem_slot >= 10_000)
-        let indexKind: SparseIndexKind = approximate ? .approximate(ApproximateIndexOptions()) : .exact
+        let indexKind: SparseIndexKind = approximate
+            ? .approximate(index_probes > 0 ? ApproximateIndexOptions(probes: index_probes) : ApproximateIndexOptions()) : .exact
         switch memory_type {
         case .sam: c.memoryKind = .sparse(reads: sparse_reads, index: indexKind)
         case .sdnc: c.memoryKind = .sparseTemporal(reads: sparse_reads, temporalReads: temporal_reads, index: indexKind)
