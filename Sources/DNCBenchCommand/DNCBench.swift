@@ -100,7 +100,7 @@ struct DNCBench: ParsableCommand {
                                          "index": sam.approximate ? "approximate" : "exact", "batch": sam.batch,
                                          "median_ms": median * 1e3, "steps_per_second": 1 / median,
                                          "time_step_us": median * 1e6 / 21, "memory_full": sam.full,
-                                         "peak_rss_mib": peakResidentMiB(), "repeats": repeats]
+                                         "peak_rss_mib": peakResidentMiB(), "rss_mib": residentMiB(), "repeats": repeats]
             if let clock {
                 // The clock ran over all timed steps; its share is of their summed time.
                 let total = times.reduce(0, +)
@@ -262,14 +262,14 @@ struct DNCBench: ParsableCommand {
                 guard !rows.isEmpty else { continue }
                 print("\n\(model.uppercased()) training step (LSTM 100, W 32, 1 read head, K 4\(model == "sdnc" ? ", K_L 4" : ""), copy length 10 = 21 steps"
                       + (full ? ", every cell written and indexed" : "") + "), median")
-                print("cells      index        batch  ms/step  µs/time step  peak RSS MiB" + (full ? "  index share  search µs  update µs" : ""))
+                print("cells      index        batch  ms/step  µs/time step  peak RSS MiB" + (full ? "  RSS MiB  index share  search µs  update µs" : ""))
                 for r in rows {
                     let index = (r["index"] as! String).padding(toLength: 12, withPad: " ", startingAt: 0)
                     var line = String(format: "%-10d ", r["nr_cells"] as! Int) + index
                         + String(format: " %5d %8.2f %13.1f %13.1f", r["batch"] as! Int, r["median_ms"] as! Double,
                                  r["time_step_us"] as? Double ?? .nan, r["peak_rss_mib"] as! Double)
                     if full {
-                        line += String(format: " %12.2f %10.1f %10.2f", r["index_share"] as? Double ?? .nan,
+                        line += String(format: " %8.1f %12.2f %10.1f %10.2f", r["rss_mib"] as? Double ?? .nan, r["index_share"] as? Double ?? .nan,
                                        r["index_search_us"] as? Double ?? .nan, r["index_update_us"] as? Double ?? .nan)
                     }
                     print(line)

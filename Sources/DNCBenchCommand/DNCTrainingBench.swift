@@ -66,6 +66,14 @@ func timeTrainingSteps(_ c: DNCConfiguration, model given: DNC<Float>? = nil, ba
     }
 }
 
+/// Resident set size of this process now, in MiB (Linux: VmRSS of /proc/self/status).
+func residentMiB() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+          let kib = Double(line.split(separator: " ").dropFirst().first ?? "") else { return .nan }
+    return kib / 1024
+}
+
 /// Peak resident set size of this process, in MiB.
 func peakResidentMiB() -> Double {
     var usage = rusage()

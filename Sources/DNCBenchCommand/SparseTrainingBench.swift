@@ -67,6 +67,7 @@ struct SparseBenchConfiguration: Sendable {
                 sample.timeIndex(with: clock)
             }
         }
+        rows = []  // the bench's own copy, not the memory's
         let times = try timeTrainingSteps(c, model: model, batch: batch, copyLength: 10, repeats: repeats, carrying: state) { clock.reset() }
         return (times, clock)
     }

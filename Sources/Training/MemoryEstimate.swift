@@ -98,7 +98,11 @@ public struct MemoryEstimate: Sendable, CustomStringConvertible {
         switch c.memory_type {
         case .controllerOnly: break
         case .dnc: reals += n * w + n * n + n * (r + 4)
-        default: reals += n * w + n * (r + 4)
+        default:
+            // The memory, its index's unit vectors, about six 8-byte integers of bookkeeping per
+            // cell (index slots and lists, LRU links, access times) and the SDNC's sparse links.
+            let links = c.memory_type == .sdnc ? 6 * Double(c.temporal_reads) : 0
+            reals += 2 * n * w + n * (r + 12 + links)
         }
         return reals * Double(Swift.max(c.nlayer, 1))
     }

@@ -49,7 +49,6 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
     private let memberSlot: UnsafeMutablePointer<Int>
     private let members: UnsafeMutablePointer<Int>
     public private(set) var count = 0
-    private let raw: UnsafeMutablePointer<T>
     private let listOf: UnsafeMutablePointer<Int>
     private let positionInList: UnsafeMutablePointer<Int>
     /// Number of centroids in use: 0 before the first build (one flat list, index 0).
@@ -79,7 +78,6 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
         let n = Swift.max(capacity, 1)
         memberSlot = .allocate(capacity: n); memberSlot.initialize(repeating: Int.max, count: n)
         members = .allocate(capacity: n)
-        raw = .allocate(capacity: n * width)
         listOf = .allocate(capacity: n)
         positionInList = .allocate(capacity: n)
         centroids = Array(repeating: 0, count: listCount * width)
@@ -90,7 +88,7 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
     }
 
     deinit {
-        memberSlot.deallocate(); members.deallocate(); raw.deallocate()
+        memberSlot.deallocate(); members.deallocate()
         listOf.deallocate(); positionInList.deallocate()
     }
 
@@ -160,21 +158,23 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
         precondition(id >= 0 && id < capacity, "row \(id) out of range 0..<\(capacity)")
         if contains(id) {
             // The replaced content and its list: what a rollback of this insert will re-insert.
-            if built > 0 { recentLists.remember(id: id, vector: raw + id * width, list: listOf[id]) }
+            if built > 0 {
+                let (l, p) = (listOf[id], positionInList[id])
+                listVectors[l].withUnsafeBufferPointer { recentLists.remember(id: id, vector: $0.baseAddress! + p * width, list: l) }
+            }
             detach(id)
         } else {
             memberSlot[id] = count; members[count] = id; count += 1
         }
-        (raw + id * width).update(from: vector, count: width)
         unitScratch.withUnsafeMutableBufferPointer { u in
             normalise(vector, into: u.baseAddress!, width: width)
             var list = 0
             if built > 0 {
-                // A row's list is a function of its content and the centroids: a content filed
+                // A row's list is a function of its unit vector and the centroids: a content filed
                 // since the last rebuild (a redo, or a rollback to the replaced content) keeps it.
-                if let known = recentLists.list(id: id, vector: vector) { list = known } else {
+                if let known = recentLists.list(id: id, vector: u.baseAddress!) { list = known } else {
                     list = nearestList(u.baseAddress!)
-                    recentLists.remember(id: id, vector: vector, list: list)
+                    recentLists.remember(id: id, vector: u.baseAddress!, list: list)
                 }
             }
             attach(id, unit: u.baseAddress!, list: list)
@@ -342,7 +342,9 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
 
     public func storedVector(_ id: Int) -> [T]? {
         guard contains(id) else { return nil }
-        return Array(UnsafeBufferPointer(start: raw + id * width, count: width))
+        var v = [T](repeating: 0, count: width)
+        v.withUnsafeMutableBufferPointer { unitVector(id, into: $0.baseAddress!) }
+        return v
     }
 
     public func copy() -> any NearestNeighbourIndex<T> {
@@ -352,7 +354,6 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
         for s in 0..<count {
             let id = members[s]
             c.memberSlot[id] = s
-            (c.raw + id * width).update(from: raw + id * width, count: width)
             c.listOf[id] = listOf[id]; c.positionInList[id] = positionInList[id]
         }
         c.built = built; c.centroids = centroids; c.lists = lists; c.listVectors = listVectors
@@ -371,7 +372,8 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
         for s in 0..<count {
             let id = members[s]
             guard o.contains(id), o.listOf[id] == listOf[id] else { return false }
-            for j in 0..<width where !bitIdentical(raw[id * width + j], o.raw[id * width + j]) { return false }
+            let (a, b) = (storedVector(id)!, o.storedVector(id)!)
+            for j in 0..<width where !bitIdentical(a[j], b[j]) { return false }
         }
         return true
     }

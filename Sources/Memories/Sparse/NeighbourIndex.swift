@@ -9,7 +9,9 @@ import DNCNumerics
 /// the query (ties to the lower id); it never returns a row twice. `reset` is O(1) (lazy).
 /// `entriesVisited` counts the stored entries whose similarity a search evaluated (the work
 /// counter the cost tests use). Two indexes are `contentsEqual` when they store the same ids
-/// with bit-identical vectors and would answer every query identically.
+/// with bit-identical unit-scaled vectors and would answer every query identically. An index
+/// keeps only the unit-scaled rows it ranks by, never a second copy of the memory's rows (the
+/// memory holds those), so its storage is O(N·W) once.
 public protocol NearestNeighbourIndex<Scalar>: AnyObject {
     associatedtype Scalar: Real
     var width: Int { get }
@@ -30,7 +32,8 @@ public protocol NearestNeighbourIndex<Scalar>: AnyObject {
     /// A deep copy (O(N)).
     func copy() -> any NearestNeighbourIndex<Scalar>
     func contentsEqual(_ other: any NearestNeighbourIndex<Scalar>) -> Bool
-    /// The stored vector of `id` as given to `insert` (nil when absent), for tests and checks.
+    /// The unit-scaled vector the index stores for `id` (`normalise` of what `insert` got; nil
+    /// when absent), for tests and checks.
     func storedVector(_ id: Int) -> [Scalar]?
     /// Whether the structure is due for a rebuild (never for an exact index).
     var needsRebuild: Bool { get }
@@ -88,9 +91,8 @@ public final class ExactNeighbourIndex<T: Real>: NearestNeighbourIndex, @uncheck
     public let capacity: Int
     public private(set) var count = 0
     public private(set) var entriesVisited = 0
-    /// Unit-scaled rows by slot; raw rows by slot (what `insert` got, for checks and copies).
+    /// Unit-scaled rows by slot.
     private let unit: UnsafeMutablePointer<T>
-    private let raw: UnsafeMutablePointer<T>
     /// Sparse set: slotOf[id] is valid iff slotOf[id] < count && idOf[slotOf[id]] == id, so reset
     /// needs no clearing.
     private let slotOf: UnsafeMutablePointer<Int>
@@ -103,7 +105,6 @@ public final class ExactNeighbourIndex<T: Real>: NearestNeighbourIndex, @uncheck
         self.capacity = capacity
         self.width = width
         unit = .allocate(capacity: Swift.max(capacity * width, 1))
-        raw = .allocate(capacity: Swift.max(capacity * width, 1))
         slotOf = .allocate(capacity: Swift.max(capacity, 1))
         slotOf.initialize(repeating: Int.max, count: Swift.max(capacity, 1))
         idOf = .allocate(capacity: Swift.max(capacity, 1))
@@ -111,7 +112,7 @@ public final class ExactNeighbourIndex<T: Real>: NearestNeighbourIndex, @uncheck
     }
 
     deinit {
-        unit.deallocate(); raw.deallocate(); slotOf.deallocate(); idOf.deallocate(); scores.deallocate()
+        unit.deallocate(); slotOf.deallocate(); idOf.deallocate(); scores.deallocate()
     }
 
     public func reset() { count = 0 }
@@ -134,7 +135,6 @@ public final class ExactNeighbourIndex<T: Real>: NearestNeighbourIndex, @uncheck
             s = count; count += 1
             slotOf[id] = s; idOf[s] = id
         }
-        (raw + s * width).update(from: vector, count: width)
         normalise(vector, into: unit + s * width, width: width)
     }
 
@@ -143,7 +143,6 @@ public final class ExactNeighbourIndex<T: Real>: NearestNeighbourIndex, @uncheck
         let last = count - 1
         if s != last {
             let moved = idOf[last]
-            (raw + s * width).update(from: raw + last * width, count: width)
             (unit + s * width).update(from: unit + last * width, count: width)
             idOf[s] = moved; slotOf[moved] = s
         }
@@ -175,12 +174,15 @@ public final class ExactNeighbourIndex<T: Real>: NearestNeighbourIndex, @uncheck
 
     public func storedVector(_ id: Int) -> [T]? {
         guard let s = slot(id) else { return nil }
-        return Array(UnsafeBufferPointer(start: raw + s * width, count: width))
+        return Array(UnsafeBufferPointer(start: unit + s * width, count: width))
     }
 
     public func copy() -> any NearestNeighbourIndex<T> {
         let c = ExactNeighbourIndex(capacity: capacity, width: width)
-        for s in 0..<count { c.insert(id: idOf[s], vector: raw + s * width) }
+        c.unit.update(from: unit, count: count * width)
+        c.idOf.update(from: idOf, count: count)
+        for s in 0..<count { c.slotOf[idOf[s]] = s }
+        c.count = count
         c.entriesVisited = entriesVisited
         return c
     }
@@ -189,7 +191,7 @@ public final class ExactNeighbourIndex<T: Real>: NearestNeighbourIndex, @uncheck
         guard other.count == count, other.width == width else { return false }
         for s in 0..<count {
             guard let v = other.storedVector(idOf[s]) else { return false }
-            for j in 0..<width where !bitIdentical(v[j], raw[s * width + j]) { return false }
+            for j in 0..<width where !bitIdentical(v[j], unit[s * width + j]) { return false }
         }
         return true
     }

@@ -1,7 +1,7 @@
 import DNCNumerics
 
 /// The inverted lists of the last few row contents an `ApproximateNeighbourIndex` filed or
-/// replaced, keyed by (row id, exact content). Training rewrites the same rows three times per
+/// replaced, keyed by (row id, unit-scaled content bit for bit). Training rewrites the same rows three times per
 /// step: the forward's write, the backward's rollback to the previous content, and the model's
 /// redo of the write (docs/sparse-memory.md, Backward). Their lists were already found, so the
 /// index looks them up here instead of scoring every centroid again (O(L·W) per insert at L = √N
