@@ -111,8 +111,8 @@ public struct DNCConfiguration: Hashable, Sendable {
             let improvements = memoryOptions.improvements
             for (setting, on) in [(Setting.maskedContentLookup, improvements.maskedContentLookup),
                                   (.deallocation, improvements.deallocation), (.linkSharpness, improvements.linkSharpness)] where on {
-                throw ConfigurationProblem(key: name(setting), value: "on with a sparse memory (SAM, SDNC)",
-                                           accepted: "off unless the memory is the DNC's dense one")
+                throw ConfigurationProblem(key: name(setting), value: "true with a sparse memory (SAM, SDNC)",
+                                           accepted: "false unless the memory is the DNC's dense one")
             }
         }
         switch memoryKind {

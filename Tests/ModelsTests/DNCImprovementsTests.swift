@@ -71,7 +71,7 @@ final class DNCImprovementsTests: XCTestCase {
                 c.memoryKind = kind
                 let problem = c.validationError() ?? ""
                 let first = name == "all three" ? "masked_lookup" : name
-                XCTAssertTrue(problem.hasPrefix("\(first) must be off unless the memory is the DNC's dense one"), problem)
+                XCTAssertTrue(problem.hasPrefix("\(first) must be false unless the memory is the DNC's dense one"), problem)
                 XCTAssertFalse(problem.contains("\n"))
             }
             var plain = configuration(.none)
@@ -115,7 +115,7 @@ final class DNCImprovementsTests: XCTestCase {
         let old = try XCTUnwrap(TrainingConfiguration.decode(json: "{\"task\":\"copy\",\"nhid\":16}"))
         XCTAssertFalse(old.masked_lookup || old.deallocation || old.link_sharpness)
         t.memory_type = .sam
-        XCTAssertEqual(t.validationError(), "masked_lookup must be off unless the memory is the DNC's dense one, got on with a sparse memory (SAM, SDNC)")
+        XCTAssertEqual(t.validationError(), "masked_lookup must be false unless the memory is the DNC's dense one, got true with a sparse memory (SAM, SDNC)")
         t.memory_type = .controllerOnly
         XCTAssertEqual(t.validationError(), "masked_lookup must be false unless the memory is the DNC's dense one, got true with memory_type none")
     }
