@@ -26,7 +26,8 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
     /// The interface layer(s): one (S, in) block, or one per field (pytorch-dnc's `independent_linears`).
     let interface: InterfaceProjection<T>
 
-    private var scratch: UnsafeMutablePointer<T>
+    /// Reals for the forward step: û of the allocation (N), then the masked lookup's (see `prepareStepScratch`).
+    private(set) var scratch: UnsafeMutablePointer<T>
     private var scratchCapacity = 0
     private var integerScratch: UnsafeMutablePointer<Int>
     private var integerScratchCapacity = 0
@@ -263,21 +264,8 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
                                 freeGates: xi + layout.freeGates, cells: n, readHeads: r,
                                 retention: rec + l.retention + b * n, newUsage: uNew)
         // Write content weighting on M_{t−1}.
-        let writeNorms = rec + l.writeNorms + b * n, writeKeyNorm = rec + l.writeKeyNorm + b
         let writeContent = rec + l.writeContent + b * n
-        if layout.masked {
-            MaskedContentAddressing.forward(memory: mPrev, mask: xi + layout.writeMask, key: xi + layout.writeKey,
-                                            strength: xi + layout.writeStrength, cells: n, width: w,
-                                            style: options.cosineStyle, keyNorm: writeKeyNorm,
-                                            cosine: rec + l.writeCosine + b * n, weights: writeContent,
-                                            scratch: scratch + n)
-        } else {
-            ContentAddressing.norms(xi + layout.writeKey, rows: 1, width: w, style: options.cosineStyle, out: writeKeyNorm)
-            ContentAddressing.forward(memory: mPrev, memoryNorms: writeNorms, keys: xi + layout.writeKey,
-                                      keyNorms: writeKeyNorm, strengths: xi + layout.writeStrength,
-                                      cells: n, width: w, keyCount: 1,
-                                      cosine: rec + l.writeCosine + b * n, weights: writeContent)
-        }
+        writeContentForward(b, frame: frame, memory: mPrev)
         // Allocation.
         let allocation = rec + l.allocation + b * n
         Allocation.allocationForward(usage: uNew, cells: n, givenOrder: allocationOrder,
@@ -304,40 +292,15 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
         // With DNC-MD's sharpness the products go to the raw sections and f, b are their sharpened forms.
         let forward = rec + l.forward + b * r * n, backward = rec + l.backward + b * r * n
         let sharpened = layout.sharpened
-        let rawForward = sharpened ? rec + l.rawForward + b * r * n : forward
-        let rawBackward = sharpened ? rec + l.rawBackward + b * r * n : backward
         TemporalLinkage.stepForward(link: sp.link + b * n * n, previous: nil, writeWeights: wwNew,
                                     precedence: sp.precedence + b * n, readWeights: wrPrev, cells: n, readHeads: r,
-                                    forward: rawForward, backward: rawBackward)
-        if sharpened {
-            for i in 0..<r {
-                LinkSharpness.forward(raw: rawForward + i * n, sharpness: xi[layout.forwardSharpness + i], cells: n,
-                                      out: forward + i * n)
-                LinkSharpness.forward(raw: rawBackward + i * n, sharpness: xi[layout.backwardSharpness + i], cells: n,
-                                      out: backward + i * n)
-            }
-        }
+                                    forward: sharpened ? rec + l.rawForward + b * r * n : forward,
+                                    backward: sharpened ? rec + l.rawBackward + b * r * n : backward)
+        if sharpened { sharpenForward(b, frame: frame) }
         TemporalLinkage.precedenceForward(precedence: sp.precedence + b * n, writeWeights: wwNew, cells: n)
         // Read content weighting on M_t.
-        let readNorms = rec + l.readNorms + b * n, readKeyNorms = rec + l.readKeyNorms + b * r
         let readContent = rec + l.readContent + b * r * n
-        if layout.masked {
-            for i in 0..<r {
-                MaskedContentAddressing.forward(memory: mNew, mask: xi + layout.readMasks + i * w,
-                                                key: xi + layout.readKeys + i * w,
-                                                strength: xi + layout.readStrengths + i, cells: n, width: w,
-                                                style: options.cosineStyle, keyNorm: readKeyNorms + i,
-                                                cosine: rec + l.readCosine + b * r * n + i * n,
-                                                weights: readContent + i * n, scratch: scratch + n)
-            }
-        } else {
-            ContentAddressing.norms(mNew, rows: n, width: w, style: options.cosineStyle, out: readNorms)
-            ContentAddressing.norms(xi + layout.readKeys, rows: r, width: w, style: options.cosineStyle, out: readKeyNorms)
-            ContentAddressing.forward(memory: mNew, memoryNorms: readNorms, keys: xi + layout.readKeys,
-                                      keyNorms: readKeyNorms, strengths: xi + layout.readStrengths,
-                                      cells: n, width: w, keyCount: r,
-                                      cosine: rec + l.readCosine + b * r * n, weights: readContent)
-        }
+        readContentForward(b, frame: frame, memory: mNew)
         // Read weights and read vectors.
         let wrNew = rec + l.readWeights + b * r * n
         ReadHeads.weightsForward(modes: xi + layout.readModes, backward: backward, forward: forward,
@@ -445,18 +408,7 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
                                   readHeads: r, weightsGradient: k.dwrNew, modesGradient: dRow + layout.readModes,
                                   backwardGradient: k.dBackward, forwardGradient: k.dForward, contentGradient: k.dReadContent)
         // DNC-MD's sharpness: dℓ/d(sharpened f, b) → dℓ/d(L w^r, Lᵀ w^r), and the sharpness' gradients.
-        if layout.sharpened {
-            let f = rec + l.forward + b * r * n, bw = rec + l.backward + b * r * n
-            let rawF = rec + l.rawForward + b * r * n, rawB = rec + l.rawBackward + b * r * n
-            for i in 0..<r {
-                dRow[layout.forwardSharpness + i] += LinkSharpness.backward(
-                    raw: rawF + i * n, sharpness: xi[layout.forwardSharpness + i], sharpened: f + i * n, cells: n,
-                    gradient: k.dForward + i * n)
-                dRow[layout.backwardSharpness + i] += LinkSharpness.backward(
-                    raw: rawB + i * n, sharpness: xi[layout.backwardSharpness + i], sharpened: bw + i * n, cells: n,
-                    gradient: k.dBackward + i * n)
-            }
-        }
+        if layout.sharpened { sharpenBackward(b, frame: frame, interfaceGradient: dRow, scratch: k) }
         // Precedence, then the directional weightings and the link (L_t recomputed).
         TemporalLinkage.precedenceBackward(previousPrecedence: pPrev, writeWeights: wwNew, cells: n,
                                            precedenceGradient: k.dpNew, previousPrecedenceGradient: gP,
@@ -467,26 +419,7 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
                                      linkGradient: gL, readWeightsGradient: gR,
                                      writeWeightsGradient: k.dwwNew, precedenceGradient: gP, scratch: k.linkScratch)
         // Read content weighting.
-        if layout.masked {
-            for i in 0..<r {
-                MaskedContentAddressing.backward(memory: mNew, mask: xi + layout.readMasks + i * w,
-                                                 key: xi + layout.readKeys + i * w, strength: xi + layout.readStrengths + i,
-                                                 cosine: rec + l.readCosine + b * r * n + i * n, weights: readContent + i * n,
-                                                 cells: n, width: w, style: options.cosineStyle,
-                                                 weightsGradient: k.dReadContent + i * n, memoryGradient: gM,
-                                                 keyGradient: dRow + layout.readKeys + i * w,
-                                                 maskGradient: dRow + layout.readMasks + i * w,
-                                                 strengthGradient: dRow + layout.readStrengths + i, scratch: k.maskScratch)
-            }
-        } else {
-            ContentAddressing.backward(memory: mNew, memoryNorms: rec + l.readNorms + b * n,
-                                       keys: xi + layout.readKeys, keyNorms: rec + l.readKeyNorms + b * r,
-                                       strengths: xi + layout.readStrengths,
-                                       cosine: rec + l.readCosine + b * r * n, weights: readContent,
-                                       cells: n, width: w, keyCount: r, weightsGradient: k.dReadContent,
-                                       memoryGradient: gM, keysGradient: dRow + layout.readKeys,
-                                       strengthsGradient: dRow + layout.readStrengths, scratch: k.contentScratch)
-        }
+        readContentBackward(b, frame: frame, memory: mNew, memoryGradient: gM, interfaceGradient: dRow, scratch: k)
         // Erase and add (turns gM into dℓ/dM_{t−1} through this path); with de-allocation the
         // update started from ψ ⊙ M_{t−1} (rebuilt here), whose backward then gives dℓ/dM_{t−1} and dℓ/dψ.
         let deallocating = options.improvements.deallocation
@@ -513,22 +446,7 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
         dRow[layout.allocationGate] += gates.allocationGate
         dRow[layout.writeGate] += gates.writeGate
         // Write content weighting on M_{t−1}.
-        if layout.masked {
-            MaskedContentAddressing.backward(memory: mPrev, mask: xi + layout.writeMask, key: xi + layout.writeKey,
-                                             strength: xi + layout.writeStrength, cosine: rec + l.writeCosine + b * n,
-                                             weights: writeContent, cells: n, width: w, style: options.cosineStyle,
-                                             weightsGradient: k.dWriteContent, memoryGradient: gM,
-                                             keyGradient: dRow + layout.writeKey, maskGradient: dRow + layout.writeMask,
-                                             strengthGradient: dRow + layout.writeStrength, scratch: k.maskScratch)
-        } else {
-            ContentAddressing.backward(memory: mPrev, memoryNorms: rec + l.writeNorms + b * n,
-                                       keys: xi + layout.writeKey, keyNorms: rec + l.writeKeyNorm + b,
-                                       strengths: xi + layout.writeStrength,
-                                       cosine: rec + l.writeCosine + b * n, weights: writeContent,
-                                       cells: n, width: w, keyCount: 1, weightsGradient: k.dWriteContent,
-                                       memoryGradient: gM, keysGradient: dRow + layout.writeKey,
-                                       strengthsGradient: dRow + layout.writeStrength, scratch: k.contentScratch)
-        }
+        writeContentBackward(b, frame: frame, memory: mPrev, memoryGradient: gM, interfaceGradient: dRow, scratch: k)
         // Allocation through the sort, into dℓ/du_t.
         Allocation.allocationBackward(order: frame.ints + b * n, sorted: rec + l.sortedUsage + b * n,
                                       prefix: rec + l.prefix + b * n, allocationGradient: k.dAllocation,
