@@ -50,6 +50,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: seedFlag("independent_linears"), help: ArgumentHelp("Ten separate interface layers (true/false)." + TrainingOptions.defaultText("independent_linears"))) var independent_linears: Bool?
     @Option(name: seedFlag("share_memory"), help: ArgumentHelp("One memory for all DNC layers (true/false)." + TrainingOptions.defaultText("share_memory"))) var share_memory: Bool?
     @Option(name: seedFlag("controller_clip"), help: ArgumentHelp("Controller output clamp (0 = off)." + TrainingOptions.defaultText("controller_clip"))) var controller_clip: Double?
+    @Option(name: seedFlag("masked_lookup"), help: ArgumentHelp("DNC-MD masked content lookup, dense memory only (true/false)." + TrainingOptions.defaultText("masked_lookup"))) var masked_lookup: Bool?
+    @Option(name: seedFlag("deallocation"), help: ArgumentHelp("DNC-MD: erase the cells the free gates free, dense memory only (true/false)." + TrainingOptions.defaultText("deallocation"))) var deallocation: Bool?
+    @Option(name: seedFlag("link_sharpness"), help: ArgumentHelp("DNC-MD link distribution sharpness, dense memory only (true/false)." + TrainingOptions.defaultText("link_sharpness"))) var link_sharpness: Bool?
     @Option(name: seedFlag("preset"), help: ArgumentHelp("paper or pytorch (pytorch-dnc's behaviour)." + TrainingOptions.defaultText("preset"))) var preset: TrainingConfiguration.Preset?
     @Option(name: seedFlag("optim"), help: ArgumentHelp("adam, adamax, rmsprop, sgd, adagrad, adadelta." + TrainingOptions.defaultText("optim"))) var optim: TrainingConfiguration.OptimiserName?
     @Option(name: seedFlag("lr"), help: ArgumentHelp("Learning rate, in (0, 1]." + TrainingOptions.defaultText("lr"))) var lr: Double?
@@ -131,6 +134,8 @@ struct TrainingOptions: ParsableArguments {
         set(sparse_reads, \.sparse_reads, "sparse_reads"); set(index, \.index, "index"); set(index_probes, \.index_probes, "index_probes"); set(temporal_reads, \.temporal_reads, "temporal_reads")
         set(independent_linears, \.independent_linears, "independent_linears"); set(share_memory, \.share_memory, "share_memory")
         set(controller_clip, \.controller_clip, "controller_clip"); set(preset, \.preset, "preset")
+        set(masked_lookup, \.masked_lookup, "masked_lookup"); set(deallocation, \.deallocation, "deallocation")
+        set(link_sharpness, \.link_sharpness, "link_sharpness")
         set(optim, \.optim, "optim"); set(lr, \.lr, "lr"); set(lr_schedule, \.lr_schedule, "lr_schedule")
         set(lr_step, \.lr_step, "lr_step"); set(lr_decay, \.lr_decay, "lr_decay"); set(lr_min, \.lr_min, "lr_min")
         set(clip, \.clip, "clip"); set(tbptt, \.tbptt, "tbptt"); set(batch_size, \.batch_size, "batch_size"); set(per_rank_batch_size, \.per_rank_batch_size, "per_rank_batch_size")
@@ -165,6 +170,8 @@ struct TrainingOptions: ParsableArguments {
             (["index_probes"], c.memory_type.isSparse && (c.index == .approximate || (c.index == .auto && c.mem_slot >= 10_000)),
              "the approximate index (-memory_type sam or sdnc with -index approximate, or auto from 10 000 cells)"),
             (["temporal_reads"], c.memory_type == .sdnc, "memory_type sdnc (memory_type is \(c.memory_type))"),
+            (["masked_lookup", "deallocation", "link_sharpness"], c.memory_type == .dnc,
+             "memory_type dnc, the dense memory (memory_type is \(c.memory_type))"),
             (["mem_slot", "mem_size", "read_heads", "nlayer", "independent_linears", "share_memory", "controller_clip", "preset"],
              c.memory_type != .controllerOnly, "a memory (memory_type is none)"),
             (["lr_step", "lr_decay"], c.lr_schedule == .step, "lr_schedule step (lr_schedule is \(c.lr_schedule))"),

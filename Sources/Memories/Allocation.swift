@@ -29,7 +29,8 @@ enum Allocation {
     /// Scratch (reals) that `usageBackward` needs.
     static func usageBackwardScratchSize(cells n: Int, readHeads r: Int) -> Int { r * n + 2 * n }
 
-    /// Backward of `usageForward`. `newUsageGradient` is dℓ/du_t (N).
+    /// Backward of `usageForward`. `newUsageGradient` is dℓ/du_t (N); `retentionGradient`, when
+    /// given, is dℓ/dψ from elsewhere than the usage (N).
     /// Writes (overwrites) `usageGradient` dℓ/du_{t−1} (N) and `writeWeightsGradient` dℓ/dw^w_{t−1}
     /// (N, zero when `stopGradient`, DeepMind's choice); accumulates into `readWeightsGradient` (R×N)
     /// and `freeGatesGradient` (R). `scratch`: `usageBackwardScratchSize` values.
@@ -38,6 +39,7 @@ enum Allocation {
                                        readWeights: UnsafePointer<T>, freeGates: UnsafePointer<T>,
                                        retention: UnsafePointer<T>, newUsageGradient: UnsafePointer<T>,
                                        cells n: Int, readHeads r: Int, stopGradient: Bool,
+                                       retentionGradient: UnsafePointer<T>? = nil,
                                        usageGradient: UnsafeMutablePointer<T>,
                                        writeWeightsGradient: UnsafeMutablePointer<T>,
                                        readWeightsGradient: UnsafeMutablePointer<T>,
@@ -50,6 +52,8 @@ enum Allocation {
             usageGradient[c] = g * psi * (1 - w)
             dPsi[c] = g * (u + (1 - u) * w)
         }
+        // DNC-MD's de-allocation also scales the memory by ψ (docs/dense-memory.md, "De-allocation").
+        if let retentionGradient { for c in 0..<n { dPsi[c] += retentionGradient[c] } }
         if stopGradient {
             Kernels.fill(writeWeightsGradient, count: n, with: 0)
         } else {

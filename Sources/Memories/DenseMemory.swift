@@ -26,7 +26,8 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
     /// The interface layer(s): one (S, in) block, or one per field (pytorch-dnc's `independent_linears`).
     let interface: InterfaceProjection<T>
 
-    private var scratch: UnsafeMutablePointer<T>
+    /// Reals for the forward step: û of the allocation (N), then the masked lookup's (see `prepareStepScratch`).
+    private(set) var scratch: UnsafeMutablePointer<T>
     private var scratchCapacity = 0
     private var integerScratch: UnsafeMutablePointer<Int>
     private var integerScratchCapacity = 0
@@ -45,7 +46,7 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
     /// Stands in for a state's tensors while `withPointers` holds them (see there).
     private let placeholder = Tensor<T>(shape: [0])
 
-    /// S = R·W + 3W + 5R + 3.
+    /// S = R·W + 3W + 5R + 3, plus (R + 1)·W with masked lookup and 2R with link sharpness.
     public var interfaceSize: Int { layout.size }
     /// The interface weights transposed for the forward product; the model activates them
     /// around each forward and backward pass.
@@ -62,15 +63,11 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
         self.independentLinears = independentLinears
         self.options = options
         self.store = store
-        layout = InterfaceLayout(cellWidth: cellWidth, readHeads: readHeads)
+        layout = InterfaceLayout(cellWidth: cellWidth, readHeads: readHeads, improvements: options.improvements)
         linkSnapshotInterval = DenseMemoryTape<T>.linkInterval(cells: cellCount)
-        let names = ["read_keys_transform", "read_strengths_transform", "write_key_transform",
-                         "write_strength_transform", "erase_vector_transform", "write_vector_transform",
-                         "free_gates_transform", "allocation_gate_transform", "write_gate_transform",
-                         "read_modes_transform"]
         interface = InterfaceProjection(store: store, prefix: prefix, inputSize: inputSize, size: layout.size,
                                         independent: independentLinears,
-                                        blocks: zip(names, layout.fieldBlocks).map { ($0, $1.offset, $1.length) })
+                                        blocks: zip(layout.fieldNames, layout.fieldBlocks).map { ($0, $1.offset, $1.length) })
         scratch = .allocate(capacity: 1)
         integerScratch = .allocate(capacity: 1)
         orderHints = .allocate(capacity: 1)
@@ -95,16 +92,16 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
 
     // MARK: Scratch
 
-    private func recordLayout(batch: Int) -> DenseRecordLayout {
+    func recordLayout(batch: Int) -> DenseRecordLayout {
         DenseRecordLayout(batch: batch, inputSize: inputSize, interfaceSize: layout.size, cells: cellCount,
-                          width: cellWidth, readHeads: readHeads)
+                          width: cellWidth, readHeads: readHeads, keepsRawDirectional: options.improvements.linkSharpness)
     }
 
     /// Per-sample scratch of the backward (reals), see `backwardStep`.
     private var sampleScratchSize: Int {
         let n = cellCount, w = cellWidth, r = readHeads
         return 4 * r * n + (r * n + n + r) + 5 * n + w + Allocation.usageBackwardScratchSize(cells: n, readHeads: r)
-            + TemporalLinkage.stepBackwardScratchSize(cells: n, readHeads: r)
+            + TemporalLinkage.stepBackwardScratchSize(cells: n, readHeads: r) + BackwardScratch.improvementsSize(self)
     }
 
     private func realScratch(_ count: Int) -> UnsafeMutablePointer<T> {
@@ -185,7 +182,10 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
             integerScratch = .allocate(capacity: n)
             integerScratchCapacity = n
         }
-        _ = realScratch(Swift.max(n, 1))
+        // û for the allocation (N), then the masked lookup's M̃, norms and k̃.
+        let masking = options.improvements.maskedContentLookup
+            ? MaskedContentAddressing.forwardScratchSize(cells: n, width: cellWidth) : 0
+        _ = realScratch(Swift.max(n, 1) + masking)
         if orderHintsCount != batch * n {
             orderHints.deallocate()
             orderHints = .allocate(capacity: Swift.max(batch * n, 1))
@@ -229,8 +229,11 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
         if stepIndex % tape.linkInterval == 0 {
             tape.linkSnapshot(stepIndex / tape.linkInterval).update(from: sp.link, count: batch * n * n)
         }
-        ContentAddressing.norms(previous + l.memory, rows: batch * n, width: w, style: options.cosineStyle,
-                                out: frame.rec + l.writeNorms)
+        // (Masked lookup normalises the masked rows instead, per head.)
+        if !options.improvements.maskedContentLookup {
+            ContentAddressing.norms(previous + l.memory, rows: batch * n, width: w, style: options.cosineStyle,
+                                    out: frame.rec + l.writeNorms)
+        }
     }
 
     /// An inactive sample's state stays: its copy in this record is the next step's previous
@@ -261,13 +264,8 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
                                 freeGates: xi + layout.freeGates, cells: n, readHeads: r,
                                 retention: rec + l.retention + b * n, newUsage: uNew)
         // Write content weighting on M_{t−1}.
-        let writeNorms = rec + l.writeNorms + b * n, writeKeyNorm = rec + l.writeKeyNorm + b
         let writeContent = rec + l.writeContent + b * n
-        ContentAddressing.norms(xi + layout.writeKey, rows: 1, width: w, style: options.cosineStyle, out: writeKeyNorm)
-        ContentAddressing.forward(memory: mPrev, memoryNorms: writeNorms, keys: xi + layout.writeKey,
-                                  keyNorms: writeKeyNorm, strengths: xi + layout.writeStrength,
-                                  cells: n, width: w, keyCount: 1,
-                                  cosine: rec + l.writeCosine + b * n, weights: writeContent)
+        writeContentForward(b, frame: frame, memory: mPrev)
         // Allocation.
         let allocation = rec + l.allocation + b * n
         Allocation.allocationForward(usage: uNew, cells: n, givenOrder: allocationOrder,
@@ -282,24 +280,27 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
                                  allocationGate: xi[layout.allocationGate], writeGate: xi[layout.writeGate],
                                  cells: n, out: wwNew)
         // Erase and add, from the tape's M_{t−1} into its M_t (the state takes it after the batch).
+        // With DNC-MD's de-allocation, from ψ ⊙ M_{t−1} instead (built in M_t's place, then updated there).
         let mNew = rec + l.memory + b * n * w
-        WriteHead.eraseAndAdd(previous: mPrev, memory: mNew, writeWeights: wwNew, erase: xi + layout.eraseVector,
+        if options.improvements.deallocation {
+            Deallocation.forward(memory: mPrev, retention: rec + l.retention + b * n, cells: n, width: w, out: mNew)
+        }
+        WriteHead.eraseAndAdd(previous: options.improvements.deallocation ? mNew : mPrev, memory: mNew,
+                              writeWeights: wwNew, erase: xi + layout.eraseVector,
                               write: xi + layout.writeVector, cells: n, width: w)
         // Link (with the old precedence); directional weightings from L_t and w^r_{t−1}; then precedence.
+        // With DNC-MD's sharpness the products go to the raw sections and f, b are their sharpened forms.
         let forward = rec + l.forward + b * r * n, backward = rec + l.backward + b * r * n
+        let sharpened = layout.sharpened
         TemporalLinkage.stepForward(link: sp.link + b * n * n, previous: nil, writeWeights: wwNew,
                                     precedence: sp.precedence + b * n, readWeights: wrPrev, cells: n, readHeads: r,
-                                    forward: forward, backward: backward)
+                                    forward: sharpened ? rec + l.rawForward + b * r * n : forward,
+                                    backward: sharpened ? rec + l.rawBackward + b * r * n : backward)
+        if sharpened { sharpenForward(b, frame: frame) }
         TemporalLinkage.precedenceForward(precedence: sp.precedence + b * n, writeWeights: wwNew, cells: n)
         // Read content weighting on M_t.
-        let readNorms = rec + l.readNorms + b * n, readKeyNorms = rec + l.readKeyNorms + b * r
         let readContent = rec + l.readContent + b * r * n
-        ContentAddressing.norms(mNew, rows: n, width: w, style: options.cosineStyle, out: readNorms)
-        ContentAddressing.norms(xi + layout.readKeys, rows: r, width: w, style: options.cosineStyle, out: readKeyNorms)
-        ContentAddressing.forward(memory: mNew, memoryNorms: readNorms, keys: xi + layout.readKeys,
-                                  keyNorms: readKeyNorms, strengths: xi + layout.readStrengths,
-                                  cells: n, width: w, keyCount: r,
-                                  cosine: rec + l.readCosine + b * r * n, weights: readContent)
+        readContentForward(b, frame: frame, memory: mNew)
         // Read weights and read vectors.
         let wrNew = rec + l.readWeights + b * r * n
         ReadHeads.weightsForward(modes: xi + layout.readModes, backward: backward, forward: forward,
@@ -314,8 +315,18 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
         let dwrNew, dForward, dBackward, dReadContent, contentScratch: UnsafeMutablePointer<T>
         let dwwNew, dpNew, duNew, dWriteContent, dAllocation: UnsafeMutablePointer<T>
         let usageScratch, rowScratch, linkScratch: UnsafeMutablePointer<T>
+        /// DNC-MD: the masked lookup's backward scratch; ψ ⊙ M_{t−1} (N×W) and dℓ/dψ (N) of the de-allocation.
+        let maskScratch, scaledMemory, dRetention: UnsafeMutablePointer<T>
 
-        init(_ base: UnsafeMutablePointer<T>, cells n: Int, width w: Int, readHeads r: Int) {
+        /// The options' part of the scratch (0 with none on).
+        static func improvementsSize(_ memory: DenseMemory) -> Int {
+            let n = memory.cellCount, w = memory.cellWidth, o = memory.options.improvements
+            return (o.maskedContentLookup ? MaskedContentAddressing.backwardScratchSize(cells: n, width: w) : 0)
+                + (o.deallocation ? n * w + n : 0)
+        }
+
+        init(_ base: UnsafeMutablePointer<T>, memory: DenseMemory) {
+            let n = memory.cellCount, w = memory.cellWidth, r = memory.readHeads, o = memory.options.improvements
             var cursor = base
             func take(_ count: Int) -> UnsafeMutablePointer<T> { defer { cursor += count }; return cursor }
             dwrNew = take(r * n); dForward = take(r * n); dBackward = take(r * n); dReadContent = take(r * n)
@@ -323,6 +334,8 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
             dwwNew = take(n); dpNew = take(n); duNew = take(n); dWriteContent = take(n); dAllocation = take(n)
             usageScratch = take(Allocation.usageBackwardScratchSize(cells: n, readHeads: r)); rowScratch = take(w)
             linkScratch = take(TemporalLinkage.stepBackwardScratchSize(cells: n, readHeads: r))
+            maskScratch = take(o.maskedContentLookup ? MaskedContentAddressing.backwardScratchSize(cells: n, width: w) : 0)
+            scaledMemory = take(o.deallocation ? n * w : 0); dRetention = take(o.deallocation ? n : 0)
         }
     }
 
@@ -347,7 +360,7 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
         // dℓ/dξ (then dℓ/dẑ), B×S; inactive rows stay 0.
         let dxi = work
         Kernels.fill(dxi, count: batch * s, with: 0)
-        let sampleScratch = BackwardScratch(work + batch * s, cells: n, width: w, readHeads: r)
+        let sampleScratch = BackwardScratch(work + batch * s, memory: self)
         stateGradient.withPointers(placeholder: placeholder) { g in
             for b in 0..<batch where ints[l.activeFlags + b] != 0 {
                 sampleBackward(b, frame: frame, previousLinks: links + b * n * n, stateGradient: g,
@@ -394,6 +407,8 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
                                   forward: rec + l.forward + b * r * n, content: readContent, cells: n,
                                   readHeads: r, weightsGradient: k.dwrNew, modesGradient: dRow + layout.readModes,
                                   backwardGradient: k.dBackward, forwardGradient: k.dForward, contentGradient: k.dReadContent)
+        // DNC-MD's sharpness: dℓ/d(sharpened f, b) → dℓ/d(L w^r, Lᵀ w^r), and the sharpness' gradients.
+        if layout.sharpened { sharpenBackward(b, frame: frame, interfaceGradient: dRow, scratch: k) }
         // Precedence, then the directional weightings and the link (L_t recomputed).
         TemporalLinkage.precedenceBackward(previousPrecedence: pPrev, writeWeights: wwNew, cells: n,
                                            precedenceGradient: k.dpNew, previousPrecedenceGradient: gP,
@@ -404,19 +419,24 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
                                      linkGradient: gL, readWeightsGradient: gR,
                                      writeWeightsGradient: k.dwwNew, precedenceGradient: gP, scratch: k.linkScratch)
         // Read content weighting.
-        ContentAddressing.backward(memory: mNew, memoryNorms: rec + l.readNorms + b * n,
-                                   keys: xi + layout.readKeys, keyNorms: rec + l.readKeyNorms + b * r,
-                                   strengths: xi + layout.readStrengths,
-                                   cosine: rec + l.readCosine + b * r * n, weights: readContent,
-                                   cells: n, width: w, keyCount: r, weightsGradient: k.dReadContent,
-                                   memoryGradient: gM, keysGradient: dRow + layout.readKeys,
-                                   strengthsGradient: dRow + layout.readStrengths, scratch: k.contentScratch)
-        // Erase and add (turns gM into dℓ/dM_{t−1} through this path).
-        WriteHead.eraseAndAddBackward(previousMemory: mPrev, writeWeights: wwNew, erase: xi + layout.eraseVector,
+        readContentBackward(b, frame: frame, memory: mNew, memoryGradient: gM, interfaceGradient: dRow, scratch: k)
+        // Erase and add (turns gM into dℓ/dM_{t−1} through this path); with de-allocation the
+        // update started from ψ ⊙ M_{t−1} (rebuilt here), whose backward then gives dℓ/dM_{t−1} and dℓ/dψ.
+        let deallocating = options.improvements.deallocation
+        let retention = rec + l.retention + b * n
+        if deallocating {
+            Deallocation.forward(memory: mPrev, retention: retention, cells: n, width: w, out: k.scaledMemory)
+        }
+        WriteHead.eraseAndAddBackward(previousMemory: deallocating ? k.scaledMemory : mPrev, writeWeights: wwNew,
+                                      erase: xi + layout.eraseVector,
                                       write: xi + layout.writeVector, cells: n, width: w,
                                       memoryGradient: gM, previousMemoryGradient: gM,
                                       writeWeightsGradient: k.dwwNew, eraseGradient: dRow + layout.eraseVector,
                                       writeVectorGradient: dRow + layout.writeVector, scratch: k.rowScratch)
+        if deallocating {
+            Deallocation.backward(memory: mPrev, retention: retention, cells: n, width: w, gradient: gM,
+                                  retentionGradient: k.dRetention)
+        }
         // Write weights.
         let gates = WriteHead.weightsBackward(allocation: rec + l.allocation + b * n, content: writeContent,
                                               allocationGate: xi[layout.allocationGate],
@@ -426,22 +446,17 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
         dRow[layout.allocationGate] += gates.allocationGate
         dRow[layout.writeGate] += gates.writeGate
         // Write content weighting on M_{t−1}.
-        ContentAddressing.backward(memory: mPrev, memoryNorms: rec + l.writeNorms + b * n,
-                                   keys: xi + layout.writeKey, keyNorms: rec + l.writeKeyNorm + b,
-                                   strengths: xi + layout.writeStrength,
-                                   cosine: rec + l.writeCosine + b * n, weights: writeContent,
-                                   cells: n, width: w, keyCount: 1, weightsGradient: k.dWriteContent,
-                                   memoryGradient: gM, keysGradient: dRow + layout.writeKey,
-                                   strengthsGradient: dRow + layout.writeStrength, scratch: k.contentScratch)
+        writeContentBackward(b, frame: frame, memory: mPrev, memoryGradient: gM, interfaceGradient: dRow, scratch: k)
         // Allocation through the sort, into dℓ/du_t.
         Allocation.allocationBackward(order: frame.ints + b * n, sorted: rec + l.sortedUsage + b * n,
                                       prefix: rec + l.prefix + b * n, allocationGradient: k.dAllocation,
                                       cells: n, usageGradient: k.duNew)
         // Usage (overwrites gU and gW).
         Allocation.usageBackward(usage: uPrev, writeWeights: wwPrev, readWeights: wrPrev,
-                                 freeGates: xi + layout.freeGates, retention: rec + l.retention + b * n,
+                                 freeGates: xi + layout.freeGates, retention: retention,
                                  newUsageGradient: k.duNew, cells: n, readHeads: r,
                                  stopGradient: options.stopGradientThroughUsage,
+                                 retentionGradient: deallocating ? UnsafePointer(k.dRetention) : nil,
                                  usageGradient: gU, writeWeightsGradient: gW, readWeightsGradient: gR,
                                  freeGatesGradient: dRow + layout.freeGates, scratch: k.usageScratch)
     }

@@ -153,7 +153,10 @@ public final class DenseMemoryTape<T: Real>: @unchecked Sendable {
 /// | readNorms | N | norms of M_t rows |
 /// | readKeyNorms | R | ‖k^r_i‖ |
 /// | readCosine, readContent, forward, backward, readWeights | R·N | cos, c^r, f, b, w^r_t |
+/// | rawForward, rawBackward | R·N, or 0 | L w^r and Lᵀ w^r before DNC-MD's sharpening (f and b are then the sharpened ones) |
 ///
+/// With DNC-MD's masked lookup, writeNorms and readNorms are not used (the backward rebuilds the
+/// masked rows and their norms) and the key norms are those of the masked keys.
 /// M_t, w^r_t, w^w_t and u_t of an inactive sample are copies of the previous ones. The state
 /// before a step is not copied again: M_{t−1}, w^r_{t−1}, w^w_{t−1} and u_{t−1} are the previous
 /// record's sections (`DenseMemoryTape.previousRecord`), so the steps on one tape must follow
@@ -170,12 +173,14 @@ struct DenseRecordLayout {
     var sortedUsage = 0, prefix = 0, allocation = 0, writeWeights = 0
     var memory = 0, readNorms = 0, readKeyNorms = 0
     var readCosine = 0, readContent = 0, forward = 0, backward = 0, readWeights = 0
+    var rawForward = 0, rawBackward = 0
     var size = 0
     /// Integer record: order at 0 (B·N), active flags at `activeFlags` (B).
     let activeFlags: Int
     let integerSize: Int
 
-    init(batch b: Int, inputSize i: Int, interfaceSize s: Int, cells n: Int, width w: Int, readHeads r: Int) {
+    init(batch b: Int, inputSize i: Int, interfaceSize s: Int, cells n: Int, width w: Int, readHeads r: Int,
+         keepsRawDirectional: Bool = false) {
         batch = b
         var offset = 0
         func take(_ perSample: Int) -> Int { defer { offset += b * perSample }; return offset }
@@ -187,6 +192,7 @@ struct DenseRecordLayout {
         memory = take(n * w); readNorms = take(n); readKeyNorms = take(r)
         readCosine = take(r * n); readContent = take(r * n); forward = take(r * n); backward = take(r * n)
         readWeights = take(r * n)
+        rawForward = take(keepsRawDirectional ? r * n : 0); rawBackward = take(keepsRawDirectional ? r * n : 0)
         size = offset
         activeFlags = b * n
         integerSize = b * n + b

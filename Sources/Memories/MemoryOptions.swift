@@ -24,13 +24,17 @@ public struct MemoryOptions: Hashable, Sendable {
     /// DeepMind's code stops the gradient of the previous write weights inside the usage update.
     public var stopGradientThroughUsage: Bool
     public var cosineStyle: CosineStyle
+    /// DNC-MD's masked lookup, de-allocation and link sharpness (all off: the DNC).
+    public var improvements: MemoryImprovements
 
     public init(strengthActivation: StrengthActivation = .oneplus, squashKeysAndWriteVector: Bool = false,
-                stopGradientThroughUsage: Bool = true, cosineStyle: CosineStyle = .deepMind) {
+                stopGradientThroughUsage: Bool = true, cosineStyle: CosineStyle = .deepMind,
+                improvements: MemoryImprovements = .none) {
         self.strengthActivation = strengthActivation
         self.squashKeysAndWriteVector = squashKeysAndWriteVector
         self.stopGradientThroughUsage = stopGradientThroughUsage
         self.cosineStyle = cosineStyle
+        self.improvements = improvements
     }
 
     /// Paper/DeepMind behaviour: oneplus strengths, linear keys, stop-gradient usage, DeepMind's cosine.

@@ -27,8 +27,7 @@ extension DenseMemory {
     func recordedStep(tape: DenseMemoryTape<T>, step: Int) -> RecordedStep<T> {
         precondition(tape.owner === self, "this tape was recorded by another memory")
         let b = tape.batch, n = cellCount, r = readHeads
-        let l = DenseRecordLayout(batch: b, inputSize: inputSize, interfaceSize: interfaceSize, cells: n,
-                                  width: cellWidth, readHeads: r)
+        let l = recordLayout(batch: b)
         let (rec, ints) = tape.record(step)
         func tensor(_ offset: Int, _ shape: [Int]) -> Tensor<T> {
             Tensor(shape: shape, storage: Array(UnsafeBufferPointer(start: rec + offset, count: shape.reduce(1, *))))

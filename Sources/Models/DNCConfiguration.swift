@@ -41,6 +41,9 @@ public struct DNCConfiguration: Hashable, Sendable {
     /// Memory options other than the preset's, for experiments (and gradient checks, which need
     /// the gradient through the usage that `.paper` stops).
     public var memoryOptionsOverride: MemoryOptions?
+    /// DNC-MD's masked lookup, de-allocation and link sharpness (Csordás & Schmidhuber 2019;
+    /// docs/dense-memory.md, "DNC-MD options"), each off by default; dense memory only.
+    public var memoryImprovements = MemoryImprovements.none
 
     public init(inputSize: Int, hiddenSize: Int) {
         self.inputSize = inputSize
@@ -51,12 +54,17 @@ public struct DNCConfiguration: Hashable, Sendable {
     /// R·W, the width of the flattened read vectors.
     public var readWidth: Int { readHeads * cellWidth }
     public var memoryCount: Int { shareMemoryBetweenLayers ? 1 : layerCount }
-    public var memoryOptions: MemoryOptions { memoryOptionsOverride ?? (preset == .paper ? .paper : .pytorchCompat) }
+    public var memoryOptions: MemoryOptions {
+        var options = memoryOptionsOverride ?? (preset == .paper ? .paper : .pytorchCompat)
+        options.improvements = options.improvements.union(memoryImprovements)
+        return options
+    }
 
     /// The settings `validate(naming:)` checks, each named by the caller's spelling.
     public enum Setting: Sendable, CaseIterable {
         case inputSize, hiddenSize, layerCount, controllerDepth, cellCount, cellWidth, readHeads, outputSize
         case sparseReads, temporalReads, dropout, controllerOutputClip
+        case maskedContentLookup, deallocation, linkSharpness
 
         /// pytorch-dnc's constructor argument (docs/pytorch-dnc.md), the library's own spelling.
         public var constructorName: String {
@@ -73,6 +81,9 @@ public struct DNCConfiguration: Hashable, Sendable {
             case .temporalReads: "temporal_reads"
             case .dropout: "dropout"
             case .controllerOutputClip: "clip"
+            case .maskedContentLookup: "masked_lookup"
+            case .deallocation: "deallocation"
+            case .linkSharpness: "link_sharpness"
             }
         }
     }
@@ -93,6 +104,15 @@ public struct DNCConfiguration: Hashable, Sendable {
             if reads > cellCount {
                 throw ConfigurationProblem(key: name(.sparseReads), value: "\(reads)",
                                            accepted: "at most \(name(.cellCount)) (\(cellCount))")
+            }
+        }
+        if memoryKind.isSparse {
+            // DNC-MD changes the dense memory's content lookup, erase and links; SAM and the SDNC have their own.
+            let improvements = memoryOptions.improvements
+            for (setting, on) in [(Setting.maskedContentLookup, improvements.maskedContentLookup),
+                                  (.deallocation, improvements.deallocation), (.linkSharpness, improvements.linkSharpness)] where on {
+                throw ConfigurationProblem(key: name(setting), value: "true with a sparse memory (SAM, SDNC)",
+                                           accepted: "false unless the memory is the DNC's dense one")
             }
         }
         switch memoryKind {

@@ -3,7 +3,8 @@ import DNCStorage
 import Foundation
 
 /// One generalisation file (`eval.h5` written at the end of training, or `eval-<step>.h5` from
-/// `dnc-dist eval`): a value of each metric at each sequence length.
+/// `dnc-dist eval`): a value of each metric at each sequence length. (bAbI's files hold the error
+/// per task instead: `BabiEvaluationResults`; `EvaluationFile` reads either.)
 public struct EvaluationResults: Sendable {
     /// The file name in the run directory.
     public let name: String
@@ -19,11 +20,11 @@ public struct EvaluationResults: Sendable {
 
     /// Reads the file; throws `ReportProblem`-worthy errors (missing datasets, wrong shapes).
     public init(contentsOf url: URL) throws {
-        let (file, snapshot) = try RunDirectory.openWithSnapshotIfLocked(url) { try HDF5File(path: $0.path, mode: .readOnly) }
-        defer {
-            try? file.close()
-            if let snapshot { try? FileManager.default.removeItem(at: snapshot) }
-        }
+        self = try EvaluationFile.withOpenFile(url) { try EvaluationResults(file: $0, name: url.lastPathComponent) }
+    }
+
+    /// Reads an open file named `name`.
+    init(file: HDF5File, name: String) throws {
         let lengths: [Double]
         if isIntegerElement(try file.elementType(of: "length")) {
             lengths = try file.readInts("length").values.map(Double.init)
@@ -44,7 +45,7 @@ public struct EvaluationResults: Sendable {
                 try add(child, "metrics/\(child)")
             }
         }
-        self.init(name: url.lastPathComponent, lengths: lengths, metrics: metrics)
+        self.init(name: name, lengths: lengths, metrics: metrics)
     }
 
     /// The `eval*.h5` files of a run directory, `eval.h5` first.
@@ -53,6 +54,30 @@ public struct EvaluationResults: Sendable {
         return names.filter { $0.hasPrefix("eval") && $0.hasSuffix(".h5") }
             .sorted { ($0 == "eval.h5" ? 0 : 1, $0) < ($1 == "eval.h5" ? 0 : 1, $1) }
             .map { directory.appendingPathComponent($0) }
+    }
+}
+
+/// What an `eval*.h5` of a run directory holds: a curve over sequence lengths (the algorithmic
+/// tasks) or the error per bAbI task (`dnc-dist train babi`).
+public enum EvaluationFile: Sendable {
+    case lengths(EvaluationResults)
+    case babi(BabiEvaluationResults)
+
+    public init(contentsOf url: URL) throws {
+        self = try Self.withOpenFile(url) { file in
+            try BabiEvaluationResults.isBabi(file) ? .babi(try BabiEvaluationResults(file: file, name: url.lastPathComponent))
+                : .lengths(try EvaluationResults(file: file, name: url.lastPathComponent))
+        }
+    }
+
+    /// Runs `body` on the file opened read-only (on a snapshot while a writer holds it).
+    static func withOpenFile<R>(_ url: URL, _ body: (HDF5File) throws -> R) throws -> R {
+        let (file, snapshot) = try RunDirectory.openWithSnapshotIfLocked(url) { try HDF5File(path: $0.path, mode: .readOnly) }
+        defer {
+            try? file.close()
+            if let snapshot { try? FileManager.default.removeItem(at: snapshot) }
+        }
+        return try body(file)
     }
 }
 

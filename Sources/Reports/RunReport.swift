@@ -188,9 +188,14 @@ private struct Builder {
         contents.append(("generalisation", "Generalisation"))
         var html = "<section id=\"generalisation\">\n<h2>Generalisation: metric against sequence length</h2>\n"
         let files = EvaluationResults.files(in: run.url)
-        var results: [EvaluationResults] = []
+        var results: [EvaluationResults] = [], babi: [BabiEvaluationResults] = []
         for url in files {
-            do { results.append(try EvaluationResults(contentsOf: url)) } catch {
+            do {
+                switch try EvaluationFile(contentsOf: url) {
+                case .lengths(let r): results.append(r)
+                case .babi(let r): babi.append(r)
+                }
+            } catch {
                 problems.append(ReportProblem(file: url.lastPathComponent, "cannot be read: \(error)"))
             }
         }
@@ -201,6 +206,12 @@ private struct Builder {
             } else {
                 problems.append(ReportProblem(file: "eval.h5", "missing: no end-of-training generalisation curve (the run was stopped before the end, or is still going)"))
             }
+        }
+        if !babi.isEmpty {
+            // bAbI: the error per task (docs/tasks.md, bAbI), not a curve over lengths.
+            html = html.replacingOccurrences(of: "Generalisation: metric against sequence length", with: "Question answering: error per bAbI task")
+            sections.append(html + babiEvaluation(babi) + "</section>")
+            return
         }
         guard !results.isEmpty else {
             sections.append(html + "<p class=\"note\">No evaluation results to plot.</p>\n</section>")
@@ -222,6 +233,34 @@ private struct Builder {
             html += figure.html() + "\n"
         }
         sections.append(html + "</div>\n</section>")
+    }
+
+    /// bAbI's evaluation files as a table (one row per task, one error column per file, the mean
+    /// and the failed tasks below) and a chart of the error against the task number.
+    mutating func babiEvaluation(_ results: [BabiEvaluationResults]) -> String {
+        func percent(_ fraction: Double) -> String { String(format: "%.2f", 100 * fraction) }
+        func label(_ r: BabiEvaluationResults) -> String { r.split.isEmpty ? r.name : "\(r.name) (\(r.split))" }
+        var html = "<p class=\"note\">From \(results.map { "<code>\(HTMLPage.escape($0.name))</code>" }.joined(separator: ", ")): "
+            + "the share of wrong answers per task, in %; a task fails above 5 %.</p>\n"
+        html += "<table class=\"babi\">\n<tr><th>task</th>"
+            + results.map { "<th>\(HTMLPage.escape(label($0)))</th>" }.joined() + "</tr>\n"
+        for task in Array(Set(results.flatMap(\.tasks))).sorted() {
+            html += "<tr><td>\(task)</td>" + results.map { r in
+                guard let i = r.tasks.firstIndex(of: task) else { return "<td></td>" }
+                return "<td>\(percent(r.errors[i]))\(r.errors[i] > 0.05 ? " (failed)" : "")</td>"
+            }.joined() + "</tr>\n"
+        }
+        html += "<tr><td>mean</td>" + results.map { "<td>\(percent($0.meanError))</td>" }.joined() + "</tr>\n"
+        html += "<tr><td>failed tasks</td>" + results.map { "<td>\($0.failedTasks) of \($0.tasks.count)</td>" }.joined()
+            + "</tr>\n</table>\n<div class=\"grid\">\n"
+        let series = results.map { r in
+            LineChart.Series(name: label(r), points: zip(r.tasks, r.errors).map { (Double($0.0), 100 * $0.1) })
+        }
+        let chart = LineChart(title: "error % per bAbI task", xLabel: "bAbI task", series: series, yScale: .linear)
+        let figure = ReportFigure(id: "generalisation-babi-error", kind: .generalisation, key: "babi_error_percent",
+                                  title: "error % per bAbI task", drawing: LineChartRenderer.render(chart).drawing)
+        figures.append(figure)
+        return html + figure.html() + "\n</div>\n"
     }
 
     // MARK: Debug heatmaps

@@ -83,6 +83,8 @@ public struct MemoryEstimate: Sendable, CustomStringConvertible {
         case .dnc:
             let interval: Double = c.mem_slot >= 32 ? 4 : 1
             reals += n * w + n * (4 * r + 12) + n * n / interval
+            // DNC-MD's link sharpness keeps the raw forward and backward weightings too.
+            if c.link_sharpness { reals += 2 * r * n }
         default:  // sparse memories touch a few rows per step
             let k = Double(c.sparse_reads + c.temporal_reads + 2)
             reals += k * (r + 1) * (w + 4)
@@ -118,7 +120,9 @@ public struct MemoryEstimate: Sendable, CustomStringConvertible {
         }
         let reads = r * w
         let controller = gates * h * (x + reads + h + 2) + (layers - 1) * gates * h * (2 * h + 2)
-        let interface = h * (reads + 3 * w + 5 * r + 3 + Double(c.temporal_reads) * r)
+        // DNC-MD's masks ((R + 1)·W) and sharpness (2R) widen the dense interface.
+        let improvements = (c.masked_lookup ? (r + 1) * w : 0) + (c.link_sharpness ? 2 * r : 0)
+        let interface = h * (reads + 3 * w + 5 * r + 3 + Double(c.temporal_reads) * r + improvements)
         return Double(Swift.max(c.nlayer, 1)) * (controller + interface) + (h + reads + 1) * x
     }
 

@@ -28,6 +28,15 @@ final class MemoryFloatPathTests: XCTestCase {
         check(MemoryHarness.Sizes(batch: 2, steps: 5, input: 4, cells: 131, width: 5, heads: 2), options: .paper, seed: 14)
     }
 
+    /// DNC-MD's three options (training runs in Float; their finite-difference checks in Double).
+    func testDNCMDOptions() {
+        var options = MemoryOptions.paper
+        options.improvements = .all
+        check(MemoryHarness.Sizes(batch: 3, steps: 6, input: 5, cells: 13, width: 7, heads: 3), options: options, seed: 15,
+              inactiveFromStep: 3)
+        check(MemoryHarness.Sizes(batch: 2, steps: 5, input: 4, cells: 40, width: 8, heads: 2), options: options, seed: 16)
+    }
+
     /// The free-list order is the stable ascending order in both precisions, also for sizes
     /// beyond the ones of the other tests, and a permutation even with NaN.
     func testFreeListOrderOnBothPaths() {

@@ -34,10 +34,11 @@ final class MemoryGradientTests: XCTestCase {
                         randomStart: true, seed: 6)
     }
 
-    func checkAllLayouts(options: MemoryOptions, randomStart: Bool, seed: UInt64,
+    func checkAllLayouts(options: MemoryOptions, randomStart: Bool, seed: UInt64, step: Double = 1e-3, floor: Double = 1e-6,
                          file: StaticString = #filePath, line: UInt = #line) {
         for independent in [false, true] {
-            check(options: options, independent: independent, randomStart: randomStart, seed: seed, file: file, line: line)
+            check(options: options, independent: independent, randomStart: randomStart, seed: seed, step: step, floor: floor,
+                  file: file, line: line)
         }
     }
 
@@ -52,7 +53,7 @@ final class MemoryGradientTests: XCTestCase {
 
     func check(options: MemoryOptions, independent: Bool, randomStart: Bool, seed: UInt64,
                sizes: MemoryHarness.Sizes = .init(), active: [[Bool]]? = nil, linkSnapshotInterval: Int? = nil,
-               file: StaticString, line: UInt) {
+               step: Double = 1e-3, floor: Double = 1e-6, file: StaticString, line: UInt) {
         let s = sizes
         let label = "\(options) independent \(independent) \(randomStart ? "random" : "zero") start"
         let store = ParameterStore<Double>()
@@ -83,13 +84,13 @@ final class MemoryGradientTests: XCTestCase {
         let (dInputs, dInitial) = MemoryHarness.backward(memory, tape: tape, readGradients: readWeights,
                                                          finalStateGradient: finalWeights)
         let params = store.flatValues, dParams = store.flatGradients
-        XCTAssertEqual(store.slots.count, independent ? 20 : 2)
+        XCTAssertEqual(store.slots.count, independent ? 2 * memory.layout.fieldBlocks.count : 2)
 
-        GradientCheck.compare(point: params, analytic: dParams, label: "\(label) parameters", file: file, line: line) {
+        GradientCheck.compare(point: params, analytic: dParams, step: step, floor: floor, label: "\(label) parameters", file: file, line: line) {
             loss(params: $0)
         }
         for (i, v) in params.enumerated() { store.values[i] = v }
-        GradientCheck.compare(point: inputs.storage, analytic: dInputs.storage, label: "\(label) inputs",
+        GradientCheck.compare(point: inputs.storage, analytic: dInputs.storage, step: step, floor: floor, label: "\(label) inputs",
                               file: file, line: line) {
             loss(inputs: Tensor(shape: inputs.shape, storage: $0))
         }
@@ -108,9 +109,12 @@ final class MemoryGradientTests: XCTestCase {
         for (k, size) in sizes.enumerated() {
             defer { offset += size }
             if !randomStart && ["usage", "write_weights", "memory"].contains(names[k]) { continue }
+            // DNC-MD's sharpening clamps L w^r at 0 (docs/dense-memory.md, "Link distribution sharpness"): the
+            // zero link sits on that kink (a negative entry is no valid link), so only a random start checks it.
+            if !randomStart && options.improvements.linkSharpness && names[k] == "link_matrix" { continue }
             let range = offset..<(offset + size)
             GradientCheck.compare(point: Array(flatInitial[range]), analytic: Array(flatGradient[range]),
-                                  label: "\(label) initial \(names[k])", file: file, line: line) { part in
+                                  step: step, floor: floor, label: "\(label) initial \(names[k])", file: file, line: line) { part in
                 var x = flatInitial
                 x.replaceSubrange(range, with: part)
                 return loss(initial: MemoryHarness.unflatten(x, like: initial))

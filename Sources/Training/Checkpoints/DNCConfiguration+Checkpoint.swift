@@ -26,6 +26,9 @@ extension DNCConfiguration {
         ]
         // Absent: the input width, as pytorch-dnc always does.
         if let outputSize { values["dnc.output_size"] = .int(Int64(outputSize)) }
+        // DNC-MD's options only when on, so that a DNC's checkpoint is what it was before they existed
+        // (and one without them reads as off).
+        for (setting, on) in improvementSettings where on { values["dnc.\(setting.constructorName)"] = .bool(true) }
         let index: SparseIndexKind?
         switch memoryKind {
         case .dense:
@@ -98,6 +101,12 @@ extension DNCConfiguration {
         independentLinears = try bool("dnc.independent_linears")
         shareMemoryBetweenLayers = try bool("dnc.share_memory_between_layers")
         controllerOutputClip = try double("dnc.clip")
+        func flag(_ setting: Setting) throws(CheckpointError) -> Bool {
+            let name = "dnc.\(setting.constructorName)"
+            return values[name] == nil ? false : try bool(name)
+        }
+        memoryImprovements = MemoryImprovements(maskedContentLookup: try flag(.maskedContentLookup),
+                                                deallocation: try flag(.deallocation), linkSharpness: try flag(.linkSharpness))
         batchFirst = try bool("dnc.batch_first")
         preset = DNCPreset(rawValue: try text("dnc.preset", accepted: DNCPreset.allCases.map(\.rawValue)))!
         let memory = try text("dnc.memory", accepted: ["dense", "sparse", "sparse_temporal"])
@@ -125,6 +134,12 @@ extension DNCConfiguration {
     }
 
     static var cellNames: [String] { ["lstm", "gru", "rnn_tanh", "rnn_relu"] }
+
+    /// DNC-MD's three switches with their settings (attribute `dnc.<constructor name>`).
+    var improvementSettings: [(Setting, Bool)] {
+        [(.maskedContentLookup, memoryImprovements.maskedContentLookup), (.deallocation, memoryImprovements.deallocation),
+         (.linkSharpness, memoryImprovements.linkSharpness)]
+    }
 
     static func name(of cell: RecurrentCellKind) -> String {
         switch cell {

@@ -43,6 +43,11 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
     public var controller_clip = 20.0
     /// The paper's behaviour or pytorch-dnc's where they differ (docs/pytorch-dnc.md).
     public var preset = Preset.paper
+    /// DNC-MD (Csordás & Schmidhuber 2019; docs/dense-memory.md, "DNC-MD options"), dense memory
+    /// only: masked content lookup, de-allocation of freed cells, link distribution sharpness.
+    public var masked_lookup = false
+    public var deallocation = false
+    public var link_sharpness = false
 
     // Optimisation
     public var optim = OptimiserName.adam
@@ -158,6 +163,9 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
         case .temporalReads: "temporal_reads"
         case .dropout: "dropout"
         case .controllerOutputClip: "controller_clip"
+        case .maskedContentLookup: "masked_lookup"
+        case .deallocation: "deallocation"
+        case .linkSharpness: "link_sharpness"
         }
     }
 
@@ -191,6 +199,10 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
             throw problem("tbptt", tbptt, "0 with memory_type none (the controller-only baseline starts every sequence from a zero state)")
         }
         try dncConfiguration(inputSize: input_size, outputSize: input_size).validate(naming: Self.key(of:))
+        if memory_type == .controllerOnly, let key = [("masked_lookup", masked_lookup), ("deallocation", deallocation),
+                                                      ("link_sharpness", link_sharpness)].first(where: \.1)?.0 {
+            throw problem(key, "true with memory_type none", "false unless the memory is the DNC's dense one")
+        }
         if !(lr.isFinite && lr > 0 && lr <= Self.maximumLearningRate) {
             throw problem("lr", lr, "in (0, \(Self.maximumLearningRate.formatted)]")
         }
@@ -231,6 +243,8 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
         c.independentLinears = independent_linears
         c.shareMemoryBetweenLayers = share_memory
         c.controllerOutputClip = controller_clip
+        c.memoryImprovements = MemoryImprovements(maskedContentLookup: masked_lookup, deallocation: deallocation,
+                                                  linkSharpness: link_sharpness)
         let approximate = index == .approximate || (index == .auto && mem_slot >= 10_000)
         let indexKind: SparseIndexKind = approximate
             ? .approximate(index_probes > 0 ? ApproximateIndexOptions(probes: index_probes) : ApproximateIndexOptions()) : .exact

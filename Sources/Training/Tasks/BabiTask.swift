@@ -150,15 +150,18 @@ extension BabiTask {
 
     /// The task a configuration describes, its files read from `babi_data` with the stored
     /// vocabulary (if any).
+    /// (The dataset `prepare` read for `c`, if it did: see `BabiPreparedDataset`.)
     public init(configuration c: TrainingConfiguration) throws {
-        let dataset = try BabiDataset(data: c.babi_data, set: c.babi_set, tasks: c.babiTasks, validationFraction: c.babi_validation,
-                                      vocabulary: c.babi_vocabulary)
+        let dataset = try BabiPreparedDataset.take(for: c)
+            ?? BabiDataset(data: c.babi_data, set: c.babi_set, tasks: c.babiTasks, validationFraction: c.babi_validation,
+                           vocabulary: c.babi_vocabulary)
         try self.init(dataset: dataset, tasks: c.babiTasks, seed: c.seed, bucketSize: Self.bucketSize(batchSize: c.batch_size))
     }
 
     /// `c` with what the data decide filled in when the run starts: the vocabulary (stored with
     /// the run and its checkpoints), the input width and the longest training story (for the
-    /// memory estimate). Other tasks' configurations are returned unchanged.
+    /// memory estimate). Other tasks' configurations are returned unchanged. The dataset read is
+    /// kept for the run's `BabiTask(configuration:)` of the prepared configuration (read once).
     public static func prepare(_ c: TrainingConfiguration) throws -> TrainingConfiguration {
         guard c.task == taskName else { return c }
         var prepared = c
@@ -166,6 +169,8 @@ extension BabiTask {
         prepared.babi_vocabulary = task.dataset.vocabulary.words
         prepared.input_size = task.inputSize
         prepared.sequence_max_length = task.dataset.train.map(\.length).max() ?? 1
+        // Read with the prepared vocabulary the files give the same dataset: the run takes this one.
+        BabiPreparedDataset.keep(task.dataset, for: prepared)
         return prepared
     }
 }
