@@ -161,7 +161,7 @@ public final class Trainer {
                 let chunk = model.forwardChunk(batch.inputs.leadingRange(range), lengths: lengths, carried: &carried, training: true)
                 logits.replaceLeadingRange(at: range.lowerBound, with: chunk)
                 let gradient = task.gradient(logits: logits, batch: batch, globalBatchSize: c.batch_size, steps: range)
-                model.backwardSequence(logitGradients: gradient.leadingRange(range))
+                model.backwardSequence(logitGradients: gradient)
             }
             communicator.sumInPlace(store.gradients, count: store.count)
             let norm = clipGlobalNorm(store, maxNorm: c.clip)

@@ -114,15 +114,18 @@ public struct AssociativeRecallTask: SequenceTask {
         guard let mask = batch.mask else { preconditionFailure("associative-recall: the batch has no mask") }
         let count = batch.count, steps = batch.steps, w = outputSize
         let scale = 1 / (Double(globalBatchSize) * Double(itemLength * w))
-        var gradient = Tensor<Float>(shape: logits.shape)
+        // Rows of the visited steps only (all of them for `evaluate`).
+        let visitedSteps = visited.clamped(to: 0..<steps)
+        let firstRow = visitedSteps.lowerBound * count * outputSize
+        var gradient = Tensor<Float>(shape: [visitedSteps.count] + logits.shape.dropFirst())
         var total = 0.0, errors = 0.0, judged = 0.0
-        for t in visited.clamped(to: 0..<steps) {
+        for t in visitedSteps {
             for b in 0..<count where mask[flat: t * count + b] != 0 {
                 for j in 0..<w {
                     let i = (t * count + b) * w + j
                     let term = TaskSupport.bce(Double(logits[flat: i]), Double(batch.targets[flat: i]))
                     total += term.loss
-                    gradient[flat: i] = Float(term.slope * scale)
+                    gradient[flat: i - firstRow] = Float(term.slope * scale)
                     judged += 1
                     if TaskSupport.predictedBit(logits[flat: i]) != batch.targets[flat: i] { errors += 1 }
                 }

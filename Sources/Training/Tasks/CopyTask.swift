@@ -98,9 +98,12 @@ public struct CopyTask: SequenceTask {
         precondition(steps == 2 * length + 1, "copy: batch of \(steps) steps for length \(length)")
         let judged = objective == .allElements ? steps * x : length * (x - 1)
         let scale = 1 / (Double(globalBatchSize) * Double(judged))
-        var gradient = Tensor<Float>(shape: logits.shape)
+        // Rows of the visited steps only (all of them for `evaluate`).
+        let visitedSteps = visited.clamped(to: 0..<steps)
+        let firstRow = visitedSteps.lowerBound * count * outputSize
+        var gradient = Tensor<Float>(shape: [visitedSteps.count] + logits.shape.dropFirst())
         var total = 0.0, errors = 0.0, allCorrect = 0.0
-        for t in visited.clamped(to: 0..<steps) {
+        for t in visitedSteps {
             let outputPhase = t > length
             for b in 0..<count {
                 for j in 0..<x {
@@ -113,7 +116,7 @@ public struct CopyTask: SequenceTask {
                     if objective == .allElements || isDataBit {
                         let term = TaskSupport.bce(Double(z), Double(y))
                         total += term.loss
-                        gradient[flat: i] = Float(term.slope * scale)
+                        gradient[flat: i - firstRow] = Float(term.slope * scale)
                     }
                 }
             }

@@ -151,9 +151,9 @@ public protocol SequenceTask: Sendable {
     /// `globalBatchSize` is the normaliser of batch means (equal to count on one process), so
     /// that summing the ranks' losses and gradients gives the global-batch result.
     func evaluate(logits: Tensor<Float>, batch: TaskBatch, globalBatchSize: Int) -> TaskEvaluation
-    /// d loss / d logits at the time steps `steps` only, for one chunk of truncated BPTT: a (T, B, Y)
-    /// tensor whose other rows are zero and whose rows in `steps` equal `evaluate`'s. Only
-    /// `logits`' rows in `steps` are read.
+    /// d loss / d logits at the time steps `steps` only, for one chunk of truncated BPTT: a
+    /// (steps.count, B, Y) tensor equal to `evaluate`'s gradient rows `steps`. Only `logits`' rows
+    /// in `steps` are read.
     func gradient(logits: Tensor<Float>, batch: TaskBatch, globalBatchSize: Int, steps: Range<Int>) -> Tensor<Float>
 }
 
@@ -161,17 +161,10 @@ extension SequenceTask {
     /// The loss of every task but adding (whose prediction is the sum of all steps' outputs) is a
     /// sum of per-step terms over a normaliser fixed by the batch (docs/tasks.md, Long
     /// episodes), so a step's gradient depends on that step's logits alone:
-    /// `evaluate`'s gradient, with the rows outside `steps` cleared. O(T) per call; the tasks
-    /// made for long episodes (copy, associative recall) visit only the chunk's steps.
+    /// `evaluate`'s gradient rows `steps`. O(T) per call; the tasks made for long episodes (copy,
+    /// associative recall) visit only the chunk's steps.
     public func gradient(logits: Tensor<Float>, batch: TaskBatch, globalBatchSize: Int, steps: Range<Int>) -> Tensor<Float> {
-        var gradient = evaluate(logits: logits, batch: batch, globalBatchSize: globalBatchSize).gradient
-        let row = gradient.count / Swift.max(batch.steps, 1)
-        gradient.storage.withUnsafeMutableBufferPointer { g in
-            for t in 0..<batch.steps where !steps.contains(t) {
-                (g.baseAddress! + t * row).update(repeating: 0, count: row)
-            }
-        }
-        return gradient
+        evaluate(logits: logits, batch: batch, globalBatchSize: globalBatchSize).gradient.leadingRange(steps)
     }
 }
 
