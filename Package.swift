@@ -18,6 +18,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // `swift package generate-documentation --target DNCKit` (the DocC catalog in Sources/DNCKit).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        // `dnc-dist serve`: the live view's HTTP server (only the dnc-dist executable links it).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // System libraries, found through pkg-config under the names Debian 12's -dev packages install.
@@ -52,6 +57,15 @@ let package = Package(
         .target(name: "DNCDistribution", dependencies: ["CDNCShim", "DNCTraining"], path: "Sources/Distribution"),
         // Run reports: HTML pages with SVG figures (heatmap cells as PNG) from a run directory.
         .target(name: "DNCReports", dependencies: ["CZlib", "DNCNumerics", "DNCStorage"], path: "Sources/Reports"),
+        // `dnc-dist serve`: a run's report over HTTP, changes pushed to the browser as server-sent
+        // events. Outside DNCKit and DNCCore, so that neither library pulls in the server stack.
+        .target(name: "LiveServer",
+                dependencies: ["DNCReports",
+                               .product(name: "Hummingbird", package: "hummingbird"),
+                               .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                               .product(name: "Logging", package: "swift-log"),
+                               .product(name: "NIOCore", package: "swift-nio")],
+                path: "Sources/LiveServer"),
         // Tasks and training loops.
         .target(name: "DNCTraining", dependencies: ["DNCNumerics", "DNCLayers", "DNCMemories", "DNCModels", "DNCStorage"],
                 path: "Sources/Training"),
@@ -63,6 +77,7 @@ let package = Package(
 
         .executableTarget(name: "DNCDistCommand",
                           dependencies: ["DNCNumerics", "DNCLayers", "DNCStorage", "DNCModels", "DNCTraining", "DNCReports", "DNCDistribution",
+                                         "LiveServer",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/DNCDistCommand"),
         .executableTarget(name: "DNCBenchCommand",
@@ -77,6 +92,7 @@ let package = Package(
         .testTarget(name: "LayersTests", dependencies: ["TestSupport", "DNCLayers", "DNCNumerics", "DNCStorage"]),
         .testTarget(name: "MemoriesTests", dependencies: ["TestSupport", "DNCMemories", "DNCLayers", "DNCNumerics", "DNCStorage"]),
         .testTarget(name: "ReportTests", dependencies: ["TestSupport", "DNCReports", "DNCStorage", "DNCNumerics"]),
+        .testTarget(name: "LiveServerTests", dependencies: ["TestSupport", "LiveServer", "DNCReports", "DNCStorage", "DNCNumerics"]),
         .testTarget(name: "CommandLineTests", dependencies: ["TestSupport", "DNCTraining", "DNCModels", "DNCLayers", "DNCNumerics", "DNCStorage"]),
         .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "DNCModels", "DNCMemories", "DNCLayers", "DNCNumerics", "DNCStorage", "DNCTraining"]),
     ]
