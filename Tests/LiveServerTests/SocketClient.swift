@@ -70,16 +70,17 @@ final class SocketClient {
         return (status, body)
     }
 
-    /// The data of a chunked transfer encoding.
+    /// The data of a chunked transfer encoding (complete chunks only). In bytes: Swift counts
+    /// "\r\n" as one character.
     static func dechunk(_ text: String) -> String {
-        var bytes = Substring(text), out = ""
-        while let line = bytes.range(of: "\r\n"), let size = Int(bytes[..<line.lowerBound], radix: 16), size > 0 {
-            let start = line.upperBound
-            let utf8 = bytes.utf8
-            guard let end = utf8.index(start, offsetBy: size, limitedBy: utf8.endIndex) else { break }
-            out += bytes[start..<end]
-            bytes = bytes[end...].dropFirst(2)
+        let bytes = Array(text.utf8)
+        var out: [UInt8] = [], position = 0
+        while let lineEnd = (position..<max(position, bytes.count - 1)).first(where: { bytes[$0] == 13 && bytes[$0 + 1] == 10 }),
+              let size = Int(String(decoding: bytes[position..<lineEnd], as: UTF8.self), radix: 16), size > 0,
+              lineEnd + 2 + size <= bytes.count {
+            out += bytes[(lineEnd + 2)..<(lineEnd + 2 + size)]
+            position = lineEnd + 2 + size + 2
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 }
