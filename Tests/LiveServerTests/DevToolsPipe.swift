@@ -29,6 +29,8 @@ final class DevToolsPipe {
 
     init(chromium: String, directory: URL) throws {
         self.directory = directory
+        // A write to a browser that has gone must fail, not kill the test process.
+        signal(SIGPIPE, SIG_IGN)
         let toBrowser = directory.appendingPathComponent("in.fifo").path, fromBrowser = directory.appendingPathComponent("out.fifo").path
         guard mkfifo(toBrowser, 0o600) == 0, mkfifo(fromBrowser, 0o600) == 0 else {
             throw Failure(description: "mkfifo: \(String(cString: strerror(errno)))")
@@ -116,6 +118,7 @@ final class DevToolsPipe {
     }
 
     func closeBrowser() {
+        guard process.isRunning else { return }
         _ = try? send("Browser.close", browser: true, timeout: 10)
         let deadline = Date().addingTimeInterval(10)
         while process.isRunning && Date() < deadline { usleep(50_000) }

@@ -13,6 +13,7 @@ final class SocketClient {
     private(set) var received = ""
 
     init(port: Int, request: String) throws {
+        signal(SIGPIPE, SIG_IGN)  // a server that closed the connection fails the send instead
         socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socket >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
         var address = sockaddr_in()
