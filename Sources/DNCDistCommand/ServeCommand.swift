@@ -46,7 +46,7 @@ struct Serve: ParsableCommand {
         do {
             try LiveServer.checkRunDirectory(directory)
             try PortCheck.check(host: host, port: port)
-        } catch let problem as PortCheck.Problem {
+        } catch let problem as ServeInputError {
             throw ValidationError(problem.description)
         }
         let outcome = Outcome()

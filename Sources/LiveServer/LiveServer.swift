@@ -105,11 +105,11 @@ public final class LiveServer: Sendable {
     public static func checkRunDirectory(_ url: URL) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw PortCheck.Problem(description: "RUN_DIR '\(url.path)': no such directory; give the directory of dnc-dist train --run-dir")
+            throw ServeInputError("RUN_DIR '\(url.path)': no such directory; give the directory of dnc-dist train --run-dir")
         }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
         guard names.contains(where: { ["configuration.json", "metrics.jsonl", "checkpoints"].contains($0) || $0.hasPrefix("debug-rank") }) else {
-            throw PortCheck.Problem(description: "RUN_DIR '\(url.path)': not a run directory (no configuration.json, metrics.jsonl, "
+            throw ServeInputError("RUN_DIR '\(url.path)': not a run directory (no configuration.json, metrics.jsonl, "
                                     + "checkpoints or debug-rank*.h5); give the directory of dnc-dist train --run-dir")
         }
     }

@@ -7,10 +7,6 @@ import Glibc
 /// free on it, by binding a socket there and closing it: so that a bad flag is one line naming
 /// it and exit 2 rather than a server error after start-up.
 public enum PortCheck {
-    public struct Problem: Error, CustomStringConvertible {
-        public let description: String
-    }
-
     public static func check(host: String, port: Int) throws {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
@@ -19,7 +15,7 @@ public enum PortCheck {
         var found: UnsafeMutablePointer<addrinfo>?
         let status = getaddrinfo(host, String(port), &hints, &found)
         guard status == 0, let address = found else {
-            throw Problem(description: "--host '\(host)': not a host name or address this machine can resolve "
+            throw ServeInputError("--host '\(host)': not a host name or address this machine can resolve "
                           + "(\(String(cString: gai_strerror(status)))); give an address of this machine such as 127.0.0.1 or 0.0.0.0")
         }
         defer { freeaddrinfo(found) }
@@ -33,13 +29,13 @@ public enum PortCheck {
         let code = errno
         switch code {
         case EADDRINUSE:
-            throw Problem(description: "--port \(port): already in use on \(host); choose another port (1–65535), or 0 for any free one")
+            throw ServeInputError("--port \(port): already in use on \(host); choose another port (1–65535), or 0 for any free one")
         case EACCES:
-            throw Problem(description: "--port \(port): binding needs privileges on this machine; use a port from 1024 to 65535, or 0 for any free one")
+            throw ServeInputError("--port \(port): binding needs privileges on this machine; use a port from 1024 to 65535, or 0 for any free one")
         case EADDRNOTAVAIL:
-            throw Problem(description: "--host '\(host)': not an address of this machine; use 127.0.0.1 (the default), 0.0.0.0 or one of its own addresses")
+            throw ServeInputError("--host '\(host)': not an address of this machine; use 127.0.0.1 (the default), 0.0.0.0 or one of its own addresses")
         default:
-            throw Problem(description: "--host '\(host)' --port \(port): cannot listen there (\(String(cString: strerror(code))))")
+            throw ServeInputError("--host '\(host)' --port \(port): cannot listen there (\(String(cString: strerror(code))))")
         }
     }
 }
