@@ -80,9 +80,13 @@ public final class LiveServer: Sendable {
                 onStart(URL(string: "http://\(shownHost):\(bound)/")!)
             },
             logger: logger)
-        group = ServiceGroup(configuration: .init(services: [app, watcher],
-                                                  gracefulShutdownSignals: handlesSignals ? [.sigterm, .sigint] : [],
-                                                  logger: logger))
+        var configuration = ServiceGroupConfiguration(services: [app, watcher],
+                                                      gracefulShutdownSignals: handlesSignals ? [.sigterm, .sigint] : [],
+                                                      logger: logger)
+        // Should a connection hold the shutdown up all the same, it is cancelled after this.
+        configuration.maximumGracefulShutdownDuration = .seconds(5)
+        configuration.maximumCancellationDuration = .seconds(5)
+        group = ServiceGroup(configuration: configuration)
     }
 
     /// Serves until SIGINT or SIGTERM (when handled) or `stop()`.
