@@ -18,6 +18,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // `swift package generate-documentation --target DNCKit` (the DocC catalog in Sources/DNCKit).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        // `dnc-dist serve`: the live view's HTTP server (only the dnc-dist executable links it).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // System libraries, found through pkg-config under the names Debian 12's -dev packages install.
@@ -56,6 +61,15 @@ let package = Package(
         // The CUDA C kernels (kernels/*.cu): their text embedded for NVRTC, and their launches emulated on the CPU.
         .target(name: "CGPUKernels", path: "Sources/CGPUKernels", exclude: ["kernels"]),
         .target(name: "DNCGPU", dependencies: ["CGPUKernels"], path: "Sources/GPU"),
+        // `dnc-dist serve`: a run's report over HTTP, changes pushed to the browser as server-sent
+        // events. Outside DNCKit and DNCCore, so that neither library pulls in the server stack.
+        .target(name: "LiveServer",
+                dependencies: ["DNCReports",
+                               .product(name: "Hummingbird", package: "hummingbird"),
+                               .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                               .product(name: "Logging", package: "swift-log"),
+                               .product(name: "NIOCore", package: "swift-nio")],
+                path: "Sources/LiveServer"),
         // Tasks and training loops.
         .target(name: "DNCTraining", dependencies: ["DNCNumerics", "DNCLayers", "DNCMemories", "DNCModels", "DNCStorage"],
                 path: "Sources/Training"),
@@ -67,6 +81,7 @@ let package = Package(
 
         .executableTarget(name: "DNCDistCommand",
                           dependencies: ["DNCNumerics", "DNCLayers", "DNCStorage", "DNCModels", "DNCTraining", "DNCReports", "DNCDistribution", "DNCGPU",
+                                         "LiveServer",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/DNCDistCommand"),
         .executableTarget(name: "DNCBenchCommand",
@@ -81,6 +96,7 @@ let package = Package(
         .testTarget(name: "LayersTests", dependencies: ["TestSupport", "DNCLayers", "DNCNumerics", "DNCStorage"]),
         .testTarget(name: "MemoriesTests", dependencies: ["TestSupport", "DNCMemories", "DNCLayers", "DNCNumerics", "DNCStorage"]),
         .testTarget(name: "ReportTests", dependencies: ["TestSupport", "DNCReports", "DNCStorage", "DNCNumerics"]),
+        .testTarget(name: "LiveServerTests", dependencies: ["TestSupport", "LiveServer", "DNCReports", "DNCStorage", "DNCNumerics"]),
         .testTarget(name: "CommandLineTests", dependencies: ["TestSupport", "DNCTraining", "DNCModels", "DNCLayers", "DNCNumerics", "DNCStorage"]),
         .testTarget(name: "GPUTests", dependencies: ["TestSupport", "DNCGPU", "CGPUKernels", "DNCMemories", "DNCNumerics"]),
         .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "DNCModels", "DNCMemories", "DNCLayers", "DNCNumerics", "DNCStorage", "DNCTraining"]),

@@ -21,21 +21,25 @@ public enum HTMLPage {
 
     public static let contentSecurityPolicy = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
-    /// The whole page around `body`.
-    public static func document(title: String, body: String, refreshSeconds: Int? = nil) -> String {
+    /// The whole page around `body`. `policy` replaces the Content Security Policy (a served
+    /// page that runs its own inline script and listens to its server); `script` goes at the end
+    /// of the body.
+    public static func document(title: String, body: String, refreshSeconds: Int? = nil,
+                                policy: String = contentSecurityPolicy, script: String? = nil) -> String {
         var head = """
         <!DOCTYPE html>
         <html lang="en">
         <head>
         <meta charset="utf-8">
-        <meta http-equiv="Content-Security-Policy" content="\(contentSecurityPolicy)">
+        <meta http-equiv="Content-Security-Policy" content="\(policy)">
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <meta name="generator" content="dnc-dist report">
 
         """
         if let refreshSeconds { head += "<meta http-equiv=\"refresh\" content=\"\(refreshSeconds)\">\n" }
         head += "<title>\(escape(title))</title>\n<style>\n\(css)</style>\n</head>\n<body>\n"
-        return head + body + "\n</body>\n</html>\n"
+        let scriptElement = script.map { "\n<script>\n\($0)\n</script>" } ?? ""
+        return head + body + scriptElement + "\n</body>\n</html>\n"
     }
 
     static let css = """

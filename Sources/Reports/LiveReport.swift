@@ -58,8 +58,9 @@ public final class LiveReport {
         }
     }
 
-    /// Names, sizes and modification times of the files a report reads.
-    static func signature(of directory: URL) -> [String] {
+    /// Names, sizes and modification times of the files a report reads: a change in any of them
+    /// (a rename included, since the new file has its own time) changes the signature.
+    public static func signature(of directory: URL) -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
         return names.sorted().compactMap { name in
             guard name == "metrics.jsonl" || name == "configuration.json" || name.hasSuffix(".h5") else { return nil }

@@ -13,10 +13,12 @@ public struct ReportFigure: Sendable {
     public let rank: Int?
     public let step: Int?
     public let layer: Int?
+    /// The caption under the figure on the page (the title when nil).
+    public let caption: String?
     public let drawing: SVGDrawing
 
     public init(id: String, kind: Kind, key: String, title: String, rank: Int? = nil, step: Int? = nil, layer: Int? = nil,
-                drawing: SVGDrawing) {
+                caption: String? = nil, drawing: SVGDrawing) {
         self.id = id
         self.kind = kind
         self.key = key
@@ -24,6 +26,7 @@ public struct ReportFigure: Sendable {
         self.rank = rank
         self.step = step
         self.layer = layer
+        self.caption = caption
         var titled = drawing
         titled.title = title
         self.drawing = titled
@@ -33,9 +36,9 @@ public struct ReportFigure: Sendable {
     public var height: Int { drawing.height }
     public var fileName: String { id + ".svg" }
 
-    /// The `<figure>` element: the drawing inline and a caption; `data-*` attributes name what
-    /// it shows.
-    func html(caption: String? = nil) -> String {
+    /// The `<figure>` element: the drawing inline and the caption; `data-*` attributes name what
+    /// it shows. The page holds exactly this text, so that `dnc-dist serve` can swap one figure.
+    public func html() -> String {
         var attributes = "id=\"fig-\(HTMLPage.escape(id))\" data-figure=\"\(kind.rawValue)\" data-key=\"\(HTMLPage.escape(key))\""
         if let rank { attributes += " data-rank=\"\(rank)\"" }
         if let step { attributes += " data-step=\"\(step)\"" }

@@ -51,6 +51,9 @@ public struct ReportOptions: Sendable {
     public var refreshSeconds: Int?
     /// A line shown under the title (live mode's "regenerated every …").
     public var banner: String?
+    /// The page follows a run in progress without reloading itself (`dnc-dist serve` pushes the
+    /// changes): a missing eval.h5 is expected, not a problem.
+    public var followsRun = false
 
     public init(steps: StepSelection = .spread(3), refreshSeconds: Int? = nil, banner: String? = nil) {
         self.steps = steps
