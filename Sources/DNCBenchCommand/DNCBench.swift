@@ -94,13 +94,14 @@ struct DNCBench: ParsableCommand {
             return
         }
         if let sam = SparseBenchConfiguration.named(only) {
-            let (times, clock) = try sam.measure(repeats: repeats)
+            let (times, clock, resident) = try sam.measure(repeats: repeats)
             let median = Timing.median(times)
             var result: [String: Any] = ["name": sam.name, "model": sam.model, "nr_cells": sam.cells,
                                          "index": sam.approximate ? "approximate" : "exact", "batch": sam.batch,
                                          "median_ms": median * 1e3, "steps_per_second": 1 / median,
                                          "time_step_us": median * 1e6 / 21, "memory_full": sam.full,
-                                         "peak_rss_mib": peakResidentMiB(), "rss_mib": residentMiB(), "repeats": repeats]
+                                         "peak_rss_mib": peakResidentMiB(), "repeats": repeats]
+            if let resident { result["rss_mib"] = resident }
             if let clock {
                 // The clock ran over all timed steps; its share is of their summed time.
                 let total = times.reduce(0, +)

@@ -51,9 +51,11 @@ struct SparseBenchConfiguration: Sendable {
 
     /// Sorted seconds per training step, and the seconds of those steps spent in the index (0
     /// unless `full`: the lazily reset memory of the other rows holds only a sequence's writes).
-    func measure(repeats: Int) throws -> (steps: [Double], index: IndexClock?) {
+    /// `residentMiB`: the process's resident size right after the timed steps, while the model
+    /// and its full memories are alive (nil unless `full`).
+    func measure(repeats: Int) throws -> (steps: [Double], index: IndexClock?, residentMiB: Double?) {
         let c = modelConfiguration()
-        guard full else { return (try timeTrainingSteps(c, batch: batch, copyLength: 10, repeats: repeats), nil) }
+        guard full else { return (try timeTrainingSteps(c, batch: batch, copyLength: 10, repeats: repeats), nil, nil) }
         let model = DNC<Float>(c, seed: 1)
         let state = model.freshState(batch: batch)
         let clock = IndexClock()
@@ -69,7 +71,9 @@ struct SparseBenchConfiguration: Sendable {
         }
         rows = []  // the bench's own copy, not the memory's
         let times = try timeTrainingSteps(c, model: model, batch: batch, copyLength: 10, repeats: repeats, carrying: state) { clock.reset() }
-        return (times, clock)
+        let resident = residentMiB()
+        withExtendedLifetime((model, state)) {}
+        return (times, clock, resident)
     }
 
     func modelConfiguration() -> DNCConfiguration {
