@@ -113,16 +113,20 @@ bundle() {
 
   # The environment every entry point sets: bundle libraries first, Open MPI and PMIx relocated.
   cat > "$dir/env.sh" <<'EOF'
-# Sourced by the wrappers in bin/: the bundle's libraries before any other, Open MPI and PMIx
-# looking for their plugins and help files in the bundle (scripts/gpu-check.sh bundle).
-bundle_root=$(cd "$(dirname "$0")/.." && pwd)
+# Sourced by the wrappers in bin/ after they set bundle_root: the bundle's libraries before any
+# other; Open MPI, PMIx and hwloc looking for their plugins and help files in the bundle only
+# (their configured paths are under /usr; hwloc's plugins, GL and OpenCL probes, are left out:
+# its built-in Linux discovery is all mpirun needs). scripts/gpu-check.sh bundle writes this.
 export LD_LIBRARY_PATH="$bundle_root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-export OPAL_PREFIX="$bundle_root/ompi" OPAL_SYSCONFDIR="$bundle_root/ompi/etc" PMIX_PREFIX="$bundle_root/pmix"
+export OPAL_PREFIX="$bundle_root/ompi" OPAL_SYSCONFDIR="$bundle_root/ompi/etc"
+export PMIX_PREFIX="$bundle_root/pmix" PMIX_PKGLIBDIR="$bundle_root/pmix/lib/pmix"
+export HWLOC_PLUGINS_PATH="$bundle_root/lib/hwloc"
 EOF
+  mkdir -p "$dir/lib/hwloc"
   for program in dnc-dist dnc-bench; do
-    printf '#!/bin/sh\n. "$(dirname "$0")/../env.sh"\nexec "$bundle_root/libexec/%s" "$@"\n' "$program" > "$dir/bin/$program"
+    printf '#!/bin/sh\nbundle_root=$(cd "$(dirname "$0")/.." && pwd)\n. "$bundle_root/env.sh"\nexec "$bundle_root/libexec/%s" "$@"\n' "$program" > "$dir/bin/$program"
   done
-  printf '#!/bin/sh\n. "$(dirname "$0")/../env.sh"\nexec "$bundle_root/ompi/bin/orterun" "$@"\n' > "$dir/bin/mpirun"
+  printf '#!/bin/sh\nbundle_root=$(cd "$(dirname "$0")/.." && pwd)\n. "$bundle_root/env.sh"\nexec "$bundle_root/ompi/bin/orterun" "$@"\n' > "$dir/bin/mpirun"
   chmod +x "$dir"/bin/*
 
   # What the target needs: the newest glibc symbol version any bundled file asks for.
@@ -142,8 +146,12 @@ EOF
 
   # Both programs carry the static Swift runtime with ICU's data (about 60 MiB each, mostly the
   # same bytes): one xz stream with a 64 MiB dictionary stores the second copy as references.
-  echo "compressing (xz -9) …"
-  tar -C "$dir" -cf - MANIFEST env.sh bin libexec/dnc-dist libexec/dnc-bench lib ompi pmix | xz -9 -T1 > "$carried/dnc-bundle.tar.xz" \
+  echo "compressing (xz -${DNC_BUNDLE_XZ_PRESET:-9}) …"
+  # (DNC_BUNDLE_XZ_PRESET=0 for quick trials: a bundle too large to carry.) Written under another
+  # name first: an interrupted run leaves no truncated bundle that `run` would take.
+  tar -C "$dir" -cf - MANIFEST env.sh bin libexec/dnc-dist libexec/dnc-bench lib ompi pmix \
+    | xz "-${DNC_BUNDLE_XZ_PRESET:-9}" -T1 > "$carried/dnc-bundle.tar.xz.partial" \
+    && mv "$carried/dnc-bundle.tar.xz.partial" "$carried/dnc-bundle.tar.xz" \
     || { echo "gpu-check: compressing the bundle failed" >&2; exit 1; }
   cp "$dir/MANIFEST" "$carried/MANIFEST"
   local bytes unpacked budget tracked
@@ -169,7 +177,11 @@ item() {   # item NAME VERDICT DETAIL
   summary+=("$(printf '%-8s %-34s %s' "$2" "$1" "$3")")
   case "$2" in PASS) ;; NO-GPU) no_gpu=1 ;; *) failed=1 ;; esac
 }
-timed() { local t0=$SECONDS; "$@"; local s=$?; elapsed=$((SECONDS - t0)); return $s; }
+# timed COMMAND…: runs it, leaving its wall time in $elapsed ("1.23").
+timed() {
+  local t0; t0=$(date +%s%N); "$@"; local s=$?
+  elapsed=$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'); return $s
+}
 need_bundle() {
   if [ ! -f "$1/dnc-bundle.tar.xz" ]; then
     echo "gpu-check: no bundle in '$1' (no dnc-bundle.tar.xz; make it with: scripts/gpu-check.sh bundle)" >&2; exit 2
@@ -203,7 +215,8 @@ EOF
 run() {
   need_bundle "$dir"
   local work; work=$(mktemp -d /tmp/dnc-gpu-check.XXXXXX)
-  trap 'rm -rf "$work"' EXIT
+  # shellcheck disable=SC2064 # expanded now: the variable is local
+  trap "rm -rf '$work'" EXIT
   local start=$SECONDS out status b=$work/bundle
   export "${mpi_env[@]}"
   echo "== bundle: $dir"; sed -n '1,3p' "$dir/MANIFEST"
@@ -275,7 +288,8 @@ run() {
 selftest() {
   need_bundle "$dir"
   local t; t=$(mktemp -d /tmp/dnc-gpu-bundle.XXXXXX)
-  trap 'rm -rf "$t"' EXIT
+  # shellcheck disable=SC2064 # expanded now: the variable is local
+  trap "rm -rf '$t'" EXIT
   local start=$SECONDS out status
   # As on the GPU machine: the carried folder, unpacked outside the repository.
   cp -r "$dir" "$t/carried"
@@ -307,8 +321,8 @@ selftest() {
 
   # ldd through the wrappers' environment: every library of every binary and plugin resolves inside.
   local unresolved=""
-  for file in "$b"/libexec/* "$b/ompi/bin/orterun" "$b"/lib/* "$b/ompi/$ompi_plugins"/*.so "$b"/pmix/lib/pmix/*.so; do
-    out=$("${clean[@]}" sh -c ". '$b/env.sh' && ldd '$file'" 2>&1 | awk '$2 == "=>" { print $1, $3 }')
+  for file in "$b"/libexec/* "$b/ompi/bin/orterun" "$b"/lib/*.so* "$b/ompi/$ompi_plugins"/*.so "$b"/pmix/lib/pmix/*.so; do
+    out=$("${clean[@]}" sh -c "bundle_root='$b' && . '$b/env.sh' && ldd '$file'" 2>&1 | awk '$2 == "=>" { print $1, $3 }')
     unresolved+=$(echo "$out" | while read -r soname path; do
       [ -z "$soname" ] && continue
       [[ $soname =~ $glibc_base ]] && continue

@@ -101,8 +101,9 @@ public final class NVRTC: @unchecked Sendable {
     }
 
     /// The `libnvrtc.so.N` files of the `nvidia-*` wheels (`nvidia/cuda_nvrtc/lib` for CUDA 12,
-    /// `nvidia/cu13/lib` for CUDA 13) in the directories of `python3`'s `sys.path`, newest first
-    /// by name; none when there is no python3.
+    /// `nvidia/cu13/lib` for CUDA 13) in the directories of `python3`'s `sys.path`, in `sys.path`
+    /// and package-name order (the caller prefers one not newer than the driver); none when there
+    /// is no python3.
     static func pythonPackageLibraries(environment: [String: String]) -> [String] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
