@@ -2,19 +2,21 @@
 # The GPU checks of issue #14 for a GPU machine without Swift, in two steps:
 #
 #   scripts/gpu-check.sh bundle [DIR]    here (Swift, Debian 12): release build of dnc-dist and
-#                                        dnc-bench (static Swift runtime) and, in DIR, the binaries
-#                                        with every shared library they need beyond glibc (OpenBLAS,
-#                                        HDF5 and its dependencies, Open MPI with mpirun, its plugins
-#                                        and help files, PMIx), started through wrappers that set
-#                                        LD_LIBRARY_PATH, OPAL_PREFIX and PMIX_PREFIX. DIR (default
-#                                        .build/gpu-bundle) must be a git-ignored folder of this
-#                                        repository, so it can travel with the working tree; the
-#                                        bundle must fit the 64 MiB that travel, with the tracked files.
-#   scripts/gpu-check.sh run [DIR]       there: nvidia-smi, dnc-dist diagnostics, dnc-dist gpu-check
-#                                        (every kernel on the GPU against its CPU emulation), -cuda 0
-#                                        and --require-gpu today, a CPU training run, 2 MPI ranks
-#                                        against 1 (same parameters), dnc-bench dnc-small and
-#                                        dnc-paper; then a summary, PASS/FAIL per item (a few minutes).
+#                                        dnc-bench (-Ounchecked, static Swift runtime), packed in
+#                                        DIR/dnc-bundle.tar.xz with every shared library they load
+#                                        beyond glibc (OpenBLAS, HDF5 and its dependencies, Open MPI
+#                                        with mpirun, its plugins and help files, PMIx), started
+#                                        through wrappers in bin/ that set LD_LIBRARY_PATH,
+#                                        OPAL_PREFIX, PMIX_PKGLIBDIR and HWLOC_PLUGINS_PATH. DIR
+#                                        (default .build/gpu-bundle) must be a git-ignored folder of
+#                                        this repository, so it can travel with the working tree, and
+#                                        fit, with the tracked files, in the 64 MiB that travel.
+#   scripts/gpu-check.sh run [DIR]       there: unpacks into a temporary folder, then nvidia-smi,
+#                                        dnc-dist diagnostics, dnc-dist gpu-check (every kernel on
+#                                        the GPU against its CPU emulation), -cuda 0 and --require-gpu
+#                                        today, a CPU training run, 2 MPI ranks against 1 (same
+#                                        parameters), dnc-bench dnc-small and dnc-paper; a summary
+#                                        with PASS/FAIL per item (seconds, without the GPU items).
 #   scripts/gpu-check.sh selftest [DIR]  here: the bundle copied outside the repository and run with
 #                                        an empty environment: --version, a short training run,
 #                                        mpirun -n 2, and every library it loads (ldd, and LD_DEBUG
@@ -138,7 +140,7 @@ EOF
     echo "built $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(. /etc/os-release; echo "$PRETTY_NAME"), $(swift --version 2>&1 | head -1)"
     echo "glibc_required $glibc"
     echo "libraries:"
-    for lib in "$dir"/lib/*; do
+    for lib in "$dir"/lib/*.so*; do
       local pkg; pkg=$(dpkg -S "$(basename "$lib")" 2>/dev/null | head -1 | cut -d: -f1)
       echo "  $(basename "$lib") ${pkg:-?}"
     done
@@ -159,7 +161,7 @@ EOF
   bytes=$(du -sb "$carried" | cut -f1)
   tracked=$(git ls-files -z | xargs -0 du -cb 2>/dev/null | tail -1 | cut -f1)
   budget=$((64 * 1048576 - tracked))
-  echo "bundle: $(mib "$bytes") MiB ($(mib "$unpacked") MiB unpacked, $(find "$dir" -type f | wc -l) files, $(ls "$dir/lib" | wc -l) libraries); needs glibc ≥ $glibc;"
+  echo "bundle: $(mib "$bytes") MiB ($(mib "$unpacked") MiB unpacked, $(find "$dir" -type f | wc -l) files, $(find "$dir/lib" -maxdepth 1 -name '*.so*' | wc -l) libraries); needs glibc ≥ $glibc;"
   echo "        with the $(mib "$tracked") MiB of tracked files $(mib $((bytes + tracked))) of the 64 MiB that travel; $((SECONDS - start)) s"
   dir=$carried
   if [ "$bytes" -gt "$budget" ]; then
@@ -229,7 +231,8 @@ run() {
   else item glibc FAIL "this machine: ${have:-unknown}, the bundle needs $want"; fi
 
   echo "== nvidia-smi -L"
-  if out=$(nvidia-smi -L 2>&1); then echo "$out"; item nvidia-smi PASS "$(echo "$out" | grep -c '^GPU') GPU(s)"
+  if ! command -v nvidia-smi >/dev/null; then echo "(no nvidia-smi)"; item nvidia-smi NO-GPU "nvidia-smi is not installed"
+  elif out=$(nvidia-smi -L 2>&1); then echo "$out"; item nvidia-smi PASS "$(echo "$out" | grep -c '^GPU') GPU(s)"
   else echo "$out"; item nvidia-smi NO-GPU "nvidia-smi: $(echo "$out" | head -1)"; fi
 
   echo "== dnc-dist diagnostics"
