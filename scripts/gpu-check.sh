@@ -270,7 +270,7 @@ run() {
   local ranks_ok=1
   for ranks in 1 2; do
     timed "$b/bin/mpirun" -n $ranks "$b/bin/dnc-dist" train copy -iterations 6 -batch_size 8 "${small[@]}" --run-dir "$work/ranks$ranks" \
-      >"$work/ranks$ranks.log" 2>&1 || { ranks_ok=0; tail -5 "$work/ranks$ranks.log"; }
+      >"$work/ranks$ranks.log" 2>&1 || { ranks_ok=0; grep -m3 -E '^error|rank [0-9]+:' "$work/ranks$ranks.log" || tail -5 "$work/ranks$ranks.log"; }
     echo "$ranks rank(s): ${elapsed} s"
   done
   local difference
