@@ -55,6 +55,10 @@ bundle() {
   if [ "$dir" = "$repo" ] || ! git check-ignore -q "${dir#"$repo"/}/x"; then
     echo "gpu-check: bundle DIR '$dir' is not git-ignored; use a folder under .build/ (e.g. .build/gpu-bundle)" >&2; exit 2
   fi
+  # DIR is emptied: only a folder that is empty, absent, or a bundle already.
+  if [ -d "$dir" ] && [ -n "$(ls -A "$dir")" ] && [ ! -f "$dir/MANIFEST" ]; then
+    echo "gpu-check: bundle DIR '$dir' holds files that are not a bundle; choose an empty or new folder (e.g. .build/gpu-bundle)" >&2; exit 2
+  fi
   for tool in swift strip ldd objdump; do
     command -v "$tool" >/dev/null || { echo "gpu-check: bundle needs '$tool'" >&2; exit 2; }
   done

@@ -48,6 +48,10 @@ final class GPUCheckScriptTests: XCTestCase {
         XCTAssertTrue(tracked.error.contains("is not git-ignored"), tracked.error)
         XCTAssertFalse(tracked.output.contains("== build"), "no build before the refusal")
         XCTAssertFalse(FileManager.default.fileExists(atPath: repository.appendingPathComponent("docs/bundle").path))
+        // An ignored folder with other things in it (the build folder itself) is never emptied.
+        let build = try runScript(["bundle", repository.appendingPathComponent(".build").path])
+        XCTAssertEqual(build.status, 2, build.error)
+        XCTAssertTrue(build.error.contains("holds files that are not a bundle"), build.error)
     }
 
     func testRunAndSelftestWithoutABundleSayHowToMakeIt() throws {
