@@ -21,7 +21,7 @@ struct DNCDist: ParsableCommand {
         Small matrix products run in libxsmm JIT kernels; DNC_SMALL_GEMM=auto|libxsmm|openblas \
         forces a library.
         """,
-        subcommands: [Train.self, Eval.self, Predict.self, Inspect.self, Report.self, Serve.self, Diagnostics.self])
+        subcommands: [Train.self, Eval.self, Predict.self, Inspect.self, Report.self, Serve.self, Diagnostics.self, GPUCheck.self])
 
     @Flag(name: .long, help: "Print the version and the BLAS and product kernels in use, then exit.")
     var version = false

@@ -73,19 +73,61 @@ public final class NVRTC: @unchecked Sendable {
     }
 
     /// NVRTC from `DNC_NVRTC_LIBRARY` when set (and only from there: a path the user gave that
-    /// fails is reported, not silently replaced), else the first of `searchNames` that loads.
-    /// Throws one line naming what was tried.
-    public static func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws(GPUUnavailable) -> NVRTC {
+    /// fails is reported, not silently replaced), else the first that loads of `searchNames`, the
+    /// CUDA toolkits' libraries (/usr/local/cuda*), and the `nvidia-*` wheels of the `python3` on
+    /// the PATH (PyTorch, CuPy and JAX install NVRTC there). With `driver` given, the first one
+    /// not newer than the driver wins (the driver refuses newer PTX: CUDAVersion.ptxIncompatibility),
+    /// else the first found. Throws one line naming what was tried.
+    public static func load(environment: [String: String] = ProcessInfo.processInfo.environment,
+                            preferringAtMost driver: CUDAVersion? = nil) throws(GPUUnavailable) -> NVRTC {
         if let path = environment[environmentVariable], !path.isEmpty {
             do { return try NVRTC(path: path) } catch {
                 throw GPUUnavailable("\(environmentVariable)=\(path): \(error.reason)")
             }
         }
-        for name in searchNames + toolkitLibraries() {
-            if let nvrtc = try? NVRTC(path: name) { return nvrtc }
+        var newer: NVRTC?
+        // Lazily: python3 starts only when nothing before it would do.
+        let places: [() -> [String]] = [{ searchNames }, { toolkitLibraries() }, { pythonPackageLibraries(environment: environment) }]
+        for place in places {
+            for name in place() {
+                guard let nvrtc = try? NVRTC(path: name) else { continue }
+                guard let driver, nvrtc.version > driver else { return nvrtc }
+                if newer == nil { newer = nvrtc }
+            }
         }
-        throw GPUUnavailable("not found (tried \(searchNames.joined(separator: ", ")) and \(toolkitDirectories.joined(separator: ", ")); "
-                             + "set \(environmentVariable) to the library file)")
+        if let newer { return newer }
+        throw GPUUnavailable("not found (tried \(searchNames.joined(separator: ", ")), \(toolkitDirectories.joined(separator: ", ")), "
+                             + "/usr/local/cuda-*/lib64 and python3's site-packages/nvidia/*/lib; set \(environmentVariable) to the library file)")
+    }
+
+    /// The `libnvrtc.so.N` files of the `nvidia-*` wheels (`nvidia/cuda_nvrtc/lib` for CUDA 12,
+    /// `nvidia/cu13/lib` for CUDA 13) in the directories of `python3`'s `sys.path`, in `sys.path`
+    /// and package-name order (the caller prefers one not newer than the driver); none when there
+    /// is no python3.
+    static func pythonPackageLibraries(environment: [String: String]) -> [String] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", "import sys; print(\"\\n\".join(sys.path))"]
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return [] }
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { return [] }
+        let manager = FileManager.default
+        var found: [String] = []
+        for directory in String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init) where directory.hasPrefix("/") {
+            let nvidia = directory + "/nvidia"
+            for package in ((try? manager.contentsOfDirectory(atPath: nvidia)) ?? []).sorted() {
+                let lib = "\(nvidia)/\(package)/lib"
+                found += ((try? manager.contentsOfDirectory(atPath: lib)) ?? [])
+                    .filter { $0.hasPrefix("libnvrtc.so.") && !$0.contains("alt") }.sorted(by: >).map { "\(lib)/\($0)" }
+            }
+        }
+        var seen = Set<String>()
+        return found.filter { seen.insert($0).inserted }
     }
 
     /// Where CUDA toolkits install their libraries when the loader is not told (no ldconfig entry).

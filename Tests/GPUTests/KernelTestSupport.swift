@@ -1,22 +1,14 @@
 import XCTest
 import CGPUKernels
 import DNCNumerics
+import DNCGPU
 
-/// Random test inputs and the comparison of an emulated kernel's output with the CPU's.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
+/// The kernel checks' generator (DNCGPU.SplitMix), for inputs of either precision.
+typealias SplitMix = DNCGPU.SplitMix
+
+extension SplitMix {
     mutating func values<T: Real>(_ count: Int, in range: ClosedRange<Double> = 0...1, as: T.Type) -> [T] {
-        (0..<count).map { _ in T(range.lowerBound + (range.upperBound - range.lowerBound) * uniform()) }
+        doubles(count, in: range).map { T($0) }
     }
 }
 
