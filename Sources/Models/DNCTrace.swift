@@ -23,6 +23,14 @@ public struct DNCTrace<T: Real>: Sendable {
         self.records = records
     }
 
+    /// Appends the steps of `later`, the trace of the next chunk of the same stream (truncated
+    /// BPTT records one trace per chunk; the episode's trace is their concatenation).
+    public mutating func append(_ later: DNCTrace<T>) {
+        precondition(later.batchElement == batchElement,
+                     "a trace of batch element \(later.batchElement) cannot continue one of element \(batchElement)")
+        records += later.records
+    }
+
     /// `fieldRecords[t][ℓ]`: (key, tensor) pairs of step t, layer ℓ, whatever the memory.
     public var fieldRecords: [[[(key: String, value: Tensor<T>)]]] { records.map { $0.map(\.fields) } }
 

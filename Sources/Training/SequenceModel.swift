@@ -21,8 +21,9 @@ public protocol SequenceModel: AnyObject {
     /// Truncated backpropagation through time (docs/tasks.md, Long episodes): inputs (T, B, X) of
     /// one chunk → logits (T, B, Y), starting from `carried` (nil: a fresh state) and leaving
     /// the chunk's end state there. `backwardSequence` then backpropagates this chunk only: the
-    /// gradient stops at the carried state.
-    func forwardChunk(_ inputs: Tensor<Float>, lengths: [Int]?, carried: inout CarriedState?, training: Bool) -> Tensor<Float>
+    /// gradient stops at the carried state. `debug`: also the chunk's memory trace.
+    func forwardChunk(_ inputs: Tensor<Float>, lengths: [Int]?, carried: inout CarriedState?, training: Bool, debug: Bool)
+        -> (logits: Tensor<Float>, trace: DNCTrace<Float>?)
 }
 
 /// The state one chunk of a long episode leaves for the next, opaque to the trainer (a model's
@@ -45,7 +46,8 @@ extension ControllerModel: SequenceModel {
     public func infer(_ inputs: Tensor<Float>, lengths: [Int]?) -> Tensor<Float> { forward(inputs, training: false) }
 
     /// The controller-only baseline always starts from a zero state (pytorch-dnc's LSTM baseline).
-    public func forwardChunk(_ inputs: Tensor<Float>, lengths: [Int]?, carried: inout CarriedState?, training: Bool) -> Tensor<Float> {
+    public func forwardChunk(_ inputs: Tensor<Float>, lengths: [Int]?, carried: inout CarriedState?, training: Bool, debug: Bool)
+        -> (logits: Tensor<Float>, trace: DNCTrace<Float>?) {
         preconditionFailure("the controller-only model does not carry a state across chunks (TrainingConfiguration.validate refuses tbptt)")
     }
 }
@@ -72,12 +74,13 @@ extension DNC: SequenceModel where T == Float {
         return outputIsTimeMajor ? output : output.swappingFirstTwoAxes()
     }
 
-    public func forwardChunk(_ inputs: Tensor<Float>, lengths: [Int]?, carried: inout CarriedState?, training: Bool) -> Tensor<Float> {
+    public func forwardChunk(_ inputs: Tensor<Float>, lengths: [Int]?, carried: inout CarriedState?, training: Bool, debug: Bool)
+        -> (logits: Tensor<Float>, trace: DNCTrace<Float>?) {
         let state = carried.map { $0.value as! DNCState<Float> }
         let result = forward(configuration.batchFirst ? inputs.swappingFirstTwoAxes() : inputs, state: state, lengths: lengths,
-                             training: training)
+                             training: training, debug: debug)
         carried = CarriedState(value: result.state)
-        return outputIsTimeMajor ? result.output : result.output.swappingFirstTwoAxes()
+        return (outputIsTimeMajor ? result.output : result.output.swappingFirstTwoAxes(), result.trace)
     }
 
     public var dropoutPosition: UInt64 {

@@ -2,6 +2,7 @@ import XCTest
 import TestSupport
 import DNCTraining
 import DNCNumerics
+import DNCModels
 
 /// Long episodes trained by truncated backpropagation through time (`tbptt`, docs/tasks.md, Long
 /// episodes): the chunks carry the state so that an episode computes what one pass computes, a
@@ -63,6 +64,37 @@ final class LongEpisodeTests: XCTestCase {
             learning.tbptt = 4
             let c1 = try train(configuration(memory: memory)), c2 = try train(learning)
             XCTAssertNotEqual(c1.parameters, c2.parameters, "\(name): per-chunk updates must change the training")
+        }
+    }
+
+    /// With debugging on, a chunked episode's memory trace covers the whole episode (the chunks'
+    /// traces end to end), step for step the trace one pass records.
+    func testDebugTraceCoversTheWholeEpisode() throws {
+        for (name, memory) in memories {
+            var c = configuration(memory: memory)
+            c.optim = .sgd
+            c.lr = 1e-30
+            c.debug = true
+            c.iterations = 2
+            var traces: [[Int: DNCTrace<Float>]] = [[:], [:]]
+            for (k, tbptt) in [0, 3].enumerated() {
+                c.tbptt = tbptt
+                let trainer = try Trainer(configuration: c, runDirectory: nil, progress: ProgressReporter(enabled: false))
+                trainer.debugWriter = { trainer, trace, sample in
+                    XCTAssertEqual(trace.records.count, sample.input.shape[0], "\(name): one record per step of the episode")
+                    traces[k][trainer.state.step] = trace
+                }
+                try trainer.run()
+            }
+            XCTAssertEqual(traces[0].keys.sorted(), [1, 2], name)
+            for step in [1, 2] {
+                let (whole, chunked) = (traces[0][step]!, traces[1][step]!)
+                XCTAssertEqual(whole.records.count, chunked.records.count, name)
+                for (a, b) in zip(whole.fieldRecords.joined(), chunked.fieldRecords.joined()) {
+                    XCTAssertEqual(a.map(\.key), b.map(\.key), name)
+                    XCTAssertEqual(a.map(\.value), b.map(\.value), "\(name), step \(step): the chunked trace differs from one pass's")
+                }
+            }
         }
     }
 

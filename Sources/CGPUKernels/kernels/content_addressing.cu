@@ -65,12 +65,7 @@ DNC_KERNEL DNC_NAME(dnc_content_addressing_forward)(const DNC_REAL *memory, cons
         sums[threadIdx.x] = sum;
     DNC_END_FOR_EACH_THREAD
     DNC_BARRIER();
-    for (unsigned stride = blockDim.x / 2; stride > 0; stride /= 2) {
-        DNC_FOR_EACH_THREAD
-            if (threadIdx.x < stride) sums[threadIdx.x] += sums[threadIdx.x + stride];
-        DNC_END_FOR_EACH_THREAD
-        DNC_BARRIER();
-    }
+    DNC_BLOCK_SUM(sums);
     DNC_FOR_EACH_THREAD
         const DNC_REAL total = sums[0];
         for (int m = threadIdx.x; m < cells; m += blockDim.x) weight_row[m] /= total;

@@ -25,6 +25,17 @@
 #define DNC_SHARED_ARRAY(type, name) extern __shared__ double dnc_shared_words[]; type *name = (type *)dnc_shared_words
 typedef long long dnc_index;
 #endif
+
+/* Sums values[0 ..< blockDim.x] (shared memory, blockDim.x a power of two) into values[0]: a tree
+ * of barrier-separated phases, so it stands between blocks, never inside one, and every thread
+ * reads values[0] after it. */
+#define DNC_BLOCK_SUM(values) \
+    for (unsigned dnc_stride = blockDim.x / 2; dnc_stride > 0; dnc_stride /= 2) { \
+        DNC_FOR_EACH_THREAD \
+            if (threadIdx.x < dnc_stride) (values)[threadIdx.x] += (values)[threadIdx.x + dnc_stride]; \
+        DNC_END_FOR_EACH_THREAD \
+        DNC_BARRIER(); \
+    }
 #endif
 
 /* The precision: outside the guard, so that a C file can include a kernel once per precision. */

@@ -36,12 +36,7 @@ DNC_KERNEL DNC_NAME(dnc_precedence_update)(DNC_REAL *precedence, const DNC_REAL 
         sums[threadIdx.x] = sum;
     DNC_END_FOR_EACH_THREAD
     DNC_BARRIER();
-    for (unsigned stride = blockDim.x / 2; stride > 0; stride /= 2) {
-        DNC_FOR_EACH_THREAD
-            if (threadIdx.x < stride) sums[threadIdx.x] += sums[threadIdx.x + stride];
-        DNC_END_FOR_EACH_THREAD
-        DNC_BARRIER();
-    }
+    DNC_BLOCK_SUM(sums);
     DNC_FOR_EACH_THREAD
         const DNC_REAL keep = 1 - sums[0];
         for (int c = threadIdx.x; c < cells; c += blockDim.x) p[c] = keep * p[c] + w[c];

@@ -78,7 +78,7 @@ public final class Trainer {
             let debugStep = c.debug && debugWriter != nil && (step + 1) % c.summarize_freq == 0 && share.count > 0
 
             let (loss, logits, trace) = c.tbptt > 0
-                ? try trainEpisodeInChunks(batch, step: step, window: &window)
+                ? try trainEpisodeInChunks(batch, step: step, debug: debugStep, window: &window)
                 : try trainWholeSequence(batch, step: step, debug: debugStep, window: &window)
             state.step += 1
             // pytorch-dnc's copy curriculum: after the update of iteration `step` (≠ 0) with step % freq == 0.
@@ -144,22 +144,28 @@ public final class Trainer {
     /// backward that stops at the carried state, one sum of the gradient over processes,
     /// clipping and an update. Every process runs the same number of chunks (the longest local
     /// episode's; a process whose episode is shorter adds zero gradients). The loss and metrics
-    /// are the whole episode's, from the logits of all chunks. No debug trace.
-    private func trainEpisodeInChunks(_ batch: TaskBatch, step: Int, window: inout SummaryWindow) throws
+    /// are the whole episode's, from the logits of all chunks; so is the debug trace, the chunks'
+    /// traces end to end.
+    private func trainEpisodeInChunks(_ batch: TaskBatch, step: Int, debug: Bool, window: inout SummaryWindow) throws
         -> (loss: Double, logits: Tensor<Float>, trace: DNCTrace<Float>?) {
         let c = configuration, store = model.parameters, steps = batch.steps
         let longest = communicator.size > 1 ? Int(communicator.extremes([Double(steps)]).maximum[0]) : steps
         let chunkCount = (longest + c.tbptt - 1) / c.tbptt
         var logits = Tensor<Float>(shape: [steps, batch.count, task.outputSize])
         var carried: CarriedState?
+        var trace: DNCTrace<Float>?
         var normSum = 0.0, updates = 0
         for k in 0..<chunkCount {
             store.zeroGradients()
             let range = Swift.min(k * c.tbptt, steps) ..< Swift.min((k + 1) * c.tbptt, steps)
             if !range.isEmpty {
                 let lengths = batch.lengths?.map { Swift.max(0, Swift.min($0 - range.lowerBound, range.count)) }
-                let chunk = model.forwardChunk(batch.inputs.leadingRange(range), lengths: lengths, carried: &carried, training: true)
+                let (chunk, chunkTrace) = model.forwardChunk(batch.inputs.leadingRange(range), lengths: lengths, carried: &carried,
+                                                             training: true, debug: debug)
                 logits.replaceLeadingRange(at: range.lowerBound, with: chunk)
+                if let chunkTrace {
+                    if trace == nil { trace = chunkTrace } else { trace!.append(chunkTrace) }
+                }
                 let gradient = task.gradient(logits: logits, batch: batch, globalBatchSize: c.batch_size, steps: range)
                 model.backwardSequence(logitGradients: gradient)
             }
@@ -181,7 +187,7 @@ public final class Trainer {
         if reduced.loss.isFinite && updates > 0 {
             window.add(loss: reduced.loss, metrics: reduced.metrics, sequences: c.batch_size, gradientNorm: normSum / Double(updates))
         }
-        return (reduced.loss, logits, nil)
+        return (reduced.loss, logits, trace)
     }
 
     /// A step whose loss or gradient is not finite: no update, one line; the run stops when the
