@@ -76,6 +76,9 @@ bundle() {
   mkdir -p "$dir"
   local carried=$dir
   dir=$(mktemp -d /tmp/dnc-gpu-bundle-stage.XXXXXX)
+  # Everything below writes under $dir: never with an empty or odd value (it would write to /bin).
+  case "$dir" in /tmp/dnc-gpu-bundle-stage.*) [ -d "$dir" ] ;; *) false ;; esac \
+    || { echo "gpu-check: could not make a staging folder in /tmp" >&2; exit 1; }
   # shellcheck disable=SC2064 # the staging folder now: $dir names the carried one at the end
   trap "rm -rf '$dir'" EXIT
   mkdir -p "$dir/bin" "$dir/libexec" "$dir/lib" "$dir/ompi/bin" "$dir/ompi/$ompi_plugins" "$dir/ompi/share" "$dir/ompi/etc" "$dir/pmix/lib"
