@@ -54,7 +54,6 @@ public final class Trainer {
     @discardableResult
     public func run(summary: ((TrainingSummary) -> Void)? = nil) throws -> Outcome {
         let c = configuration
-        let store = model.parameters
         var window = SummaryWindow()
         let share = communicator.share(ofGlobalBatch: c.batch_size)
         let started = Date()
