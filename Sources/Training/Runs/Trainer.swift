@@ -125,13 +125,7 @@ public final class Trainer {
         var reduced = MetricVector(loss: evaluation.loss, metrics: evaluation.metrics)
         reduced.sum(over: communicator)
 
-        let norm = clipGlobalNorm(store, maxNorm: c.clip)
-        if !reduced.loss.isFinite || !norm.isFinite {
-            try skipNonFiniteStep(step, lossIsFinite: reduced.loss.isFinite)
-        } else {
-            state.badStepsInARow = 0
-            setup.optimiser.learningRate = schedule.rate(at: step)
-            setup.optimiser.step(store: store)
+        if let norm = try clipAndUpdate(step: step, lossIsFinite: reduced.loss.isFinite) {
             window.add(loss: reduced.loss, metrics: reduced.metrics, sequences: c.batch_size, gradientNorm: norm)
         }
         return (reduced.loss, logits, trace)
@@ -169,13 +163,7 @@ public final class Trainer {
                 model.backwardSequence(logitGradients: gradient)
             }
             communicator.sumInPlace(store.gradients, count: store.count)
-            let norm = clipGlobalNorm(store, maxNorm: c.clip)
-            if !norm.isFinite {
-                try skipNonFiniteStep(step, lossIsFinite: true)
-            } else {
-                state.badStepsInARow = 0
-                setup.optimiser.learningRate = schedule.rate(at: step)
-                setup.optimiser.step(store: store)
+            if let norm = try clipAndUpdate(step: step, lossIsFinite: true) {
                 normSum += norm
                 updates += 1
             }
@@ -187,6 +175,22 @@ public final class Trainer {
             window.add(loss: reduced.loss, metrics: reduced.metrics, sequences: c.batch_size, gradientNorm: normSum / Double(updates))
         }
         return (reduced.loss, logits, trace)
+    }
+
+    /// Global-norm clipping of the summed gradient, then the learning-rate schedule and the
+    /// optimiser step; or, when the loss or the clipped gradient is not finite, no update
+    /// (`skipNonFiniteStep`). Returns the gradient norm of an update made, nil for a skip.
+    private func clipAndUpdate(step: Int, lossIsFinite: Bool) throws -> Double? {
+        let store = model.parameters
+        let norm = clipGlobalNorm(store, maxNorm: configuration.clip)
+        guard lossIsFinite && norm.isFinite else {
+            try skipNonFiniteStep(step, lossIsFinite: lossIsFinite)
+            return nil
+        }
+        state.badStepsInARow = 0
+        setup.optimiser.learningRate = schedule.rate(at: step)
+        setup.optimiser.step(store: store)
+        return norm
     }
 
     /// A step whose loss or gradient is not finite: no update, one line; the run stops when the
