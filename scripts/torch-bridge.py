@@ -310,28 +310,24 @@ class OneLineParser(argparse.ArgumentParser):
         raise BridgeError(message)
 
 
-def positive_int(flag):
+def int_at_least(flag, minimum, accepted):
     def parse(text):
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag} '{text}' is not an integer (accepted: at least 1)")
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"{flag} {value} is not accepted (accepted: at least 1)")
+            raise argparse.ArgumentTypeError(f"{flag} '{text}' is not an integer (accepted: {accepted})")
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{flag} {value} is not accepted (accepted: {accepted})")
         return value
     return parse
+
+
+def positive_int(flag):
+    return int_at_least(flag, 1, "at least 1")
 
 
 def non_negative_int(flag):
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag} '{text}' is not an integer (accepted: 0 or more)")
-        if value < 0:
-            raise argparse.ArgumentTypeError(f"{flag} {value} is not accepted (accepted: 0 or more)")
-        return value
-    return parse
+    return int_at_least(flag, 0, "0 or more")
 
 
 def number_in(flag, low, high, accepted):
