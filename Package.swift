@@ -61,6 +61,10 @@ let package = Package(
         // The CUDA C kernels (kernels/*.cu): their text embedded for NVRTC, and their launches emulated on the CPU.
         .target(name: "CGPUKernels", path: "Sources/CGPUKernels", exclude: ["kernels"]),
         .target(name: "DNCGPU", dependencies: ["CGPUKernels"], path: "Sources/GPU"),
+        // The GPU back end: the DNC's training step as kernel launches on a KernelDevice (a CUDA GPU,
+        // or the CPU emulating the launches, which is how it is tested without a GPU).
+        .target(name: "DNCGPUTraining", dependencies: ["DNCGPU", "DNCNumerics", "DNCLayers", "DNCMemories", "DNCModels", "DNCTraining"],
+                path: "Sources/GPUTraining"),
         // `dnc-dist serve`: a run's report over HTTP, changes pushed to the browser as server-sent
         // events. Outside DNCKit and DNCCore, so that neither library pulls in the server stack.
         .target(name: "LiveServer",
@@ -98,6 +102,8 @@ let package = Package(
         .testTarget(name: "ReportTests", dependencies: ["TestSupport", "DNCReports", "DNCStorage", "DNCNumerics"]),
         .testTarget(name: "LiveServerTests", dependencies: ["TestSupport", "LiveServer", "DNCReports", "DNCStorage", "DNCNumerics"]),
         .testTarget(name: "CommandLineTests", dependencies: ["TestSupport", "DNCTraining", "DNCModels", "DNCLayers", "DNCNumerics", "DNCStorage"]),
+        .testTarget(name: "GPUTrainingTests", dependencies: ["TestSupport", "DNCGPUTraining", "DNCGPU", "CGPUKernels", "DNCModels",
+                                                            "DNCMemories", "DNCLayers", "DNCNumerics", "DNCTraining"]),
         .testTarget(name: "GPUTests", dependencies: ["TestSupport", "DNCGPU", "CGPUKernels", "DNCMemories", "DNCNumerics"]),
         .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "DNCModels", "DNCMemories", "DNCLayers", "DNCNumerics", "DNCStorage", "DNCTraining"]),
     ]

@@ -41,4 +41,24 @@ static inline int dnc_is_power_of_two(int n) { return n > 0 && (n & (n - 1)) == 
         dnc_emulated_shared = NULL;                                                                      \
         (status) = 0;                                                                                    \
     } while (0)
+
+/* Launching by name, as the GPU does (KernelDevice, EmulatedKernelDevice in Swift): each C file
+ * that compiles kernels for the emulation lists them in a table of runners; emulated_launch.c
+ * searches the tables. A runner unpacks `arguments` — one pointer per kernel parameter, to the
+ * parameter's value, exactly as cuLaunchKernel takes them — and runs the launch loop in the
+ * kernel's own file (the built-in variables above are per file). */
+typedef int (*dnc_emulated_runner)(unsigned grid_x, unsigned grid_y, unsigned threads, size_t shared_bytes, void **arguments);
+typedef struct { const char *name; dnc_emulated_runner run; } dnc_emulated_kernel;
+/* Parameter `index` of the launch, of C type `type` (a device pointer is the host pointer here). */
+#define DNC_ARG(index, type) (*(type *)arguments[(index)])
+/* Defines the runner of `kernel`; the variadic part is its argument list in DNC_ARG terms. */
+#define DNC_EMULATED_RUNNER(kernel, ...)                                                                   \
+    static int dnc_run_##kernel(unsigned grid_x, unsigned grid_y, unsigned threads, size_t shared_bytes, \
+                                void **arguments) {                                                       \
+        int status = 0;                                                                                   \
+        DNC_EMULATE_LAUNCH(status, kernel, grid_x, grid_y, threads, shared_bytes, __VA_ARGS__);           \
+        return status;                                                                                    \
+    }
+/* A table entry for a runner defined with DNC_EMULATED_RUNNER. */
+#define DNC_EMULATED_KERNEL(kernel) {#kernel, dnc_run_##kernel}
 #endif

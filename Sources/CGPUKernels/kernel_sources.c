@@ -19,10 +19,35 @@ static const char usage_allocation[] = {
 #embed "kernels/usage_allocation.cu"
     , 0};
 
+static const char gemm[] = {
+#embed "kernels/gemm.cu"
+    , 0};
+static const char recurrent_cells[] = {
+#embed "kernels/recurrent_cells.cu"
+    , 0};
+static const char memory_step[] = {
+#embed "kernels/memory_step.cu"
+    , 0};
+static const char memory_step_backward[] = {
+#embed "kernels/memory_step_backward.cu"
+    , 0};
+static const char losses[] = {
+#embed "kernels/losses.cu"
+    , 0};
+static const char optimisers[] = {
+#embed "kernels/optimisers.cu"
+    , 0};
+
 static const struct { const char *name, *text; } sources[] = {
     {"content_addressing.cu", content_addressing},
     {"temporal_link.cu", temporal_link},
     {"usage_allocation.cu", usage_allocation},
+    {"gemm.cu", gemm},
+    {"recurrent_cells.cu", recurrent_cells},
+    {"memory_step.cu", memory_step},
+    {"memory_step_backward.cu", memory_step_backward},
+    {"losses.cu", losses},
+    {"optimisers.cu", optimisers},
 };
 
 int dnc_kernel_source_count(void) { return (int)(sizeof sources / sizeof sources[0]); }

@@ -16,6 +16,8 @@ public final class CUDAContext: @unchecked Sendable {
     private typealias MemoryFree = @convention(c) (UInt64) -> Int32
     private typealias CopyToDevice = @convention(c) (UInt64, UnsafeRawPointer?, Int) -> Int32
     private typealias CopyToHost = @convention(c) (UnsafeMutableRawPointer?, UInt64, Int) -> Int32
+    private typealias CopyDeviceToDevice = @convention(c) (UInt64, UInt64, Int) -> Int32
+    private typealias SetBytes = @convention(c) (UInt64, UInt8, Int) -> Int32
     private typealias LaunchKernel = @convention(c) (OpaquePointer?, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, OpaquePointer?,
                                                      UnsafeMutablePointer<UnsafeMutableRawPointer?>?, UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32
 
@@ -26,6 +28,7 @@ public final class CUDAContext: @unchecked Sendable {
     private let moduleLoadData: ModuleLoadData, moduleUnload: ModuleUnload, moduleGetFunction: ModuleGetFunction
     private let memoryAllocate: MemoryAllocate, memoryFree: MemoryFree, copyToDevice: CopyToDevice, copyToHost: CopyToHost
     private let launchKernel: LaunchKernel
+    private let copyDeviceToDevice: CopyDeviceToDevice, setBytes: SetBytes
     private var modules: [OpaquePointer] = []
 
     /// Retains the device's primary context (the one the CUDA runtime would use) and makes it current.
@@ -51,6 +54,8 @@ public final class CUDAContext: @unchecked Sendable {
         copyToDevice = try load("cuMemcpyHtoD_v2", CopyToDevice.self)
         copyToHost = try load("cuMemcpyDtoH_v2", CopyToHost.self)
         launchKernel = try load("cuLaunchKernel", LaunchKernel.self)
+        copyDeviceToDevice = try load("cuMemcpyDtoD_v2", CopyDeviceToDevice.self)
+        setBytes = try load("cuMemsetD8_v2", SetBytes.self)
         self.driver = driver
         device = try driver.deviceHandle(ordinal: ordinal)
         var context: OpaquePointer?
@@ -154,5 +159,58 @@ public final class CUDAContext: @unchecked Sendable {
         guard launched == 0 else { throw GPUUnavailable("cuLaunchKernel(\(function.name)) failed: \(driver.errorText(launched))") }
         let finished = synchronizeContext()
         guard finished == 0 else { throw GPUUnavailable("\(function.name) failed on the GPU: \(driver.errorText(finished))") }
+    }
+
+    // Raw operations for CUDAKernelDevice. The legacy default stream orders them with the
+    // launches; the copies to the host wait for every launch before them.
+
+    func copy(host source: UnsafeRawPointer, to destination: UInt64, bytes: Int) throws(GPUUnavailable) {
+        let copied = copyToDevice(destination, source, bytes)
+        guard copied == 0 else { throw GPUUnavailable("cuMemcpyHtoD failed: \(driver.errorText(copied))") }
+    }
+
+    func copy(device source: UInt64, toHost destination: UnsafeMutableRawPointer, bytes: Int) throws(GPUUnavailable) {
+        let copied = copyToHost(destination, source, bytes)
+        guard copied == 0 else { throw GPUUnavailable("cuMemcpyDtoH failed: \(driver.errorText(copied))") }
+    }
+
+    func copy(device source: UInt64, toDevice destination: UInt64, bytes: Int) throws(GPUUnavailable) {
+        let copied = copyDeviceToDevice(destination, source, bytes)
+        guard copied == 0 else { throw GPUUnavailable("cuMemcpyDtoD failed: \(driver.errorText(copied))") }
+    }
+
+    func zero(_ destination: UInt64, bytes: Int) throws(GPUUnavailable) {
+        let set = setBytes(destination, 0, bytes)
+        guard set == 0 else { throw GPUUnavailable("cuMemsetD8 failed: \(driver.errorText(set))") }
+    }
+
+    /// Queues `function` without waiting for it (errors of the kernel surface at the next wait).
+    func enqueue(_ function: Function, grid: (x: Int, y: Int), threads: Int, sharedBytes: Int,
+                 _ parameters: UnsafeMutablePointer<UnsafeMutableRawPointer?>) throws(GPUUnavailable) {
+        let launched = launchKernel(function.handle, UInt32(grid.x), UInt32(grid.y), 1, UInt32(threads), 1, 1, UInt32(sharedBytes), nil,
+                                    parameters, nil)
+        guard launched == 0 else { throw GPUUnavailable("cuLaunchKernel(\(function.name)) failed: \(driver.errorText(launched))") }
+    }
+
+    /// Waits for every queued launch.
+    func synchronize() throws(GPUUnavailable) {
+        let finished = synchronizeContext()
+        guard finished == 0 else { throw GPUUnavailable("a kernel failed on the GPU: \(driver.errorText(finished))") }
+    }
+
+    /// Loads `ptx` and returns the module's function `name`, or nil when the module lacks it.
+    func loadModule(ptx: String) throws(GPUUnavailable) -> OpaquePointer {
+        var module: OpaquePointer?
+        let loaded = ptx.withCString { moduleLoadData(&module, $0) }
+        guard loaded == 0, let module else { throw GPUUnavailable("cuModuleLoadData failed: \(driver.errorText(loaded))") }
+        modules.append(module)
+        return module
+    }
+
+    /// Function `name` of a module from `loadModule`, or nil when it has none by that name.
+    func function(_ name: String, in module: OpaquePointer) -> Function? {
+        var function: OpaquePointer?
+        guard moduleGetFunction(&function, module, name) == 0, let function else { return nil }
+        return Function(handle: function, name: name)
     }
 }

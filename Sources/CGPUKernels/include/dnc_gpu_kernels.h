@@ -1,5 +1,6 @@
 #ifndef DNC_GPU_KERNELS_H
 #define DNC_GPU_KERNELS_H
+#include <stddef.h>
 // The CUDA C kernels of kernels/ in two forms (issue #14): their source text, embedded at build
 // time for NVRTC to compile at run time, and their launches emulated on the CPU (emulation.h),
 // so that the very source the GPU would run is tested against the CPU implementation anywhere.
@@ -40,6 +41,16 @@ int dnc_emulated_usage_allocation_f32(const float *usage, const float *write_wei
 int dnc_emulated_usage_allocation_f64(const double *usage, const double *write_weights, const double *read_weights, const double *free_gates,
                                       int batch, int cells, int read_heads, int threads, double *retention, double *new_usage,
                                       int *order, double *sorted, double *prefix, double *allocation);
+
+/// Runs kernel `name` ("dnc_gemm_f64") on the CPU as a launch of grid_x × grid_y blocks of
+/// `threads` threads with `shared_bytes` of dynamic shared memory would run it on the GPU.
+/// `arguments` is cuLaunchKernel's array: one pointer per kernel parameter, to its value (a
+/// device pointer being a host address here). Returns 0, −1 for a bad launch or a failed
+/// allocation, −2 for an unknown name.
+int dnc_emulated_launch(const char *name, unsigned grid_x, unsigned grid_y, unsigned threads, size_t shared_bytes,
+                        void **arguments);
+/// 1 when the emulation has kernel `name`, else 0.
+int dnc_emulated_has_kernel(const char *name);
 
 #ifdef __cplusplus
 }
