@@ -8,11 +8,13 @@
 extern const dnc_emulated_kernel dnc_emulated_kernels_controller[];
 extern const dnc_emulated_kernel dnc_emulated_kernels_memory[];
 extern const dnc_emulated_kernel dnc_emulated_kernels_training[];
+extern const dnc_emulated_kernel dnc_emulated_kernels_model[];
 
 static const dnc_emulated_kernel *const tables[] = {
     dnc_emulated_kernels_controller,
     dnc_emulated_kernels_memory,
     dnc_emulated_kernels_training,
+    dnc_emulated_kernels_model,
 };
 
 int dnc_emulated_launch(const char *name, unsigned grid_x, unsigned grid_y, unsigned threads, size_t shared_bytes,

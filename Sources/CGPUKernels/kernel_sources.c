@@ -31,6 +31,9 @@ static const char memory_step[] = {
 static const char memory_step_backward[] = {
 #embed "kernels/memory_step_backward.cu"
     , 0};
+static const char model_glue[] = {
+#embed "kernels/model_glue.cu"
+    , 0};
 static const char losses[] = {
 #embed "kernels/losses.cu"
     , 0};
@@ -46,6 +49,7 @@ static const struct { const char *name, *text; } sources[] = {
     {"recurrent_cells.cu", recurrent_cells},
     {"memory_step.cu", memory_step},
     {"memory_step_backward.cu", memory_step_backward},
+    {"model_glue.cu", model_glue},
     {"losses.cu", losses},
     {"optimisers.cu", optimisers},
 };

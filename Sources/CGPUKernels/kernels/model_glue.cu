@@ -1,0 +1,1 @@
+#include "dnc_kernel_prelude.cuh"
