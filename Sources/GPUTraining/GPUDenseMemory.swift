@@ -26,6 +26,10 @@ public final class GPUDenseMemory<T: Real>: @unchecked Sendable {
         if improvements.maskedContentLookup { return "the GPU dense memory has no DNC-MD masked content lookup" }
         if improvements.deallocation { return "the GPU dense memory has no DNC-MD de-allocation" }
         if improvements.linkSharpness { return "the GPU dense memory has no DNC-MD link sharpness" }
+        // The backward's 2·(3R + 2) reduction lanes of the smallest block (32 threads) must fit 48 KiB of shared memory.
+        if 2 * (3 * memory.readHeads + 2) * 32 * MemoryLayout<T>.stride > 48 * 1024 {
+            return "the GPU dense memory takes at most \((48 * 1024 / (64 * MemoryLayout<T>.stride) - 2) / 3) read heads, not \(memory.readHeads)"
+        }
         return nil
     }
 

@@ -182,6 +182,37 @@ final class GPUDenseMemoryTests: XCTestCase {
         try compare(Double.self, tolerance: 1e-9, batch: 1, cells: 300, width: 2, readHeads: 1, steps: 2)
     }
 
+    /// Without recording, every step reuses one record: the same read vectors and states as the CPU's inference.
+    func testStepsWithoutRecordingMatchCPUInference() throws {
+        let batch = 2, cells = 8, width = 4, readHeads = 2, steps = 5
+        let cpu = Self.identityMemory(Double.self, cells: cells, width: width, readHeads: readHeads, options: .paper)
+        let s = cpu.interfaceSize, rw = readHeads * width
+        let device = EmulatedKernelDevice()
+        let gpu = try GPUDenseMemory(cpu, device: device)
+        var values = Values(state: 99)
+        var cpuState = Self.startState(Double.self, batch: batch, cells: cells, width: width, readHeads: readHeads,
+                                       values: &values)
+        try gpu.beginSequence(batch: batch, steps: steps, recording: false)
+        let gpuState = try gpu.makeState(batch: batch)
+        try gpu.upload(cpuState, into: gpuState)
+        let interface = try device.zeros(Double.self, count: batch * s)
+        let readVectors = try device.zeros(Double.self, count: batch * rw)
+        for t in 0..<steps {
+            let input = values.array(Double.self, count: batch * s, scale: 2)
+            var cpuRead = [Double](repeating: 0, count: batch * rw)
+            input.withUnsafeBufferPointer { x in
+                cpuRead.withUnsafeMutableBufferPointer { out in
+                    cpu.step(input: x.baseAddress!, batch: batch, state: &cpuState, tape: nil, readVectors: out.baseAddress!)
+                }
+            }
+            try device.upload(input, to: interface)
+            try gpu.step(interface: interface.pointer, batch: batch, state: gpuState, stepIndex: t,
+                         readVectors: readVectors.pointer)
+            Self.assertClose(try device.download(readVectors), cpuRead, tolerance: 1e-9, "step \(t) read vectors")
+            Self.assertClose(try gpu.download(gpuState), cpuState, tolerance: 1e-9, "step \(t) state")
+        }
+    }
+
     func testUnsupportedOptionsAreNamed() throws {
         var options = MemoryOptions.paper
         options.improvements.linkSharpness = true
@@ -191,6 +222,9 @@ final class GPUDenseMemoryTests: XCTestCase {
         XCTAssertThrowsError(try GPUDenseMemory(memory, device: EmulatedKernelDevice()))
         XCTAssertNil(GPUDenseMemory.unsupportedReason(Self.identityMemory(Double.self, cells: 4, width: 2, readHeads: 1,
                                                                           options: .paper)))
+        let manyHeads = DenseMemory<Double>(store: ParameterStore(), prefix: "m.", inputSize: 4, cellCount: 4, cellWidth: 2,
+                                            readHeads: 64)
+        XCTAssertNotNil(GPUDenseMemory.unsupportedReason(manyHeads))
     }
 
     func testStateRoundTrips() throws {
