@@ -101,9 +101,13 @@ public final class GPUDenseMemory<T: Real>: @unchecked Sendable {
     /// One write-then-read step: raw interface ẑ (B×S) → read vectors (B×R·W, head-major as the
     /// CPU), `state` advanced in place, recorded at `stepIndex` when recording. `active`
     /// (optional, B Int32 flags on the device): an inactive sample's state stays unchanged and it
-    /// reads zeros (as the CPU's `active`).
+    /// reads zeros (as the CPU's `active`). `interfaceStride` and `readVectorsStride` (elements
+    /// between rows; default S and R·W) let ẑ and the read vectors be rows of wider matrices.
     public func step(interface: DevicePointer, batch: Int, state: GPUDenseMemoryState<T>, stepIndex: Int,
-                     active: DeviceArray<Int32>? = nil, readVectors: DevicePointer) throws {
+                     active: DeviceArray<Int32>? = nil, readVectors: DevicePointer,
+                     interfaceStride: Int? = nil, readVectorsStride: Int? = nil) throws {
+        let interfaceStride = interfaceStride ?? interfaceSize, readStride = readVectorsStride ?? readHeads * width
+        precondition(interfaceStride >= interfaceSize && readStride >= readHeads * width, "row strides below the row widths")
         precondition(state.batch == batch && state.cells == cells && state.width == width && state.readHeads == readHeads,
                      "state shape differs from the memory's")
         precondition(active == nil || active!.count >= batch, "need one active flag per sample")
@@ -121,17 +125,21 @@ public final class GPUDenseMemory<T: Real>: @unchecked Sendable {
                               realArgument(options.strengthActivation == .oneplus ? 1 : 0),
                               .int(options.squashKeysAndWriteVector ? 1 : 0),
                               realArgument(options.cosineStyle == .deepMind ? 1e-6 : 0),
-                              .pointer(readVectors),
+                              .pointer(readVectors), .int(interfaceStride), .int(readStride),
                           ])
     }
 
     /// Backward of recorded step `stepIndex` (latest first): `readVectorsGradient` B×R·W;
     /// `stateGradient` holds dℓ/d(state after) and becomes dℓ/d(state before) (same layout as
     /// the state); `interfaceGradient` (B×S) written with dℓ/dẑ. Which samples were active is
-    /// read from the record (the step's `active`); `active` is accepted for symmetry and must
-    /// match it. An inactive sample's state gradient passes through and its dℓ/dẑ is 0.
+    /// read from the record (the step's `active`); `active` is accepted for symmetry and unused.
+    /// An inactive sample's state gradient passes through and its dℓ/dẑ is 0.
+    /// `readVectorsGradientStride` and `interfaceGradientStride`: elements between rows (default R·W and S).
     public func backwardStep(stepIndex: Int, readVectorsGradient: DevicePointer, stateGradient: GPUDenseMemoryState<T>,
-                             interfaceGradient: DevicePointer, active: DeviceArray<Int32>? = nil) throws {
+                             interfaceGradient: DevicePointer, active: DeviceArray<Int32>? = nil,
+                             readVectorsGradientStride: Int? = nil, interfaceGradientStride: Int? = nil) throws {
+        let readStride = readVectorsGradientStride ?? readHeads * width, interfaceStride = interfaceGradientStride ?? interfaceSize
+        precondition(interfaceStride >= interfaceSize && readStride >= readHeads * width, "row strides below the row widths")
         guard let tape else { preconditionFailure("beginSequence before the first step") }
         precondition(recording, "the sequence was begun without recording")
         precondition(stepIndex >= 0 && stepIndex < tape.capacity, "step \(stepIndex) was not recorded")
@@ -149,7 +157,7 @@ public final class GPUDenseMemory<T: Real>: @unchecked Sendable {
                               .pointer(interfaceGradient), tape.scratch.argument(),
                               .int(cells), .int(width), .int(readHeads), .int(layout.size),
                               .int(layout.backwardScratchSize), .int(options.squashKeysAndWriteVector ? 1 : 0),
-                              .int(options.stopGradientThroughUsage ? 1 : 0),
+                              .int(options.stopGradientThroughUsage ? 1 : 0), .int(readStride), .int(interfaceStride),
                           ])
     }
 }

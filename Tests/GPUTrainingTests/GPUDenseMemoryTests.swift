@@ -93,7 +93,7 @@ final class GPUDenseMemoryTests: XCTestCase {
     /// value). So the comparisons start from a state with no two cells alike, except one run
     /// from the empty memory whose near-ties happen to fall alike.
     func compare<T: Real>(_: T.Type, tolerance: Double, options: MemoryOptions = .paper, active: [[Bool]]? = nil,
-                          zeroStart: Bool = false,
+                          zeroStart: Bool = false, padding: Int = 0,
                           batch: Int = 3, cells: Int = 16, width: Int = 5, readHeads: Int = 2, steps: Int = 4,
                           file: StaticString = #filePath, line: UInt = #line) throws {
         let cpu = Self.identityMemory(T.self, cells: cells, width: width, readHeads: readHeads, options: options)
@@ -111,8 +111,18 @@ final class GPUDenseMemoryTests: XCTestCase {
         try gpu.beginSequence(batch: batch, steps: steps, recording: true)
         let gpuState = try gpu.makeState(batch: batch)
         if !zeroStart { try gpu.upload(cpuState, into: gpuState) }
-        let interface = try device.zeros(T.self, count: batch * s)
-        let readVectors = try device.zeros(T.self, count: batch * rw)
+        // Rows `padding` elements wider than ẑ and the read vectors; the padding must stay untouched.
+        let ps = s + padding, prw = rw + padding, marker = T(7)
+        func padded(_ rows: [T], width: Int) -> [T] {
+            (0..<batch).flatMap { Array(rows[($0 * width)..<($0 * width + width)]) + [T](repeating: marker, count: padding) }
+        }
+        func unpadded(_ rows: [T], width: Int, what: String) -> [T] {
+            for b in 0..<batch { XCTAssertEqual(Array(rows[(b * (width + padding) + width)..<((b + 1) * (width + padding))]),
+                                                [T](repeating: marker, count: padding), "\(what) padding", file: file, line: line) }
+            return (0..<batch).flatMap { Array(rows[($0 * (width + padding))..<($0 * (width + padding) + width)]) }
+        }
+        let interface = try device.zeros(T.self, count: batch * ps)
+        let readVectors = try device.array([T](repeating: marker, count: batch * prw))
         let flags = try device.zeros(Int32.self, count: batch)
         for t in 0..<steps {
             var cpuRead = [T](repeating: 0, count: batch * rw)
@@ -122,13 +132,14 @@ final class GPUDenseMemoryTests: XCTestCase {
                              readVectors: out.baseAddress!)
                 }
             }
-            try device.upload(inputs[t], to: interface)
+            try device.upload(padded(inputs[t], width: s), to: interface)
             if let a = active?[t] { try device.upload(a.map { $0 ? 1 : 0 }, to: flags) }
             let launches = device.launches
             try gpu.step(interface: interface.pointer, batch: batch, state: gpuState, stepIndex: t,
-                         active: active == nil ? nil : flags, readVectors: readVectors.pointer)
+                         active: active == nil ? nil : flags, readVectors: readVectors.pointer,
+                         interfaceStride: padding > 0 ? ps : nil, readVectorsStride: padding > 0 ? prw : nil)
             XCTAssertEqual(device.launches - launches, 1, "one launch per step", file: file, line: line)
-            Self.assertClose(try device.download(readVectors), cpuRead, tolerance: tolerance, "step \(t) read vectors",
+            Self.assertClose(unpadded(try device.download(readVectors), width: rw, what: "read vectors"), cpuRead, tolerance: tolerance, "step \(t) read vectors",
                              file: file, line: line)
             Self.assertClose(try gpu.download(gpuState), cpuState, tolerance: tolerance, "step \(t) state", file: file, line: line)
         }
@@ -138,8 +149,8 @@ final class GPUDenseMemoryTests: XCTestCase {
                                            values: &values)
         let gpuGradient = try gpu.makeState(batch: batch)
         try gpu.upload(cpuGradient, into: gpuGradient)
-        let readGradient = try device.zeros(T.self, count: batch * rw)
-        let interfaceGradient = try device.zeros(T.self, count: batch * s)
+        let readGradient = try device.zeros(T.self, count: batch * prw)
+        let interfaceGradient = try device.array([T](repeating: marker, count: batch * ps))
         for t in stride(from: steps - 1, through: 0, by: -1) {
             let dR = values.array(T.self, count: batch * rw)
             var cpuInputGradient = [T](repeating: 0, count: batch * s)
@@ -149,10 +160,12 @@ final class GPUDenseMemoryTests: XCTestCase {
                                      stateGradient: &cpuGradient, inputGradient: dx.baseAddress!)
                 }
             }
-            try device.upload(dR, to: readGradient)
+            try device.upload(padded(dR, width: rw), to: readGradient)
             try gpu.backwardStep(stepIndex: t, readVectorsGradient: readGradient.pointer, stateGradient: gpuGradient,
-                                 interfaceGradient: interfaceGradient.pointer)
-            Self.assertClose(try device.download(interfaceGradient), cpuInputGradient, tolerance: tolerance,
+                                 interfaceGradient: interfaceGradient.pointer,
+                                 readVectorsGradientStride: padding > 0 ? prw : nil,
+                                 interfaceGradientStride: padding > 0 ? ps : nil)
+            Self.assertClose(unpadded(try device.download(interfaceGradient), width: s, what: "dℓ/dẑ"), cpuInputGradient, tolerance: tolerance,
                              "backward step \(t) dℓ/dẑ", file: file, line: line)
             Self.assertClose(try gpu.download(gpuGradient), cpuGradient, tolerance: tolerance,
                              "backward step \(t) state gradient", file: file, line: line)
@@ -167,6 +180,10 @@ final class GPUDenseMemoryTests: XCTestCase {
         try compare(Float.self, tolerance: 1e-4, zeroStart: true)
     }
     func testStepMatchesCPUInFloat() throws { try compare(Float.self, tolerance: 1e-4) }
+    func testRowsOfWiderMatrices() throws {
+        try compare(Double.self, tolerance: 1e-9, padding: 3)
+        try compare(Float.self, tolerance: 1e-4, active: [[true, false, true], [false, true, true]], padding: 2, steps: 2)
+    }
     func testPytorchOptionsMatchCPU() throws {
         try compare(Double.self, tolerance: 1e-9, options: .pytorchCompat)
         try compare(Float.self, tolerance: 1e-4, options: .pytorchCompat)

@@ -13,7 +13,9 @@
  *
  * Shapes (row-major, batch first): interface B×S (S = R·W + 3W + 5R + 3, the paper's field
  * order); state memory B×N×W, link B×N×N, precedence, write_weights, usage B×N, read_weights
- * B×R×N (all updated in place); read_vectors B×R·W (head-major). active: B flags or NULL (all
+ * B×R×N (all updated in place); read_vectors B×R·W (head-major). Rows of interface and
+ * read_vectors are interface_stride and read_stride apart (≥ S, ≥ R·W: rows of wider matrices,
+ * such as a layer's [controller output, read vectors]). active: B flags or NULL (all
  * active); an inactive sample keeps its state and reads zeros.
  *
  * The record (what the backward needs, GPUDenseMemoryTape.swift): record_size reals per sample,
@@ -71,7 +73,8 @@ DNC_KERNEL DNC_NAME(dnc_memory_step)(const DNC_REAL *interface, DNC_REAL *memory
                                      DNC_REAL *read_weights, DNC_REAL *write_weights, DNC_REAL *usage,
                                      const int *active, const int *layout, DNC_REAL *record, int *record_ints,
                                      int cells, int width, int read_heads, int record_size,
-                                     DNC_REAL strength_shift, int squash, DNC_REAL norm_shift, DNC_REAL *read_vectors) {
+                                     DNC_REAL strength_shift, int squash, DNC_REAL norm_shift, DNC_REAL *read_vectors,
+                                     int interface_stride, int read_stride) {
     DNC_SHARED_ARRAY(DNC_REAL, shared);
     const DNC_REAL epsilon = (DNC_REAL)1e-6;
     const int n = cells, w = width, r = read_heads;
@@ -102,7 +105,7 @@ DNC_KERNEL DNC_NAME(dnc_memory_step)(const DNC_REAL *interface, DNC_REAL *memory
     DNC_REAL *mem = memory + (dnc_index)b * n * w, *lnk = link + (dnc_index)b * n * n;
     DNC_REAL *prec = precedence + (dnc_index)b * n, *wr = read_weights + (dnc_index)b * r * n;
     DNC_REAL *ww = write_weights + (dnc_index)b * n, *use = usage + (dnc_index)b * n;
-    DNC_REAL *out = read_vectors + (dnc_index)b * r * w;
+    DNC_REAL *out = read_vectors + (dnc_index)b * read_stride;
     const int is_active = active == 0 ? 1 : active[b] != 0;
 
     /* ξ = act(ẑ) and the state before the step into the record (the rest reads the record's copy). */
@@ -111,7 +114,7 @@ DNC_KERNEL DNC_NAME(dnc_memory_step)(const DNC_REAL *interface, DNC_REAL *memory
         if (!is_active) {
             for (int k = threadIdx.x; k < r * w; k += threads) out[k] = 0;
         } else {
-            const DNC_REAL *z = interface + (dnc_index)b * s;
+            const DNC_REAL *z = interface + (dnc_index)b * interface_stride;
             for (int k = threadIdx.x; k < s; k += threads) {
                 const DNC_REAL x = z[k];
                 raw[k] = x;

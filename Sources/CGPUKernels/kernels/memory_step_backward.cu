@@ -10,7 +10,8 @@
  * Shapes: record, record_ints and layout as memory_step.cu writes them (this step's record);
  * read_vectors_gradient B×R·W; the state gradient (memory B×N×W, link B×N×N, precedence,
  * write_weights, usage B×N, read_weights B×R×N) holds dℓ/d(state after) and becomes
- * dℓ/d(state before), in place; interface_gradient B×S is written (dℓ/dẑ). scratch:
+ * dℓ/d(state before), in place; interface_gradient B×S is written (dℓ/dẑ). Their rows are
+ * read_gradient_stride and interface_gradient_stride apart (≥ R·W, ≥ S). scratch:
  * scratch_size ≥ 5·R·N + 7·N reals per sample. stop_gradient: DeepMind's stop of the gradient of
  * w^w_{t−1} through the usage. An inactive sample (its recorded flag) passes its state gradient
  * through unchanged and gets a zero interface gradient.
@@ -64,7 +65,8 @@ DNC_KERNEL DNC_NAME(dnc_memory_step_backward)(const DNC_REAL *record, const int 
                                               DNC_REAL *read_weights_gradient, DNC_REAL *write_weights_gradient,
                                               DNC_REAL *usage_gradient, DNC_REAL *interface_gradient, DNC_REAL *scratch,
                                               int cells, int width, int read_heads, int record_size, int scratch_size,
-                                              int squash, int stop_gradient) {
+                                              int squash, int stop_gradient, int read_gradient_stride,
+                                              int interface_gradient_stride) {
     DNC_SHARED_ARRAY(DNC_REAL, shared);
     const DNC_REAL epsilon = (DNC_REAL)1e-6;
     const int n = cells, w = width, r = read_heads;
@@ -95,8 +97,8 @@ DNC_KERNEL DNC_NAME(dnc_memory_step_backward)(const DNC_REAL *record, const int 
     DNC_REAL *gm = memory_gradient + (dnc_index)b * n * w, *gl = link_gradient + (dnc_index)b * n * n;
     DNC_REAL *gp = precedence_gradient + (dnc_index)b * n, *gr = read_weights_gradient + (dnc_index)b * r * n;
     DNC_REAL *gw_state = write_weights_gradient + (dnc_index)b * n, *gu = usage_gradient + (dnc_index)b * n;
-    DNC_REAL *dxi = interface_gradient + (dnc_index)b * s;
-    const DNC_REAL *dr = read_vectors_gradient + (dnc_index)b * r * w;
+    DNC_REAL *dxi = interface_gradient + (dnc_index)b * interface_gradient_stride;
+    const DNC_REAL *dr = read_vectors_gradient + (dnc_index)b * read_gradient_stride;
     /* Scratch: dℓ/dw^r_t, dℓ/dF, dℓ/dB, dℓ/dc^r (then the cosine part), a^r (R×N each);
      * dℓ/dw^w_t, dℓ/dp_t, dℓ/du_t, dℓ/dc^w (then the cosine part), dℓ/da, a^w (N each). */
     DNC_REAL *k_scratch = scratch + (dnc_index)b * scratch_size;
