@@ -161,10 +161,12 @@ final class GPUDenseMemoryTests: XCTestCase {
                 }
             }
             try device.upload(padded(dR, width: rw), to: readGradient)
+            let launches = device.launches
             try gpu.backwardStep(stepIndex: t, readVectorsGradient: readGradient.pointer, stateGradient: gpuGradient,
                                  interfaceGradient: interfaceGradient.pointer,
                                  readVectorsGradientStride: padding > 0 ? prw : nil,
                                  interfaceGradientStride: padding > 0 ? ps : nil)
+            XCTAssertEqual(device.launches - launches, 1, "one launch per backward step", file: file, line: line)
             Self.assertClose(unpadded(try device.download(interfaceGradient), width: s, what: "dℓ/dẑ"), cpuInputGradient, tolerance: tolerance,
                              "backward step \(t) dℓ/dẑ", file: file, line: line)
             Self.assertClose(try gpu.download(gpuGradient), cpuGradient, tolerance: tolerance,
