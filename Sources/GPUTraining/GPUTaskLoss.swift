@@ -24,7 +24,8 @@ public final class GPUTaskLoss {
     /// i-th temporary an evaluation asks for, so steady training allocates nothing.
     private var slots: [DeviceBuffer] = []
     private var slotsUsed = 0
-    static let threads = 256
+    /// Threads per block of every launch (a power of two, at least 4: the BCE kernel's four sums).
+    public let threads: Int
     /// First-pass blocks of the element-wise loss at most (see GPUGradientClipping).
     static let maximumBlocks = 1024
 
@@ -54,8 +55,11 @@ public final class GPUTaskLoss {
         kind(of: task) == nil ? "task '\(task.name)' (\(type(of: task))) has no device loss" : nil
     }
 
-    public init(_ task: any SequenceTask, device: any KernelDevice) throws {
+    /// `threads`: per block (tests use few, to cover rows wider than a block).
+    public init(_ task: any SequenceTask, device: any KernelDevice, threads: Int = 256) throws {
         guard let kind = Self.kind(of: task) else { throw GPUUnavailable(Self.unsupportedReason(task)!) }
+        precondition(threads >= 4 && threads & (threads - 1) == 0, "threads \(threads) must be a power of two ≥ 4")
+        self.threads = threads
         self.task = task
         self.device = device
         self.kind = kind
@@ -116,7 +120,7 @@ public final class GPUTaskLoss {
         let rows = batch.steps * batch.count, columns = task.outputSize, elements = rows * columns
         precondition(batch.targets.count == elements, "\(task.name): targets \(batch.targets.shape) for logits [\(batch.steps), \(batch.count), \(columns)]")
         guard elements > 0 else { return [0, 0, 0, 0] }
-        let threads = Self.threads, blocks = min((elements + threads - 1) / threads, Self.maximumBlocks)
+        let blocks = min((elements + threads - 1) / threads, Self.maximumBlocks)
         let targets = try upload(batch.targets.storage), weights = try upload(rowWeights), judged = try upload(metricRows)
         let partials = try temporary(Double.self, count: 4 * blocks), sums = try temporary(Double.self, count: 4)
         try device.launch("dnc_loss_bce_f32", grid: (blocks, 1), threads: threads, sharedBytes: 4 * threads * MemoryLayout<Double>.stride, [
@@ -128,7 +132,7 @@ public final class GPUTaskLoss {
 
     /// Pass 2: the column sums of a rows × columns (≤ 4) array of doubles, downloaded.
     private func sum(_ values: DeviceArray<Double>, rows: Int, columns: Int, into sums: DeviceArray<Double>) throws -> [Double] {
-        try device.launch("dnc_loss_sum_f32", grid: (1, 1), threads: Self.threads, sharedBytes: columns * Self.threads * MemoryLayout<Double>.stride,
+        try device.launch("dnc_loss_sum_f32", grid: (1, 1), threads: threads, sharedBytes: columns * threads * MemoryLayout<Double>.stride,
                           [values.argument(), .int(rows), .int(columns), sums.argument()])
         return try device.download(sums, count: columns)
     }
@@ -242,7 +246,7 @@ public final class GPUTaskLoss {
         guard count > 0 else { return [0, 0, 0] }
         let targets = try upload(batch.targets.storage)
         let values = try temporary(Double.self, count: 3 * count), sums = try temporary(Double.self, count: 3)
-        try device.launch(kernel, grid: (count, 1), threads: Self.threads, sharedBytes: Self.threads * MemoryLayout<Double>.stride,
+        try device.launch(kernel, grid: (count, 1), threads: threads, sharedBytes: threads * MemoryLayout<Double>.stride,
                           [logits.argument(), targets.argument(), .int(steps), .int(count), .int(task.outputSize)] + extra
                             + [gradient.argument(), values.argument()])
         return try sum(values, rows: count, columns: 3, into: sums)
@@ -272,8 +276,8 @@ public final class GPUTaskLoss {
             let answerRowsOnDevice = try upload(answerRows), classesOnDevice = try upload(classes)
             let rowLoss = try temporary(Double.self, count: answerRows.count), rowWrong = try temporary(Int32.self, count: answerRows.count)
             let sums = try temporary(Double.self, count: 1)
-            try device.launch("dnc_loss_softmax_rows_f32", grid: (answerRows.count, 1), threads: Self.threads,
-                              sharedBytes: 3 * Self.threads * MemoryLayout<Double>.stride, [
+            try device.launch("dnc_loss_softmax_rows_f32", grid: (answerRows.count, 1), threads: threads,
+                              sharedBytes: 3 * threads * MemoryLayout<Double>.stride, [
                                 logits.argument(), .int(v), answerRowsOnDevice.argument(), classesOnDevice.argument(), .float(k),
                                 .float(rescale), gradient.argument(), rowLoss.argument(), rowWrong.argument(),
                               ])

@@ -22,36 +22,38 @@ final class GPUTaskLossTests: XCTestCase {
                lossTolerance: Double = 1e-12, _ label: String, file: StaticString = #filePath, line: UInt = #line) throws {
         XCTAssertNil(GPUTaskLoss.unsupportedReason(task), label, file: file, line: line)
         let expected = task.evaluate(logits: logits, batch: batch, globalBatchSize: globalBatchSize)
-        let device = EmulatedKernelDevice()
-        let loss = try GPUTaskLoss(task, device: device)
-        let logitsOnDevice = try device.array(logits.storage)
-        let gradient = try device.allocate(bytes: logits.count * MemoryLayout<Float>.stride)  // NaN-filled: every element must be written
-        let gradientArray = DeviceArray<Float>(pointer: gradient.pointer, count: logits.count)
-        for repeatIndex in 0..<2 {  // the second call reuses the device buffers
-            let result = try loss.evaluate(logits: logitsOnDevice, logitShape: logits.shape, batch: batch, globalBatchSize: globalBatchSize,
-                                           gradient: gradientArray)
-            let context = "\(label) (call \(repeatIndex + 1))"
-            XCTAssertTrue(abs(result.loss - expected.loss) <= lossTolerance * max(1, abs(expected.loss)),
-                          "\(context): loss \(result.loss) vs \(expected.loss)", file: file, line: line)
-            XCTAssertEqual(Set(result.metrics.keys), Set(expected.metrics.keys), context, file: file, line: line)
-            for (key, value) in expected.metrics {
-                let got = result.metrics[key] ?? MetricSum(sum: .nan, count: .nan)
-                XCTAssertTrue(abs(got.sum - value.sum) <= 1e-9 * max(1, abs(value.sum)) && got.count == value.count,
-                              "\(context): \(key) \(got) vs \(value)", file: file, line: line)
+        for threads in [256, 4] {
+            let device = EmulatedKernelDevice()
+            let loss = try GPUTaskLoss(task, device: device, threads: threads)
+            let logitsOnDevice = try device.array(logits.storage)
+            let gradient = try device.allocate(bytes: logits.count * MemoryLayout<Float>.stride)  // NaN-filled: every element must be written
+            let gradientArray = DeviceArray<Float>(pointer: gradient.pointer, count: logits.count)
+            for repeatIndex in 0..<2 {  // the second call reuses the device buffers
+                let result = try loss.evaluate(logits: logitsOnDevice, logitShape: logits.shape, batch: batch, globalBatchSize: globalBatchSize,
+                                               gradient: gradientArray)
+                let context = "\(label) (\(threads) threads, call \(repeatIndex + 1))"
+                XCTAssertTrue(abs(result.loss - expected.loss) <= lossTolerance * max(1, abs(expected.loss)),
+                              "\(context): loss \(result.loss) vs \(expected.loss)", file: file, line: line)
+                XCTAssertEqual(Set(result.metrics.keys), Set(expected.metrics.keys), context, file: file, line: line)
+                for (key, value) in expected.metrics {
+                    let got = result.metrics[key] ?? MetricSum(sum: .nan, count: .nan)
+                    XCTAssertTrue(abs(got.sum - value.sum) <= 1e-9 * max(1, abs(value.sum)) && got.count == value.count,
+                                  "\(context): \(key) \(got) vs \(value)", file: file, line: line)
+                }
+                let computed = try device.download(gradientArray)
+                let scale = expected.gradient.storage.map { abs(Double($0)) }.max() ?? 0
+                XCTAssertGreaterThan(scale, 0, context, file: file, line: line)
+                var worst = 0.0, at = 0
+                for i in 0..<computed.count {
+                    let error = abs(Double(computed[i]) - Double(expected.gradient.storage[i]))
+                    if !(error <= worst) { worst = error; at = i }
+                }
+                XCTAssertTrue(worst <= 1e-6 * scale, "\(context): gradient element \(at) \(computed[at]) vs \(expected.gradient.storage[at]) (largest \(scale))",
+                              file: file, line: line)
             }
-            let computed = try device.download(gradientArray)
-            let scale = expected.gradient.storage.map { abs(Double($0)) }.max() ?? 0
-            XCTAssertGreaterThan(scale, 0, context, file: file, line: line)
-            var worst = 0.0, at = 0
-            for i in 0..<computed.count {
-                let error = abs(Double(computed[i]) - Double(expected.gradient.storage[i]))
-                if !(error <= worst) { worst = error; at = i }
-            }
-            XCTAssertTrue(worst <= 1e-6 * scale, "\(context): gradient element \(at) \(computed[at]) vs \(expected.gradient.storage[at]) (largest \(scale))",
-                          file: file, line: line)
+            device.free(gradient)
+            device.free(logitsOnDevice)
         }
-        device.free(gradient)
-        device.free(logitsOnDevice)
     }
 
     func testCopy() throws {
