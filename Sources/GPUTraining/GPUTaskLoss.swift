@@ -24,6 +24,8 @@ public final class GPUTaskLoss {
     /// i-th temporary an evaluation asks for, so steady training allocates nothing.
     private var slots: [DeviceBuffer] = []
     private var slotsUsed = 0
+    /// The whole-shape gradient `gradient(…steps:)` evaluates into, kept between chunks.
+    private var fullGradient: DeviceArray<Float>?
     /// Threads per block of every launch (a power of two, at least 4: the BCE kernel's four sums).
     public let threads: Int
     /// First-pass blocks of the element-wise loss at most (see GPUGradientClipping).
@@ -65,7 +67,10 @@ public final class GPUTaskLoss {
         self.kind = kind
     }
 
-    deinit { for buffer in slots { device.free(buffer) } }
+    deinit {
+        for buffer in slots { device.free(buffer) }
+        if let fullGradient { device.free(fullGradient) }
+    }
 
     /// The next temporary device array of `count` elements (not initialised).
     private func temporary<E>(_: E.Type, count: Int) throws -> DeviceArray<E> {
@@ -107,6 +112,28 @@ public final class GPUTaskLoss {
         case .argmax(let t): return try argmax(t, logits, batch, globalBatchSize, gradient)
         case .babi(let t): return try babi(t, logits, batch, globalBatchSize, gradient)
         }
+    }
+
+    /// d loss / d logits at the time steps `steps` only, for one chunk of truncated BPTT
+    /// (`SequenceTask.gradient(logits:batch:globalBatchSize:steps:)`): `gradient` receives
+    /// (steps.count, B, Y) elements, evaluate's gradient rows `steps`. As on the CPU, `logits`
+    /// holds all T steps; rows not yet computed must hold what the CPU trainer's logits hold there
+    /// (zeros), since the adding task's gradient depends on every step's logits.
+    ///
+    /// It runs `evaluate` into a device scratch array of the whole shape and copies the rows (a
+    /// device copy): O(T) per chunk as the CPU's default, the loss and metrics discarded.
+    public func gradient(logits: DeviceArray<Float>, logitShape: [Int], batch: TaskBatch, globalBatchSize: Int, steps: Range<Int>,
+                         gradient: DeviceArray<Float>) throws {
+        let visited = steps.clamped(to: 0..<batch.steps), row = batch.count * task.outputSize
+        precondition(gradient.count >= visited.count * row, "\(task.name): gradient of \(gradient.count) elements for \(visited.count) steps")
+        if fullGradient == nil || fullGradient!.count < logitShape.reduce(1, *) {
+            if let old = fullGradient { device.free(old) }
+            fullGradient = try device.zeros(Float.self, count: logitShape.reduce(1, *))
+        }
+        let full = fullGradient!
+        _ = try evaluate(logits: logits, logitShape: logitShape, batch: batch, globalBatchSize: globalBatchSize, gradient: full)
+        guard !visited.isEmpty else { return }
+        try device.copy(full.slice(visited.lowerBound * row, count: visited.count * row), to: gradient.slice(0, count: visited.count * row))
     }
 
     // MARK: Binary cross-entropy tasks

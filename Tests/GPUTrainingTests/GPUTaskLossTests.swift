@@ -148,3 +148,38 @@ final class GPUTaskLossTests: XCTestCase {
         XCTAssertThrowsError(try GPUTaskLoss(Silent(), device: EmulatedKernelDevice()))
     }
 }
+
+extension GPUTaskLossTests {
+    /// The gradient of one chunk of steps (truncated BPTT) equals `task.gradient(…steps:)`, for a
+    /// per-step loss (copy, associative recall) and the adding task, whose gradient needs every
+    /// step; the rows after the chunk are zero, as in the CPU trainer's logits.
+    func testChunkGradientsMatchTheCPU() throws {
+        let tasks: [any SequenceTask] = [
+            try CopyTask(inputSize: 5, seed: 1, objective: .outputPhase),
+            try AssociativeRecallTask(bits: 4, itemLength: 2, minItems: 2, maxItems: 4, seed: 2),
+            try AddingTask(inputSize: 5, seed: 3),
+        ]
+        for task in tasks {
+            let batch = task.batch(step: 1, firstSample: 0, count: 3, lengths: .fixed(4))
+            var logits = Self.randomLogits(batch, outputs: task.outputSize, seed: 7)
+            let row = batch.count * task.outputSize
+            for chunk in stride(from: 0, to: batch.steps, by: 3).map({ $0..<min($0 + 3, batch.steps) }) {
+                // Steps from chunk.upperBound on are not computed yet: zeros.
+                for i in (chunk.upperBound * row)..<logits.count { logits[flat: i] = 0 }
+                let expected = task.gradient(logits: logits, batch: batch, globalBatchSize: 4, steps: chunk)
+                let device = EmulatedKernelDevice()
+                let loss = try GPUTaskLoss(task, device: device)
+                let output = try device.zeros(Float.self, count: chunk.count * row)
+                try loss.gradient(logits: try device.array(logits.storage), logitShape: logits.shape, batch: batch, globalBatchSize: 4,
+                                  steps: chunk, gradient: output)
+                let computed = try device.download(output)
+                XCTAssertEqual(computed.count, expected.count)
+                let scale = expected.storage.map { abs(Double($0)) }.max() ?? 0
+                for i in 0..<min(computed.count, expected.count) {
+                    XCTAssertEqual(Double(computed[i]), Double(expected.storage[i]), accuracy: 1e-6 * max(scale, 1e-30),
+                                   "\(task.name) steps \(chunk) element \(i)")
+                }
+            }
+        }
+    }
+}
