@@ -11,6 +11,10 @@ public enum GPUGradientClipping {
     /// the norm to the last bit, is the same on every run.
     static let maximumBlocks = 1024
 
+    /// The doubles of workspace `clipGlobalNorm` needs for `elements` gradients: one partial per
+    /// block of the first pass, and the result.
+    public static func workspaceCount(elements: Int) -> Int { min((elements + threads - 1) / threads, maximumBlocks) + 1 }
+
     /// The global L2 norm of the gradients before clipping, summed in Double (one scalar comes
     /// down); when it exceeds `maxNorm`, the gradients are scaled by maxNorm / (norm + 1e-6) on
     /// the device. A non-finite norm is returned as it is and the gradients left untouched, as on
@@ -19,13 +23,20 @@ public enum GPUGradientClipping {
     ///
     /// Launches: two (a per-block pass and a one-block pass), a third to scale; two more only in
     /// the overflow case.
-    public static func clipGlobalNorm<T: Real>(_ parameters: DeviceParameters<T>, maxNorm: Double) throws -> Double {
+    ///
+    /// `workspace`: at least `workspaceCount(elements: parameters.store.count)` doubles of device
+    /// memory for the partial sums, so that a training loop allocates nothing per step; without
+    /// one, a workspace is allocated and freed in the call.
+    public static func clipGlobalNorm<T: Real>(_ parameters: DeviceParameters<T>, maxNorm: Double,
+                                               workspace: DeviceArray<Double>? = nil) throws -> Double {
         precondition(maxNorm >= 0 && !maxNorm.isNaN, "maximum gradient norm \(maxNorm) must be ≥ 0")
         let device = parameters.device, gradients = parameters.gradients, count = gradients.count
         guard count > 0 else { return 0 }
         let blocks = min((count + threads - 1) / threads, maximumBlocks)
-        let scratch = try device.zeros(Double.self, count: blocks + 1)
-        defer { device.free(scratch) }
+        precondition(workspace.map { $0.count >= blocks + 1 } ?? true,
+                     "a clipping workspace of \(workspace?.count ?? 0) doubles for \(count) gradients (needs \(blocks + 1))")
+        let scratch = try workspace ?? device.zeros(Double.self, count: blocks + 1)
+        defer { if workspace == nil { device.free(scratch) } }
         let precision = KernelPrecision.of(T.self)
 
         /// Pass 1 and 2 of `mode` (0: Σg², 1: max|g|, 2: Σ(g/divisor)²), the result downloaded.

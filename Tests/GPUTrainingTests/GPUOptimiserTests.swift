@@ -185,10 +185,13 @@ final class GPUOptimiserTests: XCTestCase {
         let device = EmulatedKernelDevice()
         let parameters = try DeviceParameters(store: store, device: device)
         var norms: Set<Double> = []
-        for _ in 0..<3 {
+        let workspace = try device.zeros(Double.self, count: GPUGradientClipping.workspaceCount(elements: store.count))
+        defer { device.free(workspace) }
+        for k in 0..<4 {
             try parameters.uploadGradients()
-            norms.insert(try GPUGradientClipping.clipGlobalNorm(parameters, maxNorm: 1e9))
+            norms.insert(try GPUGradientClipping.clipGlobalNorm(parameters, maxNorm: 1e9, workspace: k % 2 == 0 ? workspace : nil))
         }
-        XCTAssertEqual(norms.count, 1)
+        XCTAssertEqual(norms.count, 1, "the same norm every time, with a given workspace or not")
+        XCTAssertEqual(norms.first ?? 0, clipGlobalNorm(store, maxNorm: 1e9), accuracy: 1e-12 * (norms.first ?? 0))
     }
 }
