@@ -1,0 +1,171 @@
+import XCTest
+import DNCGPU
+import DNCGPUTraining
+import DNCLayers
+import DNCNumerics
+
+/// GPURecurrentStack on the emulated device against RecurrentStack on the CPU: a few steps
+/// forward (outputs, final state, the dropout sequence's position) and the backward of every
+/// step (input gradients, the initial state's gradient, every parameter gradient, accumulated
+/// onto gradients that were not zero), for every cell kind, depths 1–3, with and without bias,
+/// with dropout in training mode (the masks must be the CPU's) and in evaluation mode.
+final class GPURecurrentStackTests: XCTestCase {
+    struct Case: CustomStringConvertible {
+        var kind: RecurrentCellKind
+        var depth = 1
+        var bias = true
+        var dropout = 0.0
+        var training = false
+        var batch = 3
+        var steps = 5
+        var description: String {
+            "\(kind) depth \(depth) bias \(bias) dropout \(dropout) training \(training) batch \(batch) steps \(steps)"
+        }
+    }
+
+    static let kinds: [RecurrentCellKind] = [.lstm, .gru, .rnn(.tanh), .rnn(.relu)]
+
+    static func cases(_ kind: RecurrentCellKind) -> [Case] {
+        [Case(kind: kind),
+         Case(kind: kind, depth: 2, dropout: 0.4, training: true),
+         Case(kind: kind, depth: 2, dropout: 0.4, training: false, batch: 2, steps: 3),
+         Case(kind: kind, depth: 3, bias: false, dropout: 0.3, training: true, batch: 2, steps: 4),
+         Case(kind: kind, depth: 2, batch: 19, steps: 2)]
+    }
+
+    func check<T: Real>(_: T.Type, _ c: Case, recording: Bool = true) throws {
+        let inputSize = 7, hidden = 6, padding = 2, ldInput = inputSize + padding
+        let what = "\(T.self) \(c)"
+        let store = ParameterStore<T>()
+        _ = store.add("before", shape: [2])  // the stack's slots do not start at offset 0
+        let stack = RecurrentStack(store: store, prefix: "controller.", kind: c.kind, inputSize: inputSize, hiddenSize: hidden,
+                                   depth: c.depth, bias: c.bias, dropout: c.dropout)
+        stack.initializeDefault(random: CounterRandom(seed: 3), stream: 1)
+        // Gradients that are not zero: the backward must add to them.
+        let initialGradients: [T] = ControllerCheck.random(store.count, seed: 4)
+        initialGradients.withUnsafeBufferPointer { store.gradients.update(from: $0.baseAddress!, count: store.count) }
+
+        let device = EmulatedKernelDevice()
+        let parameters = try DeviceParameters(store: store, device: device)
+        try parameters.uploadGradients()
+
+        let stateShape = [c.depth, c.batch, hidden]
+        let count = c.depth * c.batch * hidden
+        let initial = RecurrentState(hidden: Tensor(shape: stateShape, storage: ControllerCheck.random(count, seed: 5, as: T.self)),
+                                     cell: c.kind.hasCellState ? Tensor(shape: stateShape, storage: ControllerCheck.random(count, seed: 6)) : nil)
+        let inputs = Tensor<T>(shape: [c.steps, c.batch, inputSize],
+                               storage: ControllerCheck.random(c.steps * c.batch * inputSize, seed: 7))
+        let outputGradients = Tensor<T>(shape: [c.steps, c.batch, hidden],
+                                        storage: ControllerCheck.random(c.steps * c.batch * hidden, seed: 8))
+        let finalGradient = RecurrentState(hidden: Tensor(shape: stateShape, storage: ControllerCheck.random(count, seed: 9, as: T.self)),
+                                           cell: c.kind.hasCellState ? Tensor(shape: stateShape, storage: ControllerCheck.random(count, seed: 10)) : nil)
+
+        // The CPU.
+        let tape = RecurrentTape<T>()
+        var cpuRandom = CounterRandom(seed: 11).sequence(stream: 12, startingAt: 5)
+        let (outputs, final) = stack.forward(inputs, from: initial, tape: tape, training: c.training, dropoutRandom: &cpuRandom)
+        let (dInputs, dInitial) = stack.backward(tape: tape, outputGradients: outputGradients, finalStateGradient: finalGradient)
+
+        // The device: inputs and input gradients with a row stride wider than the rows.
+        let gpu = try GPURecurrentStack(stack, parameters: parameters)
+        let state = try gpu.makeState(batch: c.batch)
+        try gpu.upload(initial, into: state)
+        let rows = c.steps * c.batch
+        var padded = [T](repeating: .nan, count: rows * ldInput)
+        for r in 0..<rows { for j in 0..<inputSize { padded[r * ldInput + j] = inputs.storage[r * inputSize + j] } }
+        let deviceInputs = try device.array(padded)
+        let deviceOutputs = try device.array([T](repeating: .nan, count: rows * hidden))
+        let deviceOutputGradients = try device.array(outputGradients.storage)
+        let deviceInputGradients = try device.array([T](repeating: .nan, count: rows * ldInput))
+        defer { for array in [deviceInputs, deviceOutputs, deviceOutputGradients, deviceInputGradients] { device.free(array) } }
+
+        var gpuRandom = CounterRandom(seed: 11).sequence(stream: 12, startingAt: 5)
+        try gpu.beginSequence(batch: c.batch, steps: c.steps, recording: recording)
+        for t in 0..<c.steps {
+            try gpu.step(input: deviceInputs.element(t * c.batch * ldInput), ldInput: ldInput, state: state, stepIndex: t,
+                         training: c.training, dropoutRandom: &gpuRandom, output: deviceOutputs.element(t * c.batch * hidden))
+        }
+        XCTAssertEqual(gpuRandom.position, cpuRandom.position, "\(what): dropout draws")
+        ControllerCheck.assertClose(try device.download(deviceOutputs), outputs.storage, "\(what): outputs")
+        let gpuFinal = try gpu.download(state)
+        ControllerCheck.assertClose(gpuFinal.hidden.storage, final.hidden.storage, "\(what): final h")
+        if let cell = final.cell { ControllerCheck.assertClose(gpuFinal.cell?.storage ?? [], cell.storage, "\(what): final c") }
+        guard recording else { return }
+
+        let stateGradient = try gpu.makeState(batch: c.batch)
+        try gpu.upload(finalGradient, into: stateGradient)
+        for t in stride(from: c.steps - 1, through: 0, by: -1) {
+            try gpu.backwardStep(stepIndex: t, outputGradient: deviceOutputGradients.element(t * c.batch * hidden),
+                                 stateGradient: stateGradient, inputGradient: deviceInputGradients.element(t * c.batch * ldInput),
+                                 ldInputGradient: ldInput)
+        }
+        let gpuInputGradients = try device.download(deviceInputGradients)
+        ControllerCheck.assertClose((0..<rows).flatMap { r in gpuInputGradients[(r * ldInput)..<(r * ldInput + inputSize)] },
+                                    dInputs.storage, "\(what): input gradients")
+        let gpuInitial = try gpu.download(stateGradient)
+        ControllerCheck.assertClose(gpuInitial.hidden.storage, dInitial.hidden.storage, "\(what): initial h gradient")
+        if let cell = dInitial.cell {
+            ControllerCheck.assertClose(gpuInitial.cell?.storage ?? [], cell.storage, "\(what): initial c gradient")
+        }
+        let gpuGradients = try device.download(parameters.gradients)
+        for slot in store.slots {
+            ControllerCheck.assertClose(Array(gpuGradients[slot.offset..<(slot.offset + slot.count)]),
+                                        Array(store.flatGradients[slot.offset..<(slot.offset + slot.count)]), "\(what): \(slot.name) gradient")
+        }
+    }
+
+    func checkAll<T: Real>(_: T.Type, _ kind: RecurrentCellKind) throws {
+        for c in Self.cases(kind) { try check(T.self, c) }
+    }
+
+    func testLSTMDouble() throws { try checkAll(Double.self, .lstm) }
+    func testLSTMFloat() throws { try checkAll(Float.self, .lstm) }
+    func testGRUDouble() throws { try checkAll(Double.self, .gru) }
+    func testGRUFloat() throws { try checkAll(Float.self, .gru) }
+    func testRNNTanhDouble() throws { try checkAll(Double.self, .rnn(.tanh)) }
+    func testRNNTanhFloat() throws { try checkAll(Float.self, .rnn(.tanh)) }
+    func testRNNReluDouble() throws { try checkAll(Double.self, .rnn(.relu)) }
+    func testRNNReluFloat() throws { try checkAll(Float.self, .rnn(.relu)) }
+
+    /// Steps that are not recorded (evaluation, or a forward whose backward is not wanted) give
+    /// the same outputs, state and dropout draws.
+    func testUnrecordedStepsMatchTheCPU() throws {
+        for kind in Self.kinds {
+            try check(Double.self, Case(kind: kind, depth: 2, dropout: 0.4, training: true), recording: false)
+            try check(Float.self, Case(kind: kind, depth: 2), recording: false)
+        }
+    }
+
+    /// The device Philox draws are CounterRandom's: a depth-2 stack with dropout 0.5 drops
+    /// about half the next layer's inputs, and exactly where the CPU does (checked through the
+    /// outputs above); here also that masks do differ between steps and positions.
+    func testDropoutActuallyDrops() throws {
+        let store = ParameterStore<Double>()
+        let stack = RecurrentStack(store: store, kind: .rnn(.relu), inputSize: 2, hiddenSize: 64, depth: 2, dropout: 0.5)
+        // Identity-like layer 1: W_ih = I, everything else zero, so output = relu(mask ⊙ relu(x·W_ih0ᵀ)).
+        let layer1 = stack.layers[1]
+        for j in 0..<64 { store.values(layer1.weightIH)[j * 64 + j] = 1 }
+        for j in 0..<64 { store.values(stack.layers[0].weightIH)[j * 2] = 1 }
+        let device = EmulatedKernelDevice()
+        let parameters = try DeviceParameters(store: store, device: device)
+        let gpu = try GPURecurrentStack(stack, parameters: parameters)
+        let state = try gpu.makeState(batch: 1)
+        let input = try device.array([1.0, 0.0]), output = try device.zeros(Double.self, count: 64)
+        defer { device.free(input); device.free(output) }
+        var random = CounterRandom(seed: 1).sequence(stream: 2)
+        try gpu.beginSequence(batch: 1, steps: 2, recording: false)
+        try state.zero()
+        try gpu.step(input: input.pointer, state: state, stepIndex: 0, training: true, dropoutRandom: &random, output: output.pointer)
+        let first = try device.download(output)
+        try state.zero()
+        try gpu.step(input: input.pointer, state: state, stepIndex: 1, training: true, dropoutRandom: &random, output: output.pointer)
+        let second = try device.download(output)
+        XCTAssertEqual(random.position, 128)
+        for values in [first, second] {
+            let kept = values.filter { $0 != 0 }
+            XCTAssert(kept.count > 16 && kept.count < 48, "\(kept.count) of 64 kept")
+            XCTAssert(kept.allSatisfy { Swift.abs($0 - 2) < 1e-12 }, "kept values are scaled by 1/(1 − p)")
+        }
+        XCTAssertNotEqual(first, second)
+    }
+}
