@@ -33,7 +33,7 @@ final class GPURecurrentStackTests: XCTestCase {
          Case(kind: kind, depth: 2, batch: 19, steps: 2)]
     }
 
-    func check<T: Real>(_: T.Type, _ c: Case, recording: Bool = true) throws {
+    func check<T: Real>(_: T.Type, _ c: Case, recording: Bool = true, sequences: Int = 1) throws {
         let inputSize = 7, hidden = 6, padding = 2, ldInput = inputSize + padding
         let what = "\(T.self) \(c)"
         let store = ParameterStore<T>()
@@ -51,66 +51,75 @@ final class GPURecurrentStackTests: XCTestCase {
 
         let stateShape = [c.depth, c.batch, hidden]
         let count = c.depth * c.batch * hidden
-        let initial = RecurrentState(hidden: Tensor(shape: stateShape, storage: ControllerCheck.random(count, seed: 5, as: T.self)),
+        var initial = RecurrentState(hidden: Tensor(shape: stateShape, storage: ControllerCheck.random(count, seed: 5, as: T.self)),
                                      cell: c.kind.hasCellState ? Tensor(shape: stateShape, storage: ControllerCheck.random(count, seed: 6)) : nil)
-        let inputs = Tensor<T>(shape: [c.steps, c.batch, inputSize],
-                               storage: ControllerCheck.random(c.steps * c.batch * inputSize, seed: 7))
-        let outputGradients = Tensor<T>(shape: [c.steps, c.batch, hidden],
-                                        storage: ControllerCheck.random(c.steps * c.batch * hidden, seed: 8))
-        let finalGradient = RecurrentState(hidden: Tensor(shape: stateShape, storage: ControllerCheck.random(count, seed: 9, as: T.self)),
-                                           cell: c.kind.hasCellState ? Tensor(shape: stateShape, storage: ControllerCheck.random(count, seed: 10)) : nil)
-
-        // The CPU.
-        let tape = RecurrentTape<T>()
-        var cpuRandom = CounterRandom(seed: 11).sequence(stream: 12, startingAt: 5)
-        let (outputs, final) = stack.forward(inputs, from: initial, tape: tape, training: c.training, dropoutRandom: &cpuRandom)
-        let (dInputs, dInitial) = stack.backward(tape: tape, outputGradients: outputGradients, finalStateGradient: finalGradient)
-
-        // The device: inputs and input gradients with a row stride wider than the rows.
         let gpu = try GPURecurrentStack(stack, parameters: parameters)
         let state = try gpu.makeState(batch: c.batch)
         try gpu.upload(initial, into: state)
-        let rows = c.steps * c.batch
-        var padded = [T](repeating: .nan, count: rows * ldInput)
-        for r in 0..<rows { for j in 0..<inputSize { padded[r * ldInput + j] = inputs.storage[r * inputSize + j] } }
-        let deviceInputs = try device.array(padded)
-        let deviceOutputs = try device.array([T](repeating: .nan, count: rows * hidden))
-        let deviceOutputGradients = try device.array(outputGradients.storage)
-        let deviceInputGradients = try device.array([T](repeating: .nan, count: rows * ldInput))
-        defer { for array in [deviceInputs, deviceOutputs, deviceOutputGradients, deviceInputGradients] { device.free(array) } }
+        var cpuRandom = CounterRandom(seed: 11).sequence(stream: 12, startingAt: 5)
+        var gpuRandom = cpuRandom
+        let tape = RecurrentTape<T>()
 
-        var gpuRandom = CounterRandom(seed: 11).sequence(stream: 12, startingAt: 5)
-        try gpu.beginSequence(batch: c.batch, steps: c.steps, recording: recording)
-        for t in 0..<c.steps {
-            try gpu.step(input: deviceInputs.element(t * c.batch * ldInput), ldInput: ldInput, state: state, stepIndex: t,
-                         training: c.training, dropoutRandom: &gpuRandom, output: deviceOutputs.element(t * c.batch * hidden))
-        }
-        XCTAssertEqual(gpuRandom.position, cpuRandom.position, "\(what): dropout draws")
-        ControllerCheck.assertClose(try device.download(deviceOutputs), outputs.storage, "\(what): outputs")
-        let gpuFinal = try gpu.download(state)
-        ControllerCheck.assertClose(gpuFinal.hidden.storage, final.hidden.storage, "\(what): final h")
-        if let cell = final.cell { ControllerCheck.assertClose(gpuFinal.cell?.storage ?? [], cell.storage, "\(what): final c") }
-        guard recording else { return }
+        // Consecutive sequences (truncated backpropagation through time): the second starts from
+        // the first's final state, reuses the device tape, and adds to the same gradients.
+        for sequence in 0..<sequences {
+            let steps = c.steps - sequence, seed = UInt64(100 * sequence)
+            let what = "\(what) sequence \(sequence)"
+            let inputs = Tensor<T>(shape: [steps, c.batch, inputSize],
+                                   storage: ControllerCheck.random(steps * c.batch * inputSize, seed: seed + 7))
+            let outputGradients = Tensor<T>(shape: [steps, c.batch, hidden],
+                                            storage: ControllerCheck.random(steps * c.batch * hidden, seed: seed + 8))
+            let finalGradient = RecurrentState(hidden: Tensor(shape: stateShape, storage: ControllerCheck.random(count, seed: seed + 9, as: T.self)),
+                                               cell: c.kind.hasCellState ? Tensor(shape: stateShape, storage: ControllerCheck.random(count, seed: seed + 10)) : nil)
 
-        let stateGradient = try gpu.makeState(batch: c.batch)
-        try gpu.upload(finalGradient, into: stateGradient)
-        for t in stride(from: c.steps - 1, through: 0, by: -1) {
-            try gpu.backwardStep(stepIndex: t, outputGradient: deviceOutputGradients.element(t * c.batch * hidden),
-                                 stateGradient: stateGradient, inputGradient: deviceInputGradients.element(t * c.batch * ldInput),
-                                 ldInputGradient: ldInput)
-        }
-        let gpuInputGradients = try device.download(deviceInputGradients)
-        ControllerCheck.assertClose((0..<rows).flatMap { r in gpuInputGradients[(r * ldInput)..<(r * ldInput + inputSize)] },
-                                    dInputs.storage, "\(what): input gradients")
-        let gpuInitial = try gpu.download(stateGradient)
-        ControllerCheck.assertClose(gpuInitial.hidden.storage, dInitial.hidden.storage, "\(what): initial h gradient")
-        if let cell = dInitial.cell {
-            ControllerCheck.assertClose(gpuInitial.cell?.storage ?? [], cell.storage, "\(what): initial c gradient")
-        }
-        let gpuGradients = try device.download(parameters.gradients)
-        for slot in store.slots {
-            ControllerCheck.assertClose(Array(gpuGradients[slot.offset..<(slot.offset + slot.count)]),
-                                        Array(store.flatGradients[slot.offset..<(slot.offset + slot.count)]), "\(what): \(slot.name) gradient")
+            // The CPU.
+            let (outputs, final) = stack.forward(inputs, from: initial, tape: tape, training: c.training, dropoutRandom: &cpuRandom)
+            let (dInputs, dInitial) = stack.backward(tape: tape, outputGradients: outputGradients, finalStateGradient: finalGradient)
+            initial = final
+
+            // The device: inputs and input gradients with a row stride wider than the rows.
+            let rows = steps * c.batch
+            var padded = [T](repeating: .nan, count: rows * ldInput)
+            for r in 0..<rows { for j in 0..<inputSize { padded[r * ldInput + j] = inputs.storage[r * inputSize + j] } }
+            let deviceInputs = try device.array(padded)
+            let deviceOutputs = try device.array([T](repeating: .nan, count: rows * hidden))
+            let deviceOutputGradients = try device.array(outputGradients.storage)
+            let deviceInputGradients = try device.array([T](repeating: .nan, count: rows * ldInput))
+            defer { for array in [deviceInputs, deviceOutputs, deviceOutputGradients, deviceInputGradients] { device.free(array) } }
+
+            try gpu.beginSequence(batch: c.batch, steps: steps, recording: recording)
+            for t in 0..<steps {
+                try gpu.step(input: deviceInputs.element(t * c.batch * ldInput), ldInput: ldInput, state: state, stepIndex: t,
+                             training: c.training, dropoutRandom: &gpuRandom, output: deviceOutputs.element(t * c.batch * hidden))
+            }
+            XCTAssertEqual(gpuRandom.position, cpuRandom.position, "\(what): dropout draws")
+            ControllerCheck.assertClose(try device.download(deviceOutputs), outputs.storage, "\(what): outputs")
+            let gpuFinal = try gpu.download(state)
+            ControllerCheck.assertClose(gpuFinal.hidden.storage, final.hidden.storage, "\(what): final h")
+            if let cell = final.cell { ControllerCheck.assertClose(gpuFinal.cell?.storage ?? [], cell.storage, "\(what): final c") }
+            guard recording else { continue }
+
+            let stateGradient = try gpu.makeState(batch: c.batch)
+            try gpu.upload(finalGradient, into: stateGradient)
+            for t in stride(from: steps - 1, through: 0, by: -1) {
+                try gpu.backwardStep(stepIndex: t, outputGradient: deviceOutputGradients.element(t * c.batch * hidden),
+                                     stateGradient: stateGradient, inputGradient: deviceInputGradients.element(t * c.batch * ldInput),
+                                     ldInputGradient: ldInput)
+            }
+            let gpuInputGradients = try device.download(deviceInputGradients)
+            ControllerCheck.assertClose((0..<rows).flatMap { r in gpuInputGradients[(r * ldInput)..<(r * ldInput + inputSize)] },
+                                        dInputs.storage, "\(what): input gradients")
+            let gpuInitial = try gpu.download(stateGradient)
+            ControllerCheck.assertClose(gpuInitial.hidden.storage, dInitial.hidden.storage, "\(what): initial h gradient")
+            if let cell = dInitial.cell {
+                ControllerCheck.assertClose(gpuInitial.cell?.storage ?? [], cell.storage, "\(what): initial c gradient")
+            }
+            let gpuGradients = try device.download(parameters.gradients)
+            let cpuGradients = store.flatGradients
+            for slot in store.slots {
+                ControllerCheck.assertClose(Array(gpuGradients[slot.offset..<(slot.offset + slot.count)]),
+                                            Array(cpuGradients[slot.offset..<(slot.offset + slot.count)]), "\(what): \(slot.name) gradient")
+            }
         }
     }
 
@@ -126,6 +135,14 @@ final class GPURecurrentStackTests: XCTestCase {
     func testRNNTanhFloat() throws { try checkAll(Float.self, .rnn(.tanh)) }
     func testRNNReluDouble() throws { try checkAll(Double.self, .rnn(.relu)) }
     func testRNNReluFloat() throws { try checkAll(Float.self, .rnn(.relu)) }
+
+    /// Two sequences in a row on one GPURecurrentStack (tape reused, state carried over).
+    func testConsecutiveSequences() throws {
+        for kind in Self.kinds {
+            try check(Double.self, Case(kind: kind, depth: 2, dropout: 0.4, training: true), sequences: 2)
+            try check(Float.self, Case(kind: kind, depth: 2, dropout: 0.4, training: true), sequences: 2)
+        }
+    }
 
     /// Steps that are not recorded (evaluation, or a forward whose backward is not wanted) give
     /// the same outputs, state and dropout draws.
