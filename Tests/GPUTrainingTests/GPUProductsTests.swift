@@ -7,6 +7,12 @@ import DNCNumerics
 /// Helpers of the controller tests (GPUProductsTests, GPURecurrentStackTests): random values,
 /// device round trips, and the comparison to 1e-9 (Double) / 1e-4 (Float) relative to max(1, |x|).
 enum ControllerCheck {
+    /// GPU 0 as a device, or a skip on machines without one (the same checks then compare the
+    /// real kernels with the CPU).
+    static func cudaDevice() throws -> any KernelDevice {
+        do { return try CUDAKernelDevice(ordinal: 0) } catch { throw XCTSkip("no GPU: \(error.reason)") }
+    }
+
     static func tolerance<T: Real>(_: T.Type) -> Double { T.self == Double.self ? 1e-9 : 1e-4 }
 
     static func random<T: Real>(_ count: Int, seed: UInt64, stream: UInt64 = 0, as: T.Type = T.self) -> [T] {
@@ -33,8 +39,8 @@ enum ControllerCheck {
 final class GPUProductsTests: XCTestCase {
     /// One batched product with the given shapes, strides and beta against Kernels.gemm per batch entry.
     func checkGemm<T: Real>(_: T.Type, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, padA: Int = 0, padB: Int = 0,
-                            padC: Int = 0, batch: Int = 1, alpha: T = 1, beta: T, seed: UInt64) throws {
-        let device = EmulatedKernelDevice()
+                            padC: Int = 0, batch: Int = 1, alpha: T = 1, beta: T, seed: UInt64,
+                            device: any KernelDevice = EmulatedKernelDevice()) throws {
         let rowsA = transA ? k : m, columnsA = transA ? m : k
         let rowsB = transB ? n : k, columnsB = transB ? k : n
         let lda = columnsA + padA, ldb = columnsB + padB, ldc = n + padC
@@ -73,19 +79,19 @@ final class GPUProductsTests: XCTestCase {
         }
     }
 
-    func checkAllGemmShapes<T: Real>(_: T.Type) throws {
+    func checkAllGemmShapes<T: Real>(_: T.Type, device: any KernelDevice = EmulatedKernelDevice()) throws {
         for transA in [false, true] {
             for transB in [false, true] {
                 // Odd sizes: partial tiles in every direction, k not a multiple of the tile depth.
-                try checkGemm(T.self, transA: transA, transB: transB, m: 17, n: 33, k: 5, beta: 0, seed: 1)
-                try checkGemm(T.self, transA: transA, transB: transB, m: 70, n: 129, k: 37, beta: 1, seed: 2)
+                try checkGemm(T.self, transA: transA, transB: transB, m: 17, n: 33, k: 5, beta: 0, seed: 1, device: device)
+                try checkGemm(T.self, transA: transA, transB: transB, m: 70, n: 129, k: 37, beta: 1, seed: 2, device: device)
                 // Row strides wider than the rows, batched, alpha and beta other than 0/1.
                 try checkGemm(T.self, transA: transA, transB: transB, m: 9, n: 66, k: 20, padA: 3, padB: 5, padC: 2,
-                              batch: 3, alpha: 0.5, beta: -1.5, seed: 3)
+                              batch: 3, alpha: 0.5, beta: -1.5, seed: 3, device: device)
                 try checkGemm(T.self, transA: transA, transB: transB, m: 65, n: 7, k: 33, padA: 1, padB: 2, padC: 4,
-                              batch: 2, beta: 0, seed: 4)
+                              batch: 2, beta: 0, seed: 4, device: device)
                 // k = 0: C = beta·C.
-                try checkGemm(T.self, transA: transA, transB: transB, m: 3, n: 4, k: 0, beta: 0, seed: 5)
+                try checkGemm(T.self, transA: transA, transB: transB, m: 3, n: 4, k: 0, beta: 0, seed: 5, device: device)
             }
         }
     }
@@ -93,8 +99,17 @@ final class GPUProductsTests: XCTestCase {
     func testGemmDouble() throws { try checkAllGemmShapes(Double.self) }
     func testGemmFloat() throws { try checkAllGemmShapes(Float.self) }
 
-    func checkRowVectorAndColumnSums<T: Real>(_: T.Type) throws {
-        let device = EmulatedKernelDevice()
+    func testGemmOnTheGPU() throws {
+        let device = try ControllerCheck.cudaDevice()
+        try checkAllGemmShapes(Double.self, device: device)
+        try checkAllGemmShapes(Float.self, device: device)
+        try checkRowVectorAndColumnSums(Double.self, device: device)
+        try checkRowVectorAndColumnSums(Float.self, device: device)
+        try checkLinear(Double.self, bias: true, device: device)
+        try checkLinear(Float.self, bias: true, device: device)
+    }
+
+    func checkRowVectorAndColumnSums<T: Real>(_: T.Type, device: any KernelDevice = EmulatedKernelDevice()) throws {
         for (rows, columns, ld) in [(1, 1, 1), (5, 70, 73), (37, 33, 33), (300, 3, 5)] {
             let matrix: [T] = ControllerCheck.random(rows * ld, seed: 7)
             let vector: [T] = ControllerCheck.random(columns, seed: 8)
@@ -114,14 +129,13 @@ final class GPUProductsTests: XCTestCase {
     func testRowVectorAndColumnSumsDouble() throws { try checkRowVectorAndColumnSums(Double.self) }
     func testRowVectorAndColumnSumsFloat() throws { try checkRowVectorAndColumnSums(Float.self) }
 
-    func checkLinear<T: Real>(_: T.Type, bias: Bool) throws {
+    func checkLinear<T: Real>(_: T.Type, bias: Bool, device: any KernelDevice = EmulatedKernelDevice()) throws {
         let store = ParameterStore<T>()
         _ = store.add("before", shape: [3])  // the layer's slots do not start at offset 0
         let linear = Linear(store: store, name: "out", inputSize: 19, outputSize: 37, bias: bias)
         linear.initializeDefault(store: store, random: CounterRandom(seed: 11), stream: 4)
         let initialGradients: [T] = ControllerCheck.random(store.count, seed: 12)
         initialGradients.withUnsafeBufferPointer { store.gradients.update(from: $0.baseAddress!, count: store.count) }
-        let device = EmulatedKernelDevice()
         let parameters = try DeviceParameters(store: store, device: device)
         try parameters.uploadGradients()
         let gpuLinear = GPULinear(linear, parameters: parameters)

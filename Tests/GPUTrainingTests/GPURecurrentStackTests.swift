@@ -33,7 +33,8 @@ final class GPURecurrentStackTests: XCTestCase {
          Case(kind: kind, depth: 2, batch: 19, steps: 2)]
     }
 
-    func check<T: Real>(_: T.Type, _ c: Case, recording: Bool = true, sequences: Int = 1) throws {
+    func check<T: Real>(_: T.Type, _ c: Case, recording: Bool = true, sequences: Int = 1,
+                        device: any KernelDevice = EmulatedKernelDevice()) throws {
         let inputSize = 7, hidden = 6, padding = 2, ldInput = inputSize + padding
         let what = "\(T.self) \(c)"
         let store = ParameterStore<T>()
@@ -45,7 +46,6 @@ final class GPURecurrentStackTests: XCTestCase {
         let initialGradients: [T] = ControllerCheck.random(store.count, seed: 4)
         initialGradients.withUnsafeBufferPointer { store.gradients.update(from: $0.baseAddress!, count: store.count) }
 
-        let device = EmulatedKernelDevice()
         let parameters = try DeviceParameters(store: store, device: device)
         try parameters.uploadGradients()
 
@@ -135,6 +135,19 @@ final class GPURecurrentStackTests: XCTestCase {
     func testRNNTanhFloat() throws { try checkAll(Float.self, .rnn(.tanh)) }
     func testRNNReluDouble() throws { try checkAll(Double.self, .rnn(.relu)) }
     func testRNNReluFloat() throws { try checkAll(Float.self, .rnn(.relu)) }
+
+    /// The same checks with the real kernels on GPU 0 (skipped without one).
+    func testOnTheGPU() throws {
+        let device = try ControllerCheck.cudaDevice()
+        for kind in Self.kinds {
+            for c in Self.cases(kind) {
+                try check(Double.self, c, device: device)
+                try check(Float.self, c, device: device)
+            }
+            try check(Double.self, Case(kind: kind, depth: 2, dropout: 0.4, training: true), sequences: 2, device: device)
+            try check(Float.self, Case(kind: kind, depth: 2, dropout: 0.4, training: true), recording: false, device: device)
+        }
+    }
 
     /// Two sequences in a row on one GPURecurrentStack (tape reused, state carried over).
     func testConsecutiveSequences() throws {
