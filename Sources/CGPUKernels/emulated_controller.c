@@ -21,7 +21,9 @@
     DNC_EMULATED_RUNNER(kernel, DNC_ARG(0, int), DNC_ARG(1, int), DNC_ARG(2, int), DNC_ARG(3, int), DNC_ARG(4, int),  \
                         DNC_ARG(5, real), DNC_ARG(6, const real *), DNC_ARG(7, int), DNC_ARG(8, int),                  \
                         DNC_ARG(9, const real *), DNC_ARG(10, int), DNC_ARG(11, int), DNC_ARG(12, real),               \
-                        DNC_ARG(13, real *), DNC_ARG(14, int), DNC_ARG(15, int), DNC_ARG(16, const real *))
+                        DNC_ARG(13, real *), DNC_ARG(14, int), DNC_ARG(15, int), DNC_ARG(16, const real *),          \
+                        DNC_ARG(17, int), DNC_ARG(18, const real *), DNC_ARG(19, int), DNC_ARG(20, const real *),      \
+                        DNC_ARG(21, int))
 #define DNC_PRODUCT_RUNNERS(suffix, real)                                                                              \
     DNC_GEMM_RUNNER(dnc_gemm_##suffix, real)                                                                           \
     DNC_GEMM_RUNNER(dnc_gemm_rows16_##suffix, real)                                                                    \

@@ -22,6 +22,30 @@ public enum GPUProducts {
                                      b: DevicePointer, ldb: Int? = nil, beta: T, c: DevicePointer, ldc: Int? = nil,
                                      batch: Int = 1, strideA: Int = 0, strideB: Int = 0, strideC: Int = 0,
                                      bias: DevicePointer? = nil) throws {
+        try launchProduct(device, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                          second: nil, beta: beta, c: c, ldc: ldc, batch: batch, strideA: strideA, strideB: strideB,
+                          strideC: strideC, bias: bias)
+    }
+
+    /// C = alpha·(op(A)·op(B) + op(A2)·op(B2)) + beta·C (+ bias on every row) in one launch, one
+    /// sum over k + k2 terms: op(A) m×k, op(B) k×n, op(A2) m×k2, op(B2) k2×n, the same transposes.
+    /// A recurrent layer's gate pre-activations x·W_ihᵀ + h·W_hhᵀ without a concatenated copy.
+    public static func sumOfProducts<T: Real>(_ device: any KernelDevice, transA: Bool = false, transB: Bool = false,
+                                              m: Int, n: Int, k: Int, a: DevicePointer, lda: Int? = nil,
+                                              b: DevicePointer, ldb: Int? = nil, k2: Int, a2: DevicePointer, lda2: Int? = nil,
+                                              b2: DevicePointer, ldb2: Int? = nil, alpha: T = 1, beta: T, c: DevicePointer,
+                                              ldc: Int? = nil, bias: DevicePointer? = nil) throws {
+        precondition(k2 >= 0, "the second product's depth must not be negative (\(k2))")
+        let second = (k: k2, a: a2, lda: lda2 ?? (transA ? m : k2), b: b2, ldb: ldb2 ?? (transB ? k2 : n))
+        try launchProduct(device, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                          second: second, beta: beta, c: c, ldc: ldc, batch: 1, strideA: 0, strideB: 0, strideC: 0, bias: bias)
+    }
+
+    private static func launchProduct<T: Real>(_ device: any KernelDevice, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                                               alpha: T, a: DevicePointer, lda: Int?, b: DevicePointer, ldb: Int?,
+                                               second: (k: Int, a: DevicePointer, lda: Int, b: DevicePointer, ldb: Int)?,
+                                               beta: T, c: DevicePointer, ldc: Int?, batch: Int, strideA: Int, strideB: Int,
+                                               strideC: Int, bias: DevicePointer?) throws {
         precondition(m >= 0 && n >= 0 && k >= 0 && batch >= 0, "gemm sizes must not be negative (m \(m), n \(n), k \(k), batch \(batch))")
         guard m > 0, n > 0, batch > 0 else { return }
         let lda = lda ?? (transA ? m : k), ldb = ldb ?? (transB ? k : n), ldc = ldc ?? n
@@ -31,11 +55,14 @@ public enum GPUProducts {
         let tileColumns = 64
         let tiles = ((m + tileRows - 1) / tileRows) * ((n + tileColumns - 1) / tileColumns)
         let shared = tileDepth * (tileRows + 1 + tileColumns + 1) * MemoryLayout<T>.stride
+        let null = DevicePointer(address: 0)
         try device.launch(KernelPrecision.of(T.self).kernelName(kernel), grid: (tiles, batch), threads: productThreads,
                           sharedBytes: shared,
                           [.int(transA ? 1 : 0), .int(transB ? 1 : 0), .int(m), .int(n), .int(k), .real(alpha),
                            .pointer(a), .int(lda), .int(strideA), .pointer(b), .int(ldb), .int(strideB), .real(beta),
-                           .pointer(c), .int(ldc), .int(strideC), .pointer(bias ?? DevicePointer(address: 0))])
+                           .pointer(c), .int(ldc), .int(strideC), .pointer(bias ?? null),
+                           .int(second?.k ?? 0), .pointer(second?.a ?? null), .int(second?.lda ?? 1),
+                           .pointer(second?.b ?? null), .int(second?.ldb ?? 1)])
     }
 
     /// matrix (rows×columns, row stride ld) += vector broadcast over the rows.

@@ -8,8 +8,9 @@ import DNCNumerics
 /// `DeviceParameters.gradients` when the backward reaches step 0, one product per weight over
 /// all the steps it went through (as the CPU does).
 ///
-/// Per layer and step the forward is two products (x·W_ihᵀ, h·W_hhᵀ, read from W by the
-/// product's transpose flag) and one fused cell kernel (`recurrent_cells.cu`: biases, gates,
+/// Per layer and step the forward is one product launch (x·W_ihᵀ + h·W_hhᵀ, the weights read in
+/// place through the product's transpose flag; two for the GRU, which keeps h·W_hhᵀ apart) and
+/// one fused cell kernel (`recurrent_cells.cu`: biases, gates,
 /// the state in place, the tape, the output, the next layer's input with its dropout mask drawn
 /// on the device from the same Philox stream), so a step never waits for the host.
 public final class GPURecurrentStack<T: Real> {
@@ -174,15 +175,20 @@ public final class GPURecurrentStack<T: Real> {
         }
     }
 
-    /// gates (B×G) = x·W_ihᵀ + h·W_hhᵀ, or, with `hiddenInto`, x·W_ihᵀ there and h·W_hhᵀ apart (the GRU).
+    /// gates (B×G) = x·W_ihᵀ + h·W_hhᵀ (one launch, one sum over in + H terms), or, with `hiddenInto`, x·W_ihᵀ there and h·W_hhᵀ apart (the GRU).
     private func inputProducts(_ layer: RecurrentLayer<T>, x: DevicePointer, ldx: Int, hidden: DevicePointer,
                                into gates: DevicePointer, hiddenInto: DevicePointer?) throws {
         let g = layer.kind.gateCount * layer.hiddenSize
+        guard let hiddenInto else {
+            try GPUProducts.sumOfProducts(device, transB: true, m: batch, n: g, k: layer.inputSize, a: x, lda: ldx,
+                                          b: parameters.values(layer.weightIH).pointer, k2: hiddenSize, a2: hidden,
+                                          b2: parameters.values(layer.weightHH).pointer, alpha: T(1), beta: T(0), c: gates)
+            return
+        }
         try GPUProducts.gemm(device, transB: true, m: batch, n: g, k: layer.inputSize, alpha: T(1), a: x, lda: ldx,
                              b: parameters.values(layer.weightIH).pointer, beta: T(0), c: gates)
         try GPUProducts.gemm(device, transB: true, m: batch, n: g, k: hiddenSize, alpha: T(1), a: hidden,
-                             b: parameters.values(layer.weightHH).pointer, beta: hiddenInto == nil ? T(1) : T(0),
-                             c: hiddenInto ?? gates)
+                             b: parameters.values(layer.weightHH).pointer, beta: T(0), c: hiddenInto)
     }
 
     // MARK: Backward

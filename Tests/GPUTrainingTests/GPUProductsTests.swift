@@ -103,11 +103,40 @@ final class GPUProductsTests: XCTestCase {
         let device = try ControllerCheck.cudaDevice()
         try checkAllGemmShapes(Double.self, device: device)
         try checkAllGemmShapes(Float.self, device: device)
+        try checkSumOfProducts(Double.self, device: device)
+        try checkSumOfProducts(Float.self, device: device)
         try checkRowVectorAndColumnSums(Double.self, device: device)
         try checkRowVectorAndColumnSums(Float.self, device: device)
         try checkLinear(Double.self, bias: true, device: device)
         try checkLinear(Float.self, bias: true, device: device)
     }
+
+    /// C = op(A)·op(B) + op(A2)·op(B2) + bias in one launch against two Kernels.gemm calls.
+    func checkSumOfProducts<T: Real>(_: T.Type, device: any KernelDevice = EmulatedKernelDevice()) throws {
+        for (transA, transB) in [(false, true), (false, false), (true, false), (true, true)] {
+            for (m, n, k, k2) in [(3, 70, 9, 23), (17, 33, 16, 16), (40, 5, 0, 7), (2, 8, 5, 0)] {
+                let a: [T] = ControllerCheck.random(m * k, seed: 21), b: [T] = ControllerCheck.random(k * n, seed: 22)
+                let a2: [T] = ControllerCheck.random(m * k2, seed: 23), b2: [T] = ControllerCheck.random(k2 * n, seed: 24)
+                let bias: [T] = ControllerCheck.random(n, seed: 25)
+                let arrays = try [a, b, a2, b2, bias, [T](repeating: .nan, count: m * n)].map { try device.array($0) }
+                defer { for array in arrays { device.free(array) } }
+                try GPUProducts.sumOfProducts(device, transA: transA, transB: transB, m: m, n: n, k: k, a: arrays[0].pointer,
+                                              b: arrays[1].pointer, k2: k2, a2: arrays[2].pointer, b2: arrays[3].pointer,
+                                              alpha: T(1), beta: T(0), c: arrays[5].pointer, bias: arrays[4].pointer)
+                var expected = [T](repeating: 0, count: m * n)
+                for r in 0..<m { for j in 0..<n { expected[r * n + j] = bias[j] } }
+                expected.withUnsafeMutableBufferPointer { c in
+                    Kernels.gemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a, b: b, beta: 1, c: c.baseAddress!)
+                    Kernels.gemm(transA: transA, transB: transB, m: m, n: n, k: k2, a: a2, b: b2, beta: 1, c: c.baseAddress!)
+                }
+                ControllerCheck.assertClose(try device.download(arrays[5]), expected,
+                                            "\(T.self) sum of products transA \(transA) transB \(transB) \(m)×\(n)×(\(k) + \(k2))")
+            }
+        }
+    }
+
+    func testSumOfProductsDouble() throws { try checkSumOfProducts(Double.self) }
+    func testSumOfProductsFloat() throws { try checkSumOfProducts(Float.self) }
 
     func checkRowVectorAndColumnSums<T: Real>(_: T.Type, device: any KernelDevice = EmulatedKernelDevice()) throws {
         for (rows, columns, ld) in [(1, 1, 1), (5, 70, 73), (37, 33, 33), (300, 3, 5)] {

@@ -43,12 +43,17 @@
  * Shared memory: TILE_K × (tile_m + 1) of op(A) then TILE_K × (tile_n + 1) of op(B), k-major,
  * padded by one so that the transposing stores do not all hit one bank. Each slice is loaded
  * in the order that makes consecutive threads read consecutive addresses of A or B as stored.
+ * With k2 > 0 the k range continues over a second pair of operands (a2, b2: op(A2) m×k2, op(B2)
+ * k2×n, same transposes), C = alpha·(op(A)·op(B) + op(A2)·op(B2)) + beta·C in one pass: a
+ * recurrent layer's x·W_ihᵀ + h·W_hhᵀ without concatenating [x | h] or [W_ih | W_hh].
  * (The kernel declares the shared array and passes it: a second extern declaration inside this
  * internal function would conflict with the kernel's under NVRTC.) */
 DNC_GEMM_DEVICE void DNC_NAME(dnc_gemm_tile)(DNC_REAL *shared, const int tile_m, const int tile_n, int trans_a,
                                              int trans_b, int m, int n, int k, DNC_REAL alpha, const DNC_REAL *a, int lda,
                                              const DNC_REAL *b, int ldb, DNC_REAL beta, DNC_REAL *c, int ldc,
-                                             const DNC_REAL *bias) {
+                                             const DNC_REAL *bias, int k2, const DNC_REAL *a2, int lda2,
+                                             const DNC_REAL *b2, int ldb2) {
+    const int depth_total = k + k2;
     DNC_REAL *as = shared;
     DNC_REAL *bs = shared + DNC_GEMM_TILE_K * (tile_m + 1);
     const int tiles_n = (n + tile_n - 1) / tile_n;
@@ -59,27 +64,31 @@ DNC_GEMM_DEVICE void DNC_NAME(dnc_gemm_tile)(DNC_REAL *shared, const int tile_m,
         DNC_GEMM_UNROLL
         for (int i = 0; i < DNC_GEMM_OUTPUTS; i++) DNC_GEMM_ACCUMULATOR(sums, i) = 0;
     DNC_END_FOR_EACH_THREAD
-    for (int k0 = 0; k0 < k; k0 += DNC_GEMM_TILE_K) {
+    for (int k0 = 0; k0 < depth_total; k0 += DNC_GEMM_TILE_K) {
         DNC_FOR_EACH_THREAD
             for (int e = threadIdx.x; e < DNC_GEMM_TILE_K * tile_m; e += blockDim.x) {
                 const int r = trans_a ? e % tile_m : e / DNC_GEMM_TILE_K;
                 const int kk = trans_a ? e / tile_m : e % DNC_GEMM_TILE_K;
-                const int gr = row0 + r, gk = k0 + kk;
-                as[kk * (tile_m + 1) + r] = gr < m && gk < k
-                    ? a[trans_a ? (dnc_index)gk * lda + gr : (dnc_index)gr * lda + gk] : (DNC_REAL)0;
+                const int gr = row0 + r, gk = k0 + kk, g2 = gk - k;
+                DNC_REAL value = 0;
+                if (gr < m && gk < k) value = a[trans_a ? (dnc_index)gk * lda + gr : (dnc_index)gr * lda + gk];
+                else if (gr < m && gk < depth_total) value = a2[trans_a ? (dnc_index)g2 * lda2 + gr : (dnc_index)gr * lda2 + g2];
+                as[kk * (tile_m + 1) + r] = value;
             }
             for (int e = threadIdx.x; e < DNC_GEMM_TILE_K * tile_n; e += blockDim.x) {
                 const int col = trans_b ? e / DNC_GEMM_TILE_K : e % tile_n;
                 const int kk = trans_b ? e % DNC_GEMM_TILE_K : e / tile_n;
-                const int gc = column0 + col, gk = k0 + kk;
-                bs[kk * (tile_n + 1) + col] = gc < n && gk < k
-                    ? b[trans_b ? (dnc_index)gc * ldb + gk : (dnc_index)gk * ldb + gc] : (DNC_REAL)0;
+                const int gc = column0 + col, gk = k0 + kk, g2 = gk - k;
+                DNC_REAL value = 0;
+                if (gc < n && gk < k) value = b[trans_b ? (dnc_index)gc * ldb + gk : (dnc_index)gk * ldb + gc];
+                else if (gc < n && gk < depth_total) value = b2[trans_b ? (dnc_index)gc * ldb2 + g2 : (dnc_index)g2 * ldb2 + gc];
+                bs[kk * (tile_n + 1) + col] = value;
             }
         DNC_END_FOR_EACH_THREAD
         DNC_BARRIER();
         DNC_FOR_EACH_THREAD
             const int tr = threadIdx.x / 16, tc = threadIdx.x % 16;
-            const int depth = k - k0 < DNC_GEMM_TILE_K ? k - k0 : DNC_GEMM_TILE_K;
+            const int depth = depth_total - k0 < DNC_GEMM_TILE_K ? depth_total - k0 : DNC_GEMM_TILE_K;
             for (int kk = 0; kk < depth; kk++) {
                 DNC_GEMM_UNROLL
                 for (int i = 0; i < rows_per_thread; i++) {
@@ -113,18 +122,21 @@ DNC_GEMM_DEVICE void DNC_NAME(dnc_gemm_tile)(DNC_REAL *shared, const int tile_m,
     DNC_END_FOR_EACH_THREAD
 }
 
-/* C = alpha·op(A)·op(B) + beta·C (+ bias[j] on every row when bias is not null), for gridDim.y
+/* C = alpha·op(A)·op(B) + beta·C (+ bias[j] on every row when bias is not null; + the second
+ * product op(A2)·op(B2) when k2 > 0, see dnc_gemm_tile), for gridDim.y
  * independent products: product y reads A + y·stride_a, B + y·stride_b and writes C + y·stride_c.
  * op(A) is m×k (A stored k×m when trans_a), op(B) k×n (B stored n×k when trans_b).
  * Launch: grid (⌈m/64⌉·⌈n/64⌉, batch) × 256 threads; shared 16·(65 + 65) reals.
  */
 DNC_KERNEL DNC_NAME(dnc_gemm)(int trans_a, int trans_b, int m, int n, int k, DNC_REAL alpha, const DNC_REAL *a, int lda,
                               int stride_a, const DNC_REAL *b, int ldb, int stride_b, DNC_REAL beta, DNC_REAL *c, int ldc,
-                              int stride_c, const DNC_REAL *bias) {
+                              int stride_c, const DNC_REAL *bias, int k2, const DNC_REAL *a2, int lda2,
+                              const DNC_REAL *b2, int ldb2) {
     DNC_SHARED_ARRAY(DNC_REAL, shared);
     const dnc_index y = blockIdx.y;
     DNC_NAME(dnc_gemm_tile)(shared, 64, 64, trans_a, trans_b, m, n, k, alpha, a + y * stride_a, lda, b + y * stride_b, ldb, beta,
-                            c + y * stride_c, ldc, bias);
+                            c + y * stride_c, ldc, bias,
+                            k2, a2 + y * stride_a, lda2, b2 + y * stride_b, ldb2);
 }
 
 /* The same product with 16×64 tiles, for products of a few rows (a batch of ≤ 16 samples by a
@@ -134,11 +146,13 @@ DNC_KERNEL DNC_NAME(dnc_gemm)(int trans_a, int trans_b, int m, int n, int k, DNC
  */
 DNC_KERNEL DNC_NAME(dnc_gemm_rows16)(int trans_a, int trans_b, int m, int n, int k, DNC_REAL alpha, const DNC_REAL *a,
                                      int lda, int stride_a, const DNC_REAL *b, int ldb, int stride_b, DNC_REAL beta,
-                                     DNC_REAL *c, int ldc, int stride_c, const DNC_REAL *bias) {
+                                     DNC_REAL *c, int ldc, int stride_c, const DNC_REAL *bias, int k2, const DNC_REAL *a2, int lda2,
+                              const DNC_REAL *b2, int ldb2) {
     DNC_SHARED_ARRAY(DNC_REAL, shared);
     const dnc_index y = blockIdx.y;
     DNC_NAME(dnc_gemm_tile)(shared, 16, 64, trans_a, trans_b, m, n, k, alpha, a + y * stride_a, lda, b + y * stride_b, ldb, beta,
-                            c + y * stride_c, ldc, bias);
+                            c + y * stride_c, ldc, bias,
+                            k2, a2 + y * stride_a, lda2, b2 + y * stride_b, ldb2);
 }
 
 /* matrix[r, j] += vector[j] (matrix rows×columns, row stride ld).
