@@ -18,8 +18,10 @@ final class GPURecurrentStackTests: XCTestCase {
         var training = false
         var batch = 3
         var steps = 5
+        var inputSize = 7
+        var hidden = 6
         var description: String {
-            "\(kind) depth \(depth) bias \(bias) dropout \(dropout) training \(training) batch \(batch) steps \(steps)"
+            "\(kind) depth \(depth) bias \(bias) dropout \(dropout) training \(training) batch \(batch) steps \(steps) in \(inputSize) H \(hidden)"
         }
     }
 
@@ -30,12 +32,14 @@ final class GPURecurrentStackTests: XCTestCase {
          Case(kind: kind, depth: 2, dropout: 0.4, training: true),
          Case(kind: kind, depth: 2, dropout: 0.4, training: false, batch: 2, steps: 3),
          Case(kind: kind, depth: 3, bias: false, dropout: 0.3, training: true, batch: 2, steps: 4),
-         Case(kind: kind, depth: 2, batch: 19, steps: 2)]
+         Case(kind: kind, depth: 2, batch: 19, steps: 2),
+         // Several tiles and k slices in every product.
+         Case(kind: kind, depth: 2, dropout: 0.25, training: true, batch: 16, steps: 3, inputSize: 40, hidden: 37)]
     }
 
     func check<T: Real>(_: T.Type, _ c: Case, recording: Bool = true, sequences: Int = 1,
                         device: any KernelDevice = EmulatedKernelDevice()) throws {
-        let inputSize = 7, hidden = 6, padding = 2, ldInput = inputSize + padding
+        let inputSize = c.inputSize, hidden = c.hidden, padding = 2, ldInput = inputSize + padding
         let what = "\(T.self) \(c)"
         let store = ParameterStore<T>()
         _ = store.add("before", shape: [2])  // the stack's slots do not start at offset 0
