@@ -102,7 +102,8 @@ public final class GPURecurrentStack<T: Real> {
         let tape: Tape, t: Int
         if recording {
             tape = self.tape!
-            precondition(stepIndex >= 0 && stepIndex < tape.capacity, "step \(stepIndex) beyond the \(tape.capacity) steps begun")
+            precondition(stepIndex >= 0 && stepIndex < maskedSteps.count,
+                         "step \(stepIndex) beyond the \(maskedSteps.count) steps begun")
             t = stepIndex
         } else {
             tape = workTape!
@@ -175,7 +176,8 @@ public final class GPURecurrentStack<T: Real> {
         }
     }
 
-    /// gates (B×G) = x·W_ihᵀ + h·W_hhᵀ (one launch, one sum over in + H terms), or, with `hiddenInto`, x·W_ihᵀ there and h·W_hhᵀ apart (the GRU).
+    /// gates (B×G) = x·W_ihᵀ + h·W_hhᵀ (one launch, one sum over in + H terms), or, with
+    /// `hiddenInto`, x·W_ihᵀ into gates and h·W_hhᵀ apart (the GRU).
     private func inputProducts(_ layer: RecurrentLayer<T>, x: DevicePointer, ldx: Int, hidden: DevicePointer,
                                into gates: DevicePointer, hiddenInto: DevicePointer?) throws {
         let g = layer.kind.gateCount * layer.hiddenSize
