@@ -85,11 +85,11 @@ let package = Package(
 
         .executableTarget(name: "DNCDistCommand",
                           dependencies: ["DNCNumerics", "DNCLayers", "DNCStorage", "DNCModels", "DNCTraining", "DNCReports", "DNCDistribution", "DNCGPU",
-                                         "LiveServer",
+                                         "DNCGPUTraining", "LiveServer",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/DNCDistCommand"),
         .executableTarget(name: "DNCBenchCommand",
-                          dependencies: ["DNCNumerics", "DNCLayers", "DNCModels", "DNCTraining", "DNCDistribution",
+                          dependencies: ["DNCNumerics", "DNCLayers", "DNCModels", "DNCTraining", "DNCDistribution", "DNCGPU", "DNCGPUTraining",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/DNCBenchCommand"),
 

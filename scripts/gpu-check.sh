@@ -255,43 +255,63 @@ run() {
     *) item gpu-kernels FAIL "$(echo "$out" | grep -c '^FAIL') failed: $(echo "$out" | grep '^FAIL' | head -1)" ;;
   esac
 
-  echo "== -cuda 0 and --require-gpu today"
-  out=$("$b/bin/dnc-dist" train copy -cuda 0 -iterations 2 -nhid 8 -mem_slot 8 -mem_size 4 -batch_size 2 -eval_lengths 2 \
+  echo "== -cuda 0 and --require-gpu"
+  out=$("$b/bin/dnc-dist" train copy -cuda 0 -iterations 20 -nhid 8 -mem_slot 8 -mem_size 4 -batch_size 2 -eval_lengths 2 \
         -eval_batches 1 --run-dir "$work/cuda0" 2>&1 >/dev/null); status=$?
   echo "$out"
-  local warnings; warnings=$(echo "$out" | grep -c '^warning: -cuda 0: .*; running on the CPU$')
-  if [ $status = 0 ] && [ "$warnings" = 1 ]; then item "-cuda 0 warns, trains on the CPU" PASS "$(echo "$out" | grep '^warning' | cut -c1-70)…"
-  else item "-cuda 0 warns, trains on the CPU" FAIL "exit $status, $warnings warning line(s)"; fi
-  out=$("$b/bin/dnc-dist" train copy -cuda 0 --require-gpu -iterations 2 --run-dir "$work/require" 2>&1); status=$?
-  echo "$out (exit $status)"
-  if [ $status = 2 ] && [ "$(echo "$out" | wc -l)" = 1 ] && [[ $out == "error: --require-gpu: -cuda 0: "* ]] && [ ! -e "$work/require" ]; then
-    item "--require-gpu refuses" PASS "exit 2, one line, no work"
-  else item "--require-gpu refuses" FAIL "exit $status: $(echo "$out" | head -1)"; fi
+  local warnings gpu_lines; warnings=$(echo "$out" | grep -c '^warning: -cuda 0: .*; running on the CPU$'); gpu_lines=$(echo "$out" | grep -c '^GPU: -cuda 0: GPU 0: ')
+  if [ $no_gpu = 1 ]; then
+    if [ $status = 0 ] && [ "$warnings" = 1 ]; then item "-cuda 0 without a GPU warns, trains on the CPU" PASS "$(echo "$out" | grep '^warning' | cut -c1-70)…"
+    else item "-cuda 0 without a GPU warns, trains on the CPU" FAIL "exit $status, $warnings warning line(s)"; fi
+    out=$("$b/bin/dnc-dist" train copy -cuda 0 --require-gpu -iterations 2 --run-dir "$work/require" 2>&1); status=$?
+    echo "$out (exit $status)"
+    if [ $status = 2 ] && [ "$(echo "$out" | wc -l)" = 1 ] && [[ $out == "error: --require-gpu: -cuda 0: "* ]] && [ ! -e "$work/require" ]; then
+      item "--require-gpu refuses" PASS "exit 2, one line, no work"
+    else item "--require-gpu refuses" FAIL "exit $status: $(echo "$out" | head -1)"; fi
+  else
+    if [ $status = 0 ] && [ "$warnings" = 0 ] && [ "$gpu_lines" = 1 ]; then item "-cuda 0 trains on the GPU" PASS "$(echo "$out" | grep '^GPU:' | cut -c1-70)…"
+    else item "-cuda 0 trains on the GPU" FAIL "exit $status, $warnings warning(s), $gpu_lines GPU line(s)"; fi
+    out=$("$b/bin/dnc-dist" train copy -cuda 0 --require-gpu -iterations 2 -nhid 8 -mem_slot 8 -mem_size 4 -batch_size 2 -eval_lengths 2 \
+          -eval_batches 1 --run-dir "$work/require" 2>&1 >/dev/null); status=$?
+    if [ $status = 0 ]; then item "--require-gpu with a GPU trains" PASS "exit 0"; else item "--require-gpu with a GPU trains" FAIL "exit $status: $(echo "$out" | head -1)"; fi
+  fi
 
   echo "== CPU training: dnc-dist train copy -iterations 50"
   timed "$b/bin/dnc-dist" train copy -iterations 50 -batch_size 8 "${small[@]}" -summarize_freq 25 -check_freq 50 --run-dir "$work/train"; status=$?
   if [ $status = 0 ] && [ -e "$work/train/checkpoints/checkpoint-00000050.h5" ]; then item "train copy, 50 steps" PASS "${elapsed} s"
   else item "train copy, 50 steps" FAIL "exit $status"; fi
 
-  echo "== mpirun -n 2 against 1 rank"
-  local ranks_ok=1
-  for ranks in 1 2; do
-    timed "$b/bin/mpirun" -n $ranks "$b/bin/dnc-dist" train copy -iterations 6 -batch_size 8 "${small[@]}" --run-dir "$work/ranks$ranks" \
-      >"$work/ranks$ranks.log" 2>&1 || { ranks_ok=0; grep -m3 -E '^error|rank [0-9]+:' "$work/ranks$ranks.log" || tail -5 "$work/ranks$ranks.log"; }
-    echo "$ranks rank(s): ${elapsed} s"
+  local cuda
+  for cuda in -1 0; do
+    [ $cuda = 0 ] && [ $no_gpu = 1 ] && continue
+    local label="mpirun -n 2 = 1 rank (-cuda $cuda)"
+    echo "== $label"
+    local ranks_ok=1
+    for ranks in 1 2; do
+      timed "$b/bin/mpirun" -n $ranks "$b/bin/dnc-dist" train copy -cuda $cuda -iterations 6 -batch_size 8 "${small[@]}" \
+        --run-dir "$work/ranks$ranks-cuda$cuda" >"$work/ranks$ranks-cuda$cuda.log" 2>&1 \
+        || { ranks_ok=0; grep -m3 -E '^error|rank [0-9]+:' "$work/ranks$ranks-cuda$cuda.log" || tail -5 "$work/ranks$ranks-cuda$cuda.log"; }
+      echo "$ranks rank(s): ${elapsed} s"
+    done
+    local difference
+    if [ $ranks_ok = 0 ]; then item "$label" FAIL "a run failed (log above)"
+    elif difference=$(compare_checkpoints "$work/ranks1-cuda$cuda/checkpoints/checkpoint-00000006.h5" \
+                        "$work/ranks2-cuda$cuda/checkpoints/checkpoint-00000006.h5" 2>&1); then
+      if awk -v d="$difference" 'BEGIN { exit !(d < 1e-4) }'; then item "$label" PASS "max |Δparameter| $difference < 1e-4 (h5py)"
+      else item "$label" FAIL "max |Δparameter| $difference ≥ 1e-4"; fi
+    else item "$label" FAIL "comparing with ${DNC_PYTHON:-python3} and h5py: $(echo "$difference" | tail -1)"; fi
   done
-  local difference
-  if [ $ranks_ok = 0 ]; then item "mpirun -n 2 = 1 rank" FAIL "a run failed (log above)"
-  elif difference=$(compare_checkpoints "$work/ranks1/checkpoints/checkpoint-00000006.h5" "$work/ranks2/checkpoints/checkpoint-00000006.h5" 2>&1); then
-    if awk -v d="$difference" 'BEGIN { exit !(d < 1e-4) }'; then item "mpirun -n 2 = 1 rank" PASS "max |Δparameter| $difference < 1e-4 (h5py)"
-    else item "mpirun -n 2 = 1 rank" FAIL "max |Δparameter| $difference ≥ 1e-4"; fi
-  else item "mpirun -n 2 = 1 rank" FAIL "comparing with ${DNC_PYTHON:-python3} and h5py: $(echo "$difference" | tail -1)"; fi
 
-  echo "== dnc-bench"
+  echo "== dnc-bench (CPU rank)"
   for row in dnc-small dnc-paper; do
     timed "$b/bin/dnc-bench" --only "$row" --repeats 3; status=$?
     if [ $status = 0 ]; then item "dnc-bench $row" PASS "${elapsed} s"; else item "dnc-bench $row" FAIL "exit $status"; fi
   done
+  if [ $no_gpu = 0 ]; then
+    echo "== dnc-bench --only gpu --gpu-cpu (the six configurations of issue #14, pytorch-dnc's H200 times beside them)"
+    timed "$b/bin/dnc-bench" --only gpu --gpu-cpu --repeats 5; status=$?
+    if [ $status = 0 ]; then item "dnc-bench --only gpu" PASS "${elapsed} s"; else item "dnc-bench --only gpu" FAIL "exit $status"; fi
+  fi
   finish "run" "$start"
 }
 

@@ -32,6 +32,15 @@ struct DNCBench: ParsableCommand {
     @Flag(help: "With --only index --rows N: clustered rows instead of Gaussian ones.")
     var clustered = false
 
+    @Option(help: "With --only gpu…: the GPU (a CUDA ordinal, after CUDA_VISIBLE_DEVICES).")
+    var device = 0
+
+    @Flag(help: "With --only gpu…: run the kernels through their CPU emulation instead of a GPU (checks the path; not a speed).")
+    var emulated = false
+
+    @Flag(name: .customLong("gpu-cpu"), help: "With --only gpu…: also time the CPU rank on each configuration.")
+    var gpuCPU = false
+
     @Option(help: "Controller cell: lstm, gru or rnn.") var cell = "lstm"
     @Option(help: "Hidden size H.") var hidden = 256
     @Option(help: "Batch size B.") var batch = 16
@@ -54,7 +63,9 @@ struct DNCBench: ParsableCommand {
         if let rows, !IndexBench.sizes.contains(rows) {
             throw ValidationError("--rows must be one of \(IndexBench.sizes.map(String.init).joined(separator: ", ")), got \(rows)")
         }
+        if device < 0 { throw ValidationError("--device must be a GPU ordinal ≥ 0, got \(device)") }
         if let only, !(["controller", "scaling", "scaling-rank", "index", "products", SparseBenchConfiguration.fullTableName]
+                       + GPUBench.names
                        + SparseBenchConfiguration.models).contains(only),
            SparseBenchConfiguration.named(only) == nil,
            !DNCBenchConfiguration.all.contains(where: { $0.name == only }) {
@@ -87,6 +98,9 @@ struct DNCBench: ParsableCommand {
         }
         if only == "index" { return try runIndexBench() }
         if only == "products" { return try ProductBench.run(json: json) }
+        if GPUBench.names.contains(only) {
+            return try GPUBench.run(only: only, device: device, emulated: emulated, withCPU: gpuCPU, repeats: repeats, json: json)
+        }
         if SparseBenchConfiguration.models.contains(only) || only == SparseBenchConfiguration.fullTableName {
             let table = only == SparseBenchConfiguration.fullTableName ? SparseBenchConfiguration.fullTable : SparseBenchConfiguration.table(only)
             let results = try table.map { try runChild(name: $0.name) }

@@ -32,6 +32,12 @@ struct Eval: ParsableCommand {
     @Option(name: [.customLong("memory-limit"), .customLong("memory_limit")],
             help: "Refuse lengths estimated to need more than this many GiB (default: the machine's physical memory).")
     var memoryLimit: Double?
+    @Option(name: [.customLong("cuda"), .customLong("cuda", withSingleDash: true)],
+            help: "Evaluate on GPU N (−1: the CPU, the default); as train's -cuda: a GPU that cannot be used means a warning and the CPU.")
+    var cuda = -1
+    @Flag(name: [.customLong("require-gpu"), .customLong("require_gpu")],
+          help: "Fail (exit 2) instead of warning and evaluating on the CPU when -cuda N asks for a GPU this process cannot use.")
+    var requireGPU = false
 
     func validate() throws {
         guard batches >= 1 else { throw ValidationError("--batches must be at least 1, got \(batches)") }
@@ -45,7 +51,11 @@ struct Eval: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = try CheckpointedModel(path: checkpoint, cellCount: memSlot, babiData: data)
+        var device = TrainingConfiguration()
+        device.cuda = cuda
+        let resolved = try DeviceChoice.resolve(device, requireGPU: requireGPU, communicator: SingleProcess()).cuda
+        let loaded = try CheckpointedModel(path: checkpoint, cellCount: memSlot, babiData: data, cuda: resolved,
+                                           placement: GPUPlacement.placement(requireGPU: requireGPU, rank: 0))
         if let task = loaded.setup.task as? BabiTask { return try evaluateBabi(loaded, task: task) }
         // The lengths the run itself evaluates at the end, unless others are asked for.
         let trainedLength = loaded.checkpoint.counters["max_length"].map(Int.init) ?? loaded.configuration.sequence_max_length

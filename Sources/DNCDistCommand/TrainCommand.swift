@@ -73,7 +73,8 @@ extension TaskTrainCommand {
             if communicator.rank == 0, let directory = run.runDirectory { try TrainingRun.lock(runDirectory: directory) }
         }
         let code = try TrainingRun.execute(configuration: configuration, runDirectory: run.runDirectory, resume: run.resume,
-                                           overwrite: run.overwrite, communicator: communicator)
+                                           overwrite: run.overwrite, communicator: communicator,
+                                           placement: GPUPlacement.placement(requireGPU: run.requireGPU, rank: communicator.rank))
         (communicator as? MPICommunicator)?.finalize()
         if code != 0 { throw ExitCode(code) }
     }

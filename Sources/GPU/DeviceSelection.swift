@@ -29,12 +29,7 @@ public enum DeviceSelection {
         case cpuInstead(reason: String, device: Int?)
     }
 
-    /// Whether this build can train on a GPU. Not yet: the kernels exist and are tested
-    /// (content addressing) but no training step runs them.
-    public static let backEndBuilt = false
-
-    public static func decide(requested: Int, localRank: Int, localSize: Int, driver: Driver,
-                              visibleDevices: String?, backEndBuilt: Bool = DeviceSelection.backEndBuilt) -> Decision {
+    public static func decide(requested: Int, localRank: Int, localSize: Int, driver: Driver, visibleDevices: String?) -> Decision {
         guard requested >= 0 else { return .cpu }
         if let visibleDevices {
             let trimmed = visibleDevices.trimmingWhitespace
@@ -59,9 +54,6 @@ public enum DeviceSelection {
                 return .cpuInstead(reason: "GPU \(requested) does not exist: \(plural) visible (0…\(count - 1))\(visibleSuffix(visibleDevices))", device: nil)
             }
             device = requested
-        }
-        guard backEndBuilt else {
-            return .cpuInstead(reason: "GPU training back end not built yet (GPU \(device) would be used)", device: device)
         }
         return .gpu(device: device)
     }

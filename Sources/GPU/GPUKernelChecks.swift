@@ -19,6 +19,13 @@ public enum GPUKernelChecks {
 
         public var passed: Bool { problem == nil && worst <= tolerance }
 
+        public init(name: String, worst: Double, tolerance: Double, problem: String?) {
+            self.name = name
+            self.worst = worst
+            self.tolerance = tolerance
+            self.problem = problem
+        }
+
         /// "PASS content_addressing f64 cosine: max |difference| 1.1e-16 ≤ 1e-12"
         public var line: String {
             let verdict = passed ? "PASS" : "FAIL"
@@ -26,7 +33,7 @@ public enum GPUKernelChecks {
             return "\(verdict) \(name): max |difference| \(String(format: "%.3g", worst)) \(passed ? "≤" : ">") \(String(format: "%.0e", tolerance))"
         }
 
-        static func failed(_ name: String, _ problem: String) -> Check { Check(name: name, worst: .infinity, tolerance: 0, problem: problem) }
+        public static func failed(_ name: String, _ problem: String) -> Check { Check(name: name, worst: .infinity, tolerance: 0, problem: problem) }
     }
 
     /// Tolerances: the emulation runs the same source in the same order, so in Double only the

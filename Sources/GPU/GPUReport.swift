@@ -30,9 +30,12 @@ public enum GPUReport {
                              ?? "NVRTC vs driver: NVRTC \(found.version) ≤ driver CUDA \(driverVersion): its PTX loads")
             }
         }
-        lines.append("GPU training: " + (DeviceSelection.backEndBuilt ? "available" : "back end not built yet; -cuda N runs on the CPU"))
+        lines.append(GPUReport.trainingLine)
         return lines
     }
+
+    /// What -cuda N trains on a GPU (the last line of the report).
+    public static let trainingLine = "GPU training: -cuda N trains the dense DNC on the GPU; SAM, SDNC, the DNC-MD options and -memory_type none train on the CPU"
 
     /// The lines for this process: queries the driver and looks for NVRTC.
     public static func current(environment: [String: String]) -> [String] {

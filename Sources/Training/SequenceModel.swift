@@ -29,7 +29,9 @@ public protocol SequenceModel: AnyObject {
 /// The state one chunk of a long episode leaves for the next, opaque to the trainer (a model's
 /// own state type, for example `DNCState<Float>`).
 public struct CarriedState {
-    let value: Any
+    public let value: Any
+    public init(_ value: Any) { self.value = value }
+    init(value: Any) { self.value = value }
 }
 
 extension ControllerModel: SequenceModel {
@@ -87,4 +89,20 @@ extension DNC: SequenceModel where T == Float {
         get { dropoutRandom.position }
         set { dropoutRandom = RandomSequence(source: dropoutRandom.source, stream: dropoutRandom.stream, position: newValue) }
     }
+}
+
+/// A model whose parameters and optimiser state stay on a device between steps (a GPU rank): the
+/// trainer has it clip and update there, and asks for the host copies (the `ParameterStore`'s
+/// values, the optimiser's state) only where it reads them: checkpoints, the replica check,
+/// a non-finite step. The gradient buffer still comes down after each backward: it is what the
+/// processes sum.
+public protocol DeviceResidentModel: SequenceModel {
+    /// Clips the step's gradient to the global norm `maxNorm` on the device and returns the norm
+    /// before clipping. `summedOnHost`: the store's gradient buffer was summed over processes
+    /// and replaces the device's first.
+    func clipGradientsOnDevice(maxNorm: Double, summedOnHost: Bool) throws -> Double
+    /// One update of `optimiser`'s algorithm, hyperparameters and state at `learningRate`, on the device.
+    func stepOnDevice(optimiser: any Optimiser<Float>, learningRate: Double) throws
+    /// Makes the store's values and `optimiser`'s state those of the device, if they are older.
+    func synchroniseHost(optimiser: any Optimiser<Float>) throws
 }

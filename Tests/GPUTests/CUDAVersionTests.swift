@@ -29,14 +29,14 @@ final class CUDAVersionTests: XCTestCase {
         XCTAssertEqual(lines[1], "GPU 0: NVIDIA H200, 139.7 GiB, compute capability 9.0")
         XCTAssertEqual(lines[2], "NVRTC: 13.0 (/x/libnvrtc.so.13, sm_75…sm_120)")
         XCTAssertTrue(lines[3].hasPrefix("NVRTC vs driver: NVRTC 13.0 is newer than the driver's CUDA 12.4"), lines[3])
-        XCTAssertEqual(lines.last, "GPU training: back end not built yet; -cuda N runs on the CPU")
+        XCTAssertEqual(lines.last, GPUReport.trainingLine)
     }
 
     func testReportWithoutDriverIsOneLine() {
         let lines = GPUReport.lines(driver: .unusable(reason: "no GPU: libcuda.so.1 not found (no NVIDIA driver)"), driverPath: nil,
                                     kernelModuleVersion: nil, nvrtc: .failure(GPUUnavailable("not found (tried …)")), visibleDevices: nil)
         XCTAssertEqual(lines, ["GPU: no GPU: libcuda.so.1 not found (no NVIDIA driver)", "NVRTC: not found (tried …)",
-                               "GPU training: back end not built yet; -cuda N runs on the CPU"])
+                               GPUReport.trainingLine])
     }
 
     /// This machine: whatever it has, the driver query answers without crashing, and a missing

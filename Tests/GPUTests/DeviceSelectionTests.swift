@@ -6,8 +6,8 @@ final class DeviceSelectionTests: XCTestCase {
     typealias D = DeviceSelection.Decision
 
     func decide(_ requested: Int, rank: Int = 0, of size: Int = 1, _ driver: DeviceSelection.Driver,
-                visible: String? = nil, built: Bool = true) -> D {
-        DeviceSelection.decide(requested: requested, localRank: rank, localSize: size, driver: driver, visibleDevices: visible, backEndBuilt: built)
+                visible: String? = nil) -> D {
+        DeviceSelection.decide(requested: requested, localRank: rank, localSize: size, driver: driver, visibleDevices: visible)
     }
 
     func testTableOfCases() {
@@ -33,16 +33,13 @@ final class DeviceSelectionTests: XCTestCase {
             ("-1 hides", decide(0, noDriver, visible: "-1"), .cpuInstead(reason: "CUDA_VISIBLE_DEVICES='-1' hides every GPU", device: nil)),
             ("Slurm's NoDevFiles hides", decide(0, .usable(deviceCount: 4), visible: "NoDevFiles"),
              .cpuInstead(reason: "CUDA_VISIBLE_DEVICES='NoDevFiles' hides every GPU", device: nil)),
-            ("usable GPU, no back end yet", decide(0, rank: 1, of: 2, .usable(deviceCount: 2), built: false),
-             .cpuInstead(reason: "GPU training back end not built yet (GPU 1 would be used)", device: 1)),
         ]
         for (name, decision, expected) in cases { XCTAssertEqual(decision, expected, name) }
     }
 
-    func testThisBuildHasNoGPUBackEnd() {
-        XCTAssertFalse(DeviceSelection.backEndBuilt)
+    func testAUsableGPUIsUsed() {
         XCTAssertEqual(DeviceSelection.decide(requested: 0, localRank: 0, localSize: 1, driver: .usable(deviceCount: 1), visibleDevices: nil),
-                       .cpuInstead(reason: "GPU training back end not built yet (GPU 0 would be used)", device: 0))
+                       .gpu(device: 0))
     }
 
     func testWarningNamesTheRankOnlyUnderMPI() {

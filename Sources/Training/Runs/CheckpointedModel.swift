@@ -13,12 +13,16 @@ public struct CheckpointedModel {
     /// sequences longer than N.
     /// `babiData` replaces a bAbI run's data folder (the same files elsewhere; the stored
     /// vocabulary checks them).
-    public init(path: String, cellCount: Int? = nil, babiData: String? = nil) throws {
-        try self.init(checkpoint: CheckpointFile.read(path, as: Float.self), path: path, cellCount: cellCount, babiData: babiData)
+    /// `cuda` replaces the run's `-cuda` (the device the model runs on, with `placement` putting
+    /// it there; default: the CPU).
+    public init(path: String, cellCount: Int? = nil, babiData: String? = nil, cuda: Int = -1, placement: ModelPlacement? = nil) throws {
+        try self.init(checkpoint: CheckpointFile.read(path, as: Float.self), path: path, cellCount: cellCount, babiData: babiData,
+                      cuda: cuda, placement: placement)
     }
 
     /// The same from a checkpoint already read from `path` (named in errors).
-    public init(checkpoint: Checkpoint<Float>, path: String, cellCount: Int? = nil, babiData: String? = nil) throws {
+    public init(checkpoint: Checkpoint<Float>, path: String, cellCount: Int? = nil, babiData: String? = nil, cuda: Int = -1,
+                placement: ModelPlacement? = nil) throws {
         guard case .string(let json)? = checkpoint.configuration["configuration_json"],
               var configuration = TrainingConfiguration.decode(json: json) else {
             throw ConfigurationError("checkpoint '\(path)' has no readable training configuration")
@@ -28,7 +32,8 @@ public struct CheckpointedModel {
             configuration.mem_slot = cellCount
         }
         if let babiData { configuration.babi_data = babiData }
-        let setup = try TrainingSetup(configuration)
+        configuration.cuda = cuda
+        let setup = try TrainingSetup(configuration, placement: placement)
         try checkpoint.restore(into: setup.model.parameters, file: path)
         self.checkpoint = checkpoint
         self.configuration = configuration

@@ -36,9 +36,9 @@ public final class Trainer {
     public var debugWriter: ((Trainer, DNCTrace<Float>, DebugSample) throws -> Void)?
 
     public init(configuration: TrainingConfiguration, runDirectory: URL?, communicator: Communicator = SingleProcess(),
-                progress: ProgressReporter? = nil) throws {
+                progress: ProgressReporter? = nil, placement: ModelPlacement? = nil) throws {
         self.configuration = configuration
-        setup = try TrainingSetup(configuration)
+        setup = try TrainingSetup(configuration, placement: placement)
         self.communicator = communicator
         self.runDirectory = runDirectory
         self.progress = progress ?? ProgressReporter(enabled: communicator.rank == 0)
@@ -181,22 +181,34 @@ public final class Trainer {
     /// optimiser step; or, when the loss or the clipped gradient is not finite, no update
     /// (`skipNonFiniteStep`). Returns the gradient norm of an update made, nil for a skip.
     private func clipAndUpdate(step: Int, lossIsFinite: Bool) throws -> Double? {
-        let store = model.parameters
-        let norm = clipGlobalNorm(store, maxNorm: configuration.clip)
+        let store = model.parameters, resident = model as? DeviceResidentModel
+        let norm = try resident?.clipGradientsOnDevice(maxNorm: configuration.clip, summedOnHost: communicator.size > 1)
+            ?? clipGlobalNorm(store, maxNorm: configuration.clip)
         guard lossIsFinite && norm.isFinite else {
             try skipNonFiniteStep(step, lossIsFinite: lossIsFinite)
             return nil
         }
         state.badStepsInARow = 0
         setup.optimiser.learningRate = schedule.rate(at: step)
-        setup.optimiser.step(store: store)
+        if let resident {
+            try resident.stepOnDevice(optimiser: setup.optimiser, learningRate: setup.optimiser.learningRate)
+        } else {
+            setup.optimiser.step(store: store)
+        }
         return norm
+    }
+
+    /// The host copies of the parameters and optimiser state, current (a model updated on a
+    /// device brings them back; others have nothing to do).
+    func synchroniseHost() throws {
+        try (model as? DeviceResidentModel)?.synchroniseHost(optimiser: setup.optimiser)
     }
 
     /// A step whose loss or gradient is not finite: no update, one line; the run stops when the
     /// parameters themselves are no longer finite (nothing can bring them back) or after
     /// `max_bad_steps` such steps in a row, naming the newest checkpoint.
     private func skipNonFiniteStep(_ step: Int, lossIsFinite: Bool) throws {
+        try synchroniseHost()
         let c = configuration, store = model.parameters
         state.badStepsInARow += 1
         state.skippedSteps += 1
@@ -231,6 +243,7 @@ public final class Trainer {
     /// squares cancels catastrophically and reported identical replicas as diverged).
     func checkReplicas() throws {
         guard communicator.size > 1 else { return }
+        try synchroniseHost()
         let store = model.parameters
         var checksum = 0.0
         for i in 0..<store.count { checksum += Double(store.values[i]) * (1 + Double(i % 7) / 7) }
@@ -252,6 +265,8 @@ public final class Trainer {
 
     @discardableResult
     func writeCheckpoint() throws -> URL? {
+        // Also at the end of a run without checkpoints: the store is the run's result.
+        try synchroniseHost()
         guard let checkpointWriter else { return nil }
         let url = try checkpointWriter(self)
         communicator.barrier()

@@ -117,7 +117,8 @@ public enum TrainingRun {
     }
 
     public static func execute(configuration given: TrainingConfiguration, runDirectory path: String?, resume: Bool,
-                               overwrite: Bool = false, communicator: Communicator = SingleProcess()) throws -> Int32 {
+                               overwrite: Bool = false, communicator: Communicator = SingleProcess(),
+                               placement: ModelPlacement? = nil) throws -> Int32 {
         let configuration = try preflight(given, communicator: communicator)
         // Every process must write to the same run directory: rank 0's default name is broadcast.
         let run = URL(fileURLWithPath: path ?? defaultRunDirectory(task: configuration.task, communicator: communicator))
@@ -151,7 +152,8 @@ public enum TrainingRun {
         }
         communicator.barrier()
         if resume && communicator.rank != 0 { resumeFrom = try latestCheckpoint(in: run) }
-        let trainer = try Trainer(configuration: configuration, runDirectory: run, communicator: communicator, progress: progress)
+        let trainer = try Trainer(configuration: configuration, runDirectory: run, communicator: communicator, progress: progress,
+                                  placement: placement)
         if let (checkpoint, checkpointPath, original, _) = resumeFrom {
             if let conflict = resumeConflict(configuration, original: original) { throw ConfigurationError(conflict) }
             try restore(checkpoint, path: checkpointPath, into: trainer)

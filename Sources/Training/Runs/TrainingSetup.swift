@@ -8,7 +8,8 @@ public struct TrainingSetup {
     public let model: any SequenceModel
     public let optimiser: any Optimiser<Float>
 
-    public init(_ c: TrainingConfiguration) throws {
+    /// `placement`: where a DNC trains when not on the CPU (a GPU rank); nil: the CPU.
+    public init(_ c: TrainingConfiguration, placement: ModelPlacement? = nil) throws {
         if let problem = c.validationError() { throw ConfigurationError(problem) }
         task = c.task == BabiTask.taskName ? try BabiTask(configuration: c)
             : try Tasks.make(name: c.task, inputSize: c.input_size, seed: c.seed, options: Self.taskOptions(c))
@@ -19,7 +20,7 @@ public struct TrainingSetup {
         } else {
             let dnc = DNC<Float>(c.dncConfiguration(inputSize: task.inputSize, outputSize: task.outputSize), seed: c.seed)
             dnc.debugMemoryWindow = c.debug_memory_window
-            model = dnc
+            model = try placement?.place(dnc, c) ?? dnc
         }
         optimiser = try Optimisers.seed(c.optim.rawValue, learningRate: c.lr, scalar: Float.self)
     }
