@@ -8,9 +8,8 @@ import DNCTraining
 import Foundation
 
 /// `--only gpu` (or one row, `--only gpu-dnc-paper`): the training step of a GPU rank — the
-/// trainer's own path: the batch up, forward and backward on the device, the logits and the
-/// gradient buffer down, BCE on the host, the logits' gradient up, clipping and Adam on the
-/// device — for the six configurations of issue #14, with
+/// trainer's own path: the batch up; forward, the copy task's loss, backward, clipping and Adam on
+/// the device; the loss, metrics and gradient buffer down — for the six configurations of issue #14, with
 /// pytorch-dnc's time on an H200 beside it (the issue's measurement) and, with --gpu-cpu, this
 /// machine's CPU rank on the same step. `--emulated` runs the kernels through the CPU emulation
 /// instead of a GPU (a check that the path works, not a speed).
@@ -41,22 +40,25 @@ enum GPUBench {
     /// Median seconds per training step of `model` as `trainingModel` runs it.
     static func stepSeconds(_ trainingModel: any SequenceModel, _ model: GPUModelChecks.Model, repeats: Int) throws -> Double {
         let optimiser = try Optimisers.seed("adam", learningRate: 1e-4, scalar: Float.self)
-        let data = try CopyTask(inputSize: 6, seed: 1, objective: .allElements)
-            .batch(step: 0, firstSample: 0, count: model.batch, lengths: .fixed(model.copyLength))
+        let task = try CopyTask(inputSize: 6, seed: 1, objective: .allElements)
+        let data = task.batch(step: 0, firstSample: 0, count: model.batch, lengths: .fixed(model.copyLength))
         let store = trainingModel.parameters, resident = trainingModel as? DeviceResidentModel
         var failure: Error?
         let times = Timing.samples(repeats: repeats) {
             store.zeroGradients()
-            let logits = trainingModel.forwardSequence(data.inputs, lengths: nil, training: true, debug: false).logits
-            let (_, gradient) = Losses.binaryCrossEntropyWithLogits(logits, targets: data.targets)
-            trainingModel.backwardSequence(logitGradients: gradient)
             if let resident {
-                // As the trainer updates a GPU rank: clipping and Adam on the device.
+                // As the trainer steps a GPU rank: the task's loss, clipping and Adam on the device.
                 do {
+                    guard try resident.lossAndGradientOnDevice(data, task: task, globalBatchSize: model.batch) != nil else {
+                        throw GPUUnavailable("the copy task's loss does not run on the device")
+                    }
                     _ = try resident.clipGradientsOnDevice(maxNorm: 50, summedOnHost: false)
                     try resident.stepOnDevice(optimiser: optimiser, learningRate: 1e-4)
                 } catch { failure = error }
             } else {
+                let logits = trainingModel.forwardSequence(data.inputs, lengths: nil, training: true, debug: false).logits
+                let evaluation = task.evaluate(logits: logits, batch: data, globalBatchSize: model.batch)
+                trainingModel.backwardSequence(logitGradients: evaluation.gradient)
                 _ = clipGlobalNorm(store, maxNorm: 50)
                 optimiser.step(store: store)
             }
@@ -75,18 +77,23 @@ enum GPUBench {
         }
         if !json {
             print("GPU training step (forward, BCE, backward, clipping, Adam; copy task): \(device.summary)")
-            print("configuration          batch   GPU ms/step     seq/s   pytorch-dnc H200 ms   ×faster" + (withCPU ? "   CPU rank ms   GPU/CPU seq/s" : ""))
+            if emulated { print("(emulated: the kernels run on the CPU, one launch after another; this checks the path, it is not a GPU's speed)") }
+            print("configuration          batch   GPU ms/step     seq/s   pytorch-dnc H200 ms   ×faster   launches" + (withCPU ? "   CPU rank ms   GPU/CPU seq/s" : ""))
         }
         for row in selected {
             let m = row.model
             let dnc = DNC<Float>(m.dnc, seed: 1)
             let gpu = try GPUSequenceModel(dnc, device: device)
+            let launchesBefore = device.launches
             let seconds = try stepSeconds(gpu, m, repeats: repeats)
+            // The warm-up step and the timed ones launch the same kernels.
+            let launchesPerStep = (device.launches - launchesBefore) / (repeats + 1)
             var result: [String: Any] = ["name": m.name, "batch": m.batch, "gpu_ms": seconds * 1e3, "sequences_per_second": Double(m.batch) / seconds,
                                          "pytorch_h200_ms": row.pytorchMilliseconds, "speedup_vs_pytorch": row.pytorchMilliseconds / (seconds * 1e3),
-                                         "device": device.summary, "repeats": repeats]
-            var line = String(format: "%-22@ %5d %13.2f %9.0f %21.0f %9.1f", m.name as NSString, m.batch, seconds * 1e3, Double(m.batch) / seconds,
-                              row.pytorchMilliseconds, row.pytorchMilliseconds / (seconds * 1e3))
+                                         "device": device.summary, "repeats": repeats, "launches_per_step": launchesPerStep]
+            var line = m.name.padding(toLength: 22, withPad: " ", startingAt: 0)
+                + String(format: " %5d %13.2f %9.0f %21.0f %9.1f %10d", m.batch, seconds * 1e3, Double(m.batch) / seconds,
+                         row.pytorchMilliseconds, row.pytorchMilliseconds / (seconds * 1e3), launchesPerStep)
             if withCPU {
                 let cpu = try stepSeconds(DNC<Float>(m.dnc, seed: 1), m, repeats: max(1, min(repeats, 3)))
                 result["cpu_ms"] = cpu * 1e3

@@ -11,6 +11,7 @@ public final class CUDAKernelDevice: KernelDevice, @unchecked Sendable {
     public let summary: String
     private var modules: [KernelPrecision: [OpaquePointer]] = [:]
     private var functions: [String: CUDAContext.Function] = [:]
+    public private(set) var launches = 0
 
     /// Opens GPU `ordinal` (after CUDA_VISIBLE_DEVICES) with NVRTC not newer than the driver, or
     /// throws one line saying what is missing.
@@ -62,6 +63,7 @@ public final class CUDAKernelDevice: KernelDevice, @unchecked Sendable {
     public func launch(_ name: String, grid: (x: Int, y: Int), threads: Int, sharedBytes: Int,
                        _ arguments: [KernelArgument]) throws(GPUUnavailable) {
         let function = try self.function(name)
+        launches += 1
         try KernelArgument.withParameterArray(arguments) { parameters throws(GPUUnavailable) in
             try context.enqueue(function, grid: grid, threads: threads, sharedBytes: sharedBytes, parameters)
         }

@@ -8,6 +8,8 @@
 public protocol KernelDevice: AnyObject {
     /// "emulated on the CPU", "GPU 0: NVIDIA H200 …"
     var summary: String { get }
+    /// Kernel launches queued so far (a step's count shows how launch-bound it is).
+    var launches: Int { get }
     /// Device memory of `bytes` bytes (at least 1), not initialised.
     func allocate(bytes: Int) throws(GPUUnavailable) -> DeviceBuffer
     func free(_ buffer: DeviceBuffer)

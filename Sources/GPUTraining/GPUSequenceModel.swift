@@ -17,7 +17,13 @@ import Foundation
 public final class GPUSequenceModel: DeviceResidentModel, @unchecked Sendable {
     public let dnc: DNC<Float>
     public let gpu: GPUDNC<Float>
-    private var buffers: (steps: Int, batch: Int, input: DeviceArray<Float>, output: DeviceArray<Float>)?
+    private var buffers: (steps: Int, batch: Int, input: DeviceArray<Float>, output: DeviceArray<Float>, gradient: DeviceArray<Float>)?
+    /// The task's loss on the device, made for the first task the trainer asks about (nil: not yet,
+    /// or the task is evaluated on the host).
+    private var taskLoss: GPUTaskLoss?
+    private var taskLossRefused = false
+    /// Training steps whose loss was computed on the device (tests check the path is taken).
+    public private(set) var stepsWithLossOnDevice = 0
     private var freshState: GPUDNC<Float>.State?
     /// The optimiser on the device, made at the first update from the trainer's (its state then:
     /// fresh, or a checkpoint's).
@@ -50,20 +56,30 @@ public final class GPUSequenceModel: DeviceResidentModel, @unchecked Sendable {
         }
     }
 
-    private func sequenceBuffers(steps: Int, batch: Int) throws -> (input: DeviceArray<Float>, output: DeviceArray<Float>) {
-        if let buffers, buffers.steps == steps, buffers.batch == batch { return (buffers.input, buffers.output) }
-        if let old = buffers { gpu.device.free(old.input); gpu.device.free(old.output) }
+    private func sequenceBuffers(steps: Int, batch: Int)
+        throws -> (input: DeviceArray<Float>, output: DeviceArray<Float>, gradient: DeviceArray<Float>) {
+        if let buffers, buffers.steps == steps, buffers.batch == batch { return (buffers.input, buffers.output, buffers.gradient) }
+        if let old = buffers { gpu.device.free(old.input); gpu.device.free(old.output); gpu.device.free(old.gradient) }
         let c = dnc.configuration
         let made = (input: try gpu.device.zeros(Float.self, count: steps * batch * c.inputSize),
-                    output: try gpu.device.zeros(Float.self, count: steps * batch * c.resolvedOutputSize))
-        buffers = (steps, batch, made.input, made.output)
+                    output: try gpu.device.zeros(Float.self, count: steps * batch * c.resolvedOutputSize),
+                    gradient: try gpu.device.zeros(Float.self, count: steps * batch * c.resolvedOutputSize))
+        buffers = (steps, batch, made.input, made.output, made.gradient)
         return made
     }
 
     /// inputs (T, B, X) time-major, from `state` → logits (T, B, Y).
     private func run(_ inputs: Tensor<Float>, lengths: [Int]?, training: Bool, state: GPUDNC<Float>.State) throws -> Tensor<Float> {
         let steps = inputs.shape[0], batch = inputs.shape[1], y = dnc.configuration.resolvedOutputSize
-        let (input, output) = try sequenceBuffers(steps: steps, batch: batch)
+        let output = try forwardOnDevice(inputs, lengths: lengths, training: training, state: state)
+        return Tensor(shape: [steps, batch, y], storage: try gpu.device.download(output))
+    }
+
+    /// inputs (T, B, X) time-major, from `state` → the logits (T, B, Y) on the device.
+    private func forwardOnDevice(_ inputs: Tensor<Float>, lengths: [Int]?, training: Bool, state: GPUDNC<Float>.State)
+        throws -> DeviceArray<Float> {
+        let steps = inputs.shape[0], batch = inputs.shape[1]
+        let (input, output, _) = try sequenceBuffers(steps: steps, batch: batch)
         if !deviceIsCurrent {
             try gpu.parameters.upload()
             deviceIsCurrent = true
@@ -71,7 +87,7 @@ public final class GPUSequenceModel: DeviceResidentModel, @unchecked Sendable {
         try gpu.parameters.zeroGradients()
         try gpu.device.upload(inputs.storage, to: input)
         try gpu.forward(input: input, batch: batch, steps: steps, state: state, lengths: lengths, training: training, output: output)
-        return Tensor(shape: [steps, batch, y], storage: try gpu.device.download(output))
+        return output
     }
 
     private func fresh(batch: Int) throws -> GPUDNC<Float>.State {
@@ -89,9 +105,8 @@ public final class GPUSequenceModel: DeviceResidentModel, @unchecked Sendable {
     public func backwardSequence(logitGradients: Tensor<Float>) {
         onDevice {
             guard let buffers else { preconditionFailure("backwardSequence needs a forward first") }
-            // The output buffer is free once the logits came down: it carries their gradient up.
-            try gpu.device.upload(logitGradients.storage, to: buffers.output)
-            try gpu.backward(outputGradient: buffers.output)
+            try gpu.device.upload(logitGradients.storage, to: buffers.gradient)
+            try gpu.backward(outputGradient: buffers.gradient)
             try gpu.parameters.downloadGradients()
         }
     }
@@ -129,6 +144,23 @@ public final class GPUSequenceModel: DeviceResidentModel, @unchecked Sendable {
     }
 
     // MARK: DeviceResidentModel
+
+    public func lossAndGradientOnDevice(_ batch: TaskBatch, task: any SequenceTask, globalBatchSize: Int) throws
+        -> (loss: Double, metrics: [String: MetricSum])? {
+        if taskLoss == nil && !taskLossRefused {
+            if GPUTaskLoss.unsupportedReason(task) == nil { taskLoss = try GPUTaskLoss(task, device: gpu.device) } else { taskLossRefused = true }
+        }
+        guard let taskLoss, taskLoss.task.name == task.name else { return nil }
+        let steps = batch.inputs.shape[0], count = batch.inputs.shape[1]
+        let logits = try forwardOnDevice(batch.inputs, lengths: batch.lengths, training: true, state: try fresh(batch: count))
+        let gradient = try sequenceBuffers(steps: steps, batch: count).gradient
+        let result = try taskLoss.evaluate(logits: logits, logitShape: [steps, count, dnc.configuration.resolvedOutputSize], batch: batch,
+                                           globalBatchSize: globalBatchSize, gradient: gradient)
+        try gpu.backward(outputGradient: gradient)
+        try gpu.parameters.downloadGradients()
+        stepsWithLossOnDevice += 1
+        return result
+    }
 
     public func clipGradientsOnDevice(maxNorm: Double, summedOnHost: Bool) throws -> Double {
         if summedOnHost { try gpu.parameters.uploadGradients() }

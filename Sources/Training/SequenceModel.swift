@@ -105,4 +105,10 @@ public protocol DeviceResidentModel: SequenceModel {
     func stepOnDevice(optimiser: any Optimiser<Float>, learningRate: Double) throws
     /// Makes the store's values and `optimiser`'s state those of the device, if they are older.
     func synchroniseHost(optimiser: any Optimiser<Float>) throws
+    /// One training step's forward (training mode, a fresh state), `task`'s loss, metrics and
+    /// logit gradient, and backward, on the device: only the loss, the metrics and the store's
+    /// gradient buffer come back. nil when the device cannot evaluate `task` (the trainer then
+    /// runs `forwardSequence`, `task.evaluate` and `backwardSequence`).
+    func lossAndGradientOnDevice(_ batch: TaskBatch, task: any SequenceTask, globalBatchSize: Int) throws
+        -> (loss: Double, metrics: [String: MetricSum])?
 }

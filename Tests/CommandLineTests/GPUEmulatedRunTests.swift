@@ -109,4 +109,30 @@ final class GPUEmulatedRunTests: XCTestCase {
         XCTAssertTrue(refused.error.hasPrefix("error: --require-gpu: -cuda 0: the GPU back end runs the dense DNC only"), refused.error)
         XCTAssertFalse(FileManager.default.fileExists(atPath: run.appendingPathComponent("refused").path), "no work before the refusal")
     }
+
+    /// `dnc-dist gpu-check --emulated`: the training checks the GPU machine runs, on the emulation.
+    func testGPUCheckTrainingChecksOnTheEmulation() throws {
+        let result = try Executables.run("dnc-dist", ["gpu-check", "--emulated", "--steps", "2", "--models", "dnc-small"], timeout: 300)
+        XCTAssertEqual(result.status, 0, result.output + result.error)
+        let lines = result.output.split(separator: "\n")
+        XCTAssertEqual(lines.filter { $0.hasPrefix("PASS dnc-small") }.count, 4, result.output)
+        XCTAssertEqual(lines.last, "gpu-check: 4 of 4 checks passed", result.output)
+        for (arguments, mention) in [(["--models", "dnc-huge"], "--models: 'dnc-huge'"), (["--steps", "-1"], "--steps must be ≥ 0"),
+                                     (["--emulated", "--kernels-only"], "--emulated")] {
+            let bad = try Executables.run("dnc-dist", ["gpu-check"] + arguments)
+            XCTAssertEqual(bad.status, 2, "\(arguments): \(bad.error)")
+            XCTAssertEqual(bad.error.split(separator: "\n").count, 1, bad.error)
+            XCTAssertTrue(bad.error.contains(mention), bad.error)
+        }
+    }
+
+    /// `dnc-bench --only gpu-<row> --emulated`: the GPU rank's benchmark path runs end to end.
+    func testGPUBenchRowOnTheEmulation() throws {
+        let result = try Executables.run("dnc-bench", ["--only", "gpu-dnc-small", "--emulated", "--repeats", "1", "--json"], timeout: 300)
+        XCTAssertEqual(result.status, 0, result.error)
+        let object = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]
+        XCTAssertEqual(object?["name"] as? String, "dnc-small")
+        XCTAssertEqual(object?["batch"] as? Int, 32)
+        XCTAssertGreaterThan(object?["gpu_ms"] as? Double ?? 0, 0)
+    }
 }

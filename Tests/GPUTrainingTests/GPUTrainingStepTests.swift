@@ -23,6 +23,10 @@ final class GPUTrainingStepTests: XCTestCase {
         XCTAssertEqual(trainer.model is GPUSequenceModel, onDevice)
         var losses: [Double] = []
         try trainer.run { losses.append($0.loss) }
+        if let gpu = trainer.model as? GPUSequenceModel {
+            // Whole-sequence steps take the device's loss; chunked episodes the host's (per chunk).
+            XCTAssertEqual(gpu.stepsWithLossOnDevice, c.tbptt > 0 ? 0 : c.iterations)
+        }
         let store = trainer.model.parameters
         return (losses, Array(UnsafeBufferPointer(start: store.values, count: store.count)))
     }

@@ -117,9 +117,17 @@ public final class Trainer {
         -> (loss: Double, logits: Tensor<Float>, trace: DNCTrace<Float>?) {
         let c = configuration, store = model.parameters
         store.zeroGradients()
-        let (logits, trace) = model.forwardSequence(batch.inputs, lengths: batch.lengths, training: true, debug: debug)
-        let evaluation = task.evaluate(logits: logits, batch: batch, globalBatchSize: c.batch_size)
-        model.backwardSequence(logitGradients: evaluation.gradient)
+        let evaluation: (loss: Double, metrics: [String: MetricSum]), logits: Tensor<Float>, trace: DNCTrace<Float>?
+        if !debug, let resident = model as? DeviceResidentModel,
+           let onDevice = try resident.lossAndGradientOnDevice(batch, task: task, globalBatchSize: c.batch_size) {
+            // A GPU rank: the logits stay on the device (they are only needed for a debug dump).
+            (evaluation, logits, trace) = (onDevice, Tensor(shape: [0]), nil)
+        } else {
+            (logits, trace) = model.forwardSequence(batch.inputs, lengths: batch.lengths, training: true, debug: debug)
+            let onHost = task.evaluate(logits: logits, batch: batch, globalBatchSize: c.batch_size)
+            model.backwardSequence(logitGradients: onHost.gradient)
+            evaluation = (onHost.loss, onHost.metrics)
+        }
 
         communicator.sumInPlace(store.gradients, count: store.count)
         var reduced = MetricVector(loss: evaluation.loss, metrics: evaluation.metrics)
