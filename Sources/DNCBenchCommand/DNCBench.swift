@@ -17,7 +17,7 @@ struct DNCBench: ParsableCommand {
         its peak memory is its own. --json prints one JSON object per line.
         """)
 
-    @Option(help: "Run only this benchmark (controller, \(DNCBenchConfiguration.all.map(\.name).joined(separator: ", ")), scaling, sam or sdnc: the SAM or SDNC table, or one row of it such as sam-100000-exact-b4, sam-full: SAM and SDNC steps on full memories (rows such as sdnc-full-1000000-approximate-b1), index: the nearest-neighbour indexes on full memories, products: the step's product shapes in OpenBLAS and in libxsmm).")
+    @Option(help: "Run only this benchmark (controller, \(DNCBenchConfiguration.all.map(\.name).joined(separator: ", ")), scaling, sam or sdnc: the SAM or SDNC table, or one row of it such as sam-100000-exact-b4, sam-full: SAM and SDNC steps on full memories (rows such as sdnc-full-1000000-approximate-b1), index: the nearest-neighbour indexes on full memories, products: the step's product shapes in OpenBLAS and in libxsmm, roofline: per product class of each DNC configuration's training step the time share and GFLOP/s against a cache-resident peak measured on the spot, or one configuration's such as roofline-dnc-small).")
     var only: String?
 
     @Option(help: "With --only index: also write each dataset to this folder for scripts/index-compare/flann-bench.sh.")
@@ -56,7 +56,7 @@ struct DNCBench: ParsableCommand {
         }
         if let only, !(["controller", "scaling", "scaling-rank", "index", "products", SparseBenchConfiguration.fullTableName]
                        + SparseBenchConfiguration.models).contains(only),
-           SparseBenchConfiguration.named(only) == nil,
+           SparseBenchConfiguration.named(only) == nil, RooflineBench.configurations(only) == nil,
            !DNCBenchConfiguration.all.contains(where: { $0.name == only }) {
             throw ValidationError("--only '\(only)' is not a benchmark (controller, \(DNCBenchConfiguration.all.map(\.name).joined(separator: ", ")))")
         }
@@ -87,6 +87,9 @@ struct DNCBench: ParsableCommand {
         }
         if only == "index" { return try runIndexBench() }
         if only == "products" { return try ProductBench.run(json: json) }
+        if let configurations = RooflineBench.configurations(only) {
+            return try RooflineBench.run(configurations, repeats: repeats, json: json)
+        }
         if SparseBenchConfiguration.models.contains(only) || only == SparseBenchConfiguration.fullTableName {
             let table = only == SparseBenchConfiguration.fullTableName ? SparseBenchConfiguration.fullTable : SparseBenchConfiguration.table(only)
             let results = try table.map { try runChild(name: $0.name) }
