@@ -96,10 +96,13 @@ enum RooflineBench {
          "share": tally.seconds / stepSeconds, "gflops": tally.gflops, "fraction_of_peak": tally.gflops / peak]
     }
 
-    static func printTable(_ results: [[String: Any]]) {
+    /// The table; `libraries: false` leaves out the BLAS and product-path lines (printed already).
+    static func printTable(_ results: [[String: Any]], libraries: Bool = true) {
         print("Roofline of one DNC training step (forward + BCE + backward + clipping + Adam), copy task, batch-first, one thread")
-        print("BLAS: \(BLASRuntime.summary)")
-        print("Products: \(ProductPath.summary)")
+        if libraries {
+            print("BLAS: \(BLASRuntime.summary)")
+            print("Products: \(ProductPath.summary)")
+        }
         print("OPENBLAS_CORETYPE: \(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { "\($0)" } ?? "unset")")
         print("Peak: \(peakSize)×\(peakSize)×\(peakSize) A·B through Kernels.gemm, operands in cache, the higher of two measurements, before and after each configuration's steps")
         for r in results {
