@@ -12,12 +12,13 @@ struct DNCBench: ParsableCommand {
         abstract: "Measure training throughput: the controller against the sgemm peak, and the DNC configurations.",
         discussion: """
         Benchmarks: 'controller' (forward+backward of a recurrent stack, with the GFLOP/s achieved next to \
-        the sgemm peak measured on the spot) and the DNC training steps \
-        \(DNCBenchConfiguration.all.map(\.name).joined(separator: ", ")). Each runs in its own process so that \
-        its peak memory is its own. --json prints one JSON object per line.
+        the sgemm peak measured on the spot), the DNC training steps \
+        \(DNCBenchConfiguration.all.map(\.name).joined(separator: ", ")) and their roofline (per product class \
+        the share of a step and the GFLOP/s against a cache-resident peak measured on the spot). Each runs in \
+        its own process so that its peak memory is its own. --json prints one JSON object per line.
         """)
 
-    @Option(help: "Run only this benchmark (controller, \(DNCBenchConfiguration.all.map(\.name).joined(separator: ", ")), scaling, sam or sdnc: the SAM or SDNC table, or one row of it such as sam-100000-exact-b4, sam-full: SAM and SDNC steps on full memories (rows such as sdnc-full-1000000-approximate-b1), index: the nearest-neighbour indexes on full memories, products: the step's product shapes in OpenBLAS and in libxsmm).")
+    @Option(help: "Run only this benchmark (controller, \(DNCBenchConfiguration.all.map(\.name).joined(separator: ", , gpu or gpu-<configuration>: the GPU rank's training step (--device, --emulated, --gpu-cpu)")), scaling, sam or sdnc: the SAM or SDNC table, or one row of it such as sam-100000-exact-b4, sam-full: SAM and SDNC steps on full memories (rows such as sdnc-full-1000000-approximate-b1), index: the nearest-neighbour indexes on full memories, products: the step's product shapes in OpenBLAS and in libxsmm, roofline: per product class of each DNC configuration's training step the time share and GFLOP/s against a cache-resident peak measured on the spot, or one configuration's such as roofline-dnc-small).")
     var only: String?
 
     @Option(help: "With --only index: also write each dataset to this folder for scripts/index-compare/flann-bench.sh.")
@@ -67,7 +68,7 @@ struct DNCBench: ParsableCommand {
         if let only, !(["controller", "scaling", "scaling-rank", "index", "products", SparseBenchConfiguration.fullTableName]
                        + GPUBench.names
                        + SparseBenchConfiguration.models).contains(only),
-           SparseBenchConfiguration.named(only) == nil,
+           SparseBenchConfiguration.named(only) == nil, RooflineBench.configurations(only) == nil,
            !DNCBenchConfiguration.all.contains(where: { $0.name == only }) {
             throw ValidationError("--only '\(only)' is not a benchmark (controller, \(DNCBenchConfiguration.all.map(\.name).joined(separator: ", ")))")
         }
@@ -100,6 +101,9 @@ struct DNCBench: ParsableCommand {
         if only == "products" { return try ProductBench.run(json: json) }
         if GPUBench.names.contains(only) {
             return try GPUBench.run(only: only, device: device, emulated: emulated, withCPU: gpuCPU, repeats: repeats, json: json)
+        }
+        if let configurations = RooflineBench.configurations(only) {
+            return try RooflineBench.run(configurations, repeats: repeats, json: json)
         }
         if SparseBenchConfiguration.models.contains(only) || only == SparseBenchConfiguration.fullTableName {
             let table = only == SparseBenchConfiguration.fullTableName ? SparseBenchConfiguration.fullTable : SparseBenchConfiguration.table(only)
@@ -164,6 +168,7 @@ struct DNCBench: ParsableCommand {
     /// Re-runs this program once per benchmark (`--only NAME --json`) and gathers the results.
     func runEachInItsOwnProcess() throws {
         var results = [try runChild(name: "controller")] + (try roundsOfChildren(names: DNCBenchConfiguration.all.map(\.name)))
+            + (try runRooflineChild())
         if json {
             for object in results { print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)) }
         }
@@ -214,6 +219,15 @@ struct DNCBench: ParsableCommand {
         }
         if json && SparseBenchConfiguration.named(name) != nil { print(line) }
         return object
+    }
+
+    /// `--only roofline --json` in a child process: one result per DNC configuration.
+    func runRooflineChild() throws -> [[String: Any]] {
+        let result = try runForJSONResult(executable: "/proc/self/exe", arguments: ["--only", "roofline", "--json", "--repeats", "\(repeats)"])
+        guard result.status == 0, result.objects.count == DNCBenchConfiguration.all.count else {
+            throw ValidationError("benchmark roofline failed (exit status \(result.status))")
+        }
+        return result.objects
     }
 
     func runIndexBench() throws {
@@ -291,7 +305,7 @@ struct DNCBench: ParsableCommand {
                 }
             }
         }
-        let dnc = results.filter { !["controller", "scaling"].contains($0["name"] as? String ?? "")
+        let dnc = results.filter { !["controller", "scaling", "roofline"].contains($0["name"] as? String ?? "")
             && !SparseBenchConfiguration.models.contains($0["model"] as? String ?? "") }
         if !dnc.isEmpty {
             print("\nDNC training step (forward + BCE + backward + Adam), copy task, batch-first, "
@@ -302,6 +316,11 @@ struct DNCBench: ParsableCommand {
                              r["median_ms"] as! Double, r["steps_per_second"] as! Double, r["sequences_per_second"] as! Double,
                              r["peak_rss_mib"] as! Double, r["pytorch_ms"] as! Double, r["speedup_vs_pytorch"] as! Double))
             }
+        }
+        let roofline = results.filter { ($0["name"] as? String) == "roofline" }
+        if !roofline.isEmpty {
+            print("")
+            RooflineBench.printTable(roofline, libraries: false)
         }
     }
 

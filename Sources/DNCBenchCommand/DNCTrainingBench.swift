@@ -29,15 +29,20 @@ struct DNCBenchConfiguration: Sendable {
                               batch: 8, copyLength: 20, pytorchMilliseconds: 625),
     ]
 
-    /// Median seconds per training step over `repeats` steps after one warm-up step.
-    func measure(repeats: Int) throws -> [Double] {
+    /// The model's configuration: copy task input width 6, batch-first.
+    var dncConfiguration: DNCConfiguration {
         var c = DNCConfiguration(inputSize: 6, hiddenSize: hiddenSize)
         c.controllerDepth = controllerDepth
         c.cellCount = cells
         c.cellWidth = width
         c.readHeads = readHeads
         c.batchFirst = true
-        return try timeTrainingSteps(c, batch: batch, copyLength: copyLength, repeats: repeats)
+        return c
+    }
+
+    /// Median seconds per training step over `repeats` steps after one warm-up step.
+    func measure(repeats: Int) throws -> [Double] {
+        try timeTrainingSteps(dncConfiguration, batch: batch, copyLength: copyLength, repeats: repeats)
     }
 }
 
@@ -48,13 +53,21 @@ struct DNCBenchConfiguration: Sendable {
 /// a sparse memory stays full); `afterWarmUp` runs between the warm-up step and the timed ones.
 func timeTrainingSteps(_ c: DNCConfiguration, model given: DNC<Float>? = nil, batch: Int, copyLength: Int, repeats: Int,
                        carrying carried: DNCState<Float>? = nil, afterWarmUp: () -> Void = {}) throws -> [Double] {
+    let step = try trainingStep(c, model: given, batch: batch, copyLength: copyLength, carrying: carried)
+    return Timing.samples(repeats: repeats, afterWarmUp: afterWarmUp, step)
+}
+
+/// One full training step (forward, BCE, backward, clipping, Adam) of a DNC built from `c` on
+/// one fixed copy-task batch, as a closure to call once per step; see `timeTrainingSteps`.
+func trainingStep(_ c: DNCConfiguration, model given: DNC<Float>? = nil, batch: Int, copyLength: Int,
+                  carrying carried: DNCState<Float>? = nil) throws -> () -> Void {
     let model = given ?? DNC<Float>(c, seed: 1)
     let optimiser = try Optimisers.seed("adam", learningRate: 1e-4, scalar: Float.self)
     let data = try CopyTask(inputSize: c.inputSize, seed: 1, objective: .allElements)
         .batch(step: 0, firstSample: 0, count: batch, lengths: .fixed(copyLength))
     let input = data.inputs.swappingFirstTwoAxes(), targets = data.targets.swappingFirstTwoAxes()
     var state = carried
-    return Timing.samples(repeats: repeats, afterWarmUp: afterWarmUp) {
+    return {
         model.store.zeroGradients()
         let result = model.forward(input, state: state, training: true)
         if carried != nil { state = result.state }

@@ -37,8 +37,10 @@ public struct Linear<T: Real>: Sendable {
     @_specialize(where T == Double)
     public func backward(store: ParameterStore<T>, input: UnsafePointer<T>, outputGradient: UnsafePointer<T>, rows: Int,
                          inputGradient: UnsafeMutablePointer<T>?, accumulateInput: Bool = false) {
-        Kernels.gemm(transA: true, m: outputSize, n: inputSize, k: rows,
-                     a: outputGradient, b: input, beta: 1, c: store.gradients(weight))
+        ProductAccounting.within(.weightGradients) {
+            Kernels.gemm(transA: true, m: outputSize, n: inputSize, k: rows,
+                         a: outputGradient, b: input, beta: 1, c: store.gradients(weight))
+        }
         if let bias { Kernels.accumulateColumnSums(outputGradient, rows: rows, columns: outputSize, into: store.gradients(bias)) }
         if let inputGradient {
             Kernels.gemm(m: rows, n: inputSize, k: outputSize, a: outputGradient, b: store.values(weight),

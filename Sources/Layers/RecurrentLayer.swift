@@ -86,6 +86,7 @@ public struct RecurrentLayer<T: Real>: Sendable {
     func gatePreactivations(store: ParameterStore<T>, input: UnsafePointer<T>, hidden: UnsafePointer<T>,
                             batch: Int, into out: UnsafeMutablePointer<T>, separateHidden: UnsafeMutablePointer<T>? = nil,
                             rowScratch: UnsafeMutablePointer<T>? = nil) {
+        let outer = ProductAccounting.enter(.controller); defer { ProductAccounting.leave(outer) }
         let g = gateRows
         let target = separateHidden ?? out
         if let transposed = transposedWeights.pointer, separateHidden == nil, let rows = rowScratch {
@@ -115,6 +116,7 @@ public struct RecurrentLayer<T: Real>: Sendable {
     func gateBackward(store: ParameterStore<T>, batch: Int,
                       dGatesInput: UnsafePointer<T>, dGatesHidden: UnsafePointer<T>? = nil,
                       dInput: UnsafeMutablePointer<T>, dHidden: UnsafeMutablePointer<T>) {
+        let outer = ProductAccounting.enter(.controller); defer { ProductAccounting.leave(outer) }
         let g = gateRows
         if batch <= 16, let transposed = transposedWeights.pointer {
             // A few rows by (Wᵀ)ᵀ run 10–15% faster than by W (16×256×1024: 94 → 82 µs).
@@ -132,6 +134,7 @@ public struct RecurrentLayer<T: Real>: Sendable {
     func accumulateWeightGradients(store: ParameterStore<T>, rows: Int, inputs: UnsafePointer<T>,
                                    hiddenPrevious: UnsafePointer<T>, dGatesInput: UnsafePointer<T>,
                                    dGatesHidden: UnsafePointer<T>? = nil) {
+        let outer = ProductAccounting.enter(.weightGradients); defer { ProductAccounting.leave(outer) }
         let g = gateRows
         let dHiddenGates = dGatesHidden ?? dGatesInput
         Kernels.gemm(transA: true, m: g, n: inputSize, k: rows, a: dGatesInput, b: inputs, beta: 1, c: store.gradients(weightIH))

@@ -43,6 +43,7 @@ struct InterfaceProjection<T: Real>: Sendable {
 
     /// ẑ = interface(x): input B×in, raw B×S (written).
     func forward(store: ParameterStore<T>, input x: UnsafePointer<T>, batch: Int, raw z: UnsafeMutablePointer<T>) {
+        let outer = ProductAccounting.enter(.interface); defer { ProductAccounting.leave(outer) }
         let transposedWeights = transposed.pointer
         if let transposedWeights {
             Kernels.gemm(m: batch, n: size, k: inputSize, a: x, b: transposedWeights, beta: 0, c: z)
@@ -67,12 +68,15 @@ struct InterfaceProjection<T: Real>: Sendable {
     /// `inputGradient` (B×in) from `rawGradient` dℓ/dẑ (B×S).
     func backward(store: ParameterStore<T>, input x: UnsafePointer<T>, rawGradient dz: UnsafePointer<T>, batch: Int,
                   inputGradient dx: UnsafeMutablePointer<T>) {
+        let outer = ProductAccounting.enter(.interface); defer { ProductAccounting.leave(outer) }
         // Independent linears: one product by the transposed copy (when active) instead of ten.
         let fusedInputGradient = linears.count > 1 ? transposed.pointer : nil
         for k in 0..<linears.count {
             let linear = linears[k], offset = blockOffsets[k], width = linear.outputSize
-            Kernels.gemm(transA: true, m: width, n: inputSize, k: batch, a: dz + offset, lda: size, b: x,
-                         beta: 1, c: store.gradients(linear.weight))
+            ProductAccounting.within(.weightGradients) {
+                Kernels.gemm(transA: true, m: width, n: inputSize, k: batch, a: dz + offset, lda: size, b: x,
+                             beta: 1, c: store.gradients(linear.weight))
+            }
             if let bias = linear.bias {
                 let gb = store.gradients(bias)
                 for row in 0..<batch {

@@ -110,6 +110,7 @@ extension DNC {
             }
         }
         let dUpper = call.scratch.dUpper
+        let outer = ProductAccounting.enter(.output); defer { ProductAccounting.leave(outer) }
         output.backward(store: store, input: call.tape.model.record(t) + call.tape.model.layout!.chi[c.layerCount], outputGradient: dy,
                         rows: call.batch, inputGradient: dUpper)
         carriedRead.withUnsafeMutableBufferPointer { carry in
@@ -135,6 +136,7 @@ extension DNC {
             let k = memoryIndex(layer: layer)
             let stepIndex = c.shareMemoryBetweenLayers ? t * c.layerCount + layer : t
             let dMemoryInput = call.scratch.memoryInputGradient
+            let outer = ProductAccounting.enter(.memory); defer { ProductAccounting.leave(outer) }
             memories[k].erasedBackwardStep(tape: call.tape.memories[k], stepIndex: stepIndex, readVectorsGradient: dReads,
                                            stateGradient: &stateGradient.memories[k], inputGradient: dMemoryInput)
             Kernels.axpy(batch * h, alpha: 1, dMemoryInput, dO)

@@ -153,6 +153,7 @@ extension DNC {
         var traceRecord: MemoryTraceRecord<T>?
         if call.passThroughMemory {
             let k = memoryIndex(layer: layer)
+            let outer = ProductAccounting.enter(.memory); defer { ProductAccounting.leave(outer) }
             memories[k].erasedStep(input: o, batch: batch, state: &state.memories[k],
                                    tape: call.recording ? call.tape.memories[k] : nil, active: active,
                                    allocationOrder: call.allocationOrder?(t, layer), readVectors: reads)
@@ -184,6 +185,7 @@ extension DNC {
     private func outputForward(_ call: ForwardCall, step t: Int, active: [Bool]?, into result: inout Tensor<T>) {
         let c = configuration, y = c.resolvedOutputSize
         let outputRows = call.scratch.outputRows
+        let outer = ProductAccounting.enter(.output); defer { ProductAccounting.leave(outer) }
         output.forward(store: store, input: call.tape.model.record(t) + call.tape.model.layout!.chi[c.layerCount],
                        rows: call.batch, output: outputRows)
         let timeMajor = outputIsTimeMajor

@@ -19,6 +19,23 @@ public enum Kernels {
                                      b: UnsafePointer<T>, ldb: Int? = nil,
                                      beta: T = 0, c: UnsafeMutablePointer<T>, ldc: Int? = nil,
                                      path: ProductPath = .configured) {
+        // One flag read when accounting is off; with it on, the product is timed and counted
+        // under the current class (`ProductAccounting`).
+        guard ProductAccounting.enabled else {
+            return gemmUnaccounted(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                                   b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, path: path)
+        }
+        let start = ProductAccounting.now()
+        gemmUnaccounted(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                        b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, path: path)
+        ProductAccounting.record(m: m, n: n, k: k, since: start)
+    }
+
+    /// `gemm` without the accounting hook.
+    @inlinable
+    static func gemmUnaccounted<T: Real>(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: T,
+                                         a: UnsafePointer<T>, lda: Int?, b: UnsafePointer<T>, ldb: Int?,
+                                         beta: T, c: UnsafeMutablePointer<T>, ldc: Int?, path: ProductPath) {
         if m == 0 || n == 0 { return }
         if k == 0 {
             if beta == 0 { for i in 0..<m { for j in 0..<n { c[i * (ldc ?? n) + j] = 0 } } }

@@ -39,6 +39,34 @@ final class BenchCommandTests: XCTestCase {
                        accuracy: 1e-9 * 1e3 / medians.sorted()[1])
     }
 
+    /// `--only roofline-dnc-small`: one object with every product class, the rest of the step,
+    /// the peak and the step without accounting; the shares of the products and the rest add up
+    /// to the step.
+    func testRooflineOfOneConfigurationAsJSON() throws {
+        let result = try Executables.run("dnc-bench", ["--only", "roofline-dnc-small", "--repeats", "1", "--json"], timeout: 300)
+        XCTAssertEqual(result.status, 0, result.error)
+        let all = try objects(result.output)
+        XCTAssertEqual(all.count, 1)
+        let object = try XCTUnwrap(all.first)
+        XCTAssertEqual(object["name"] as? String, "roofline")
+        XCTAssertEqual(object["configuration"] as? String, "dnc-small")
+        let peak = try XCTUnwrap(object["peak_gflops"] as? Double)
+        XCTAssertGreaterThan(peak, 0)
+        XCTAssertGreaterThan(try XCTUnwrap(object["step_ms"] as? Double), 0)
+        XCTAssertGreaterThan(try XCTUnwrap(object["step_ms_without_accounting"] as? Double), 0)
+        let classes = try XCTUnwrap(object["classes"] as? [String: [String: Any]])
+        XCTAssertEqual(Set(classes.keys), ["controller", "interface", "memory", "output", "weight_gradients", "other_products"])
+        for name in ["controller", "interface", "memory", "output", "weight_gradients"] {
+            XCTAssertGreaterThan(try XCTUnwrap(classes[name]?["calls"] as? Int), 0, name)
+            XCTAssertGreaterThan(try XCTUnwrap(classes[name]?["mflop"] as? Double), 0, name)
+        }
+        let controller = try XCTUnwrap(classes["controller"]?["gflops"] as? Double)
+        XCTAssertEqual(try XCTUnwrap(object["controller_fraction_of_peak"] as? Double), controller / peak, accuracy: 1e-12)
+        let products = try XCTUnwrap((object["all_products"] as? [String: Any])?["share"] as? Double)
+        let rest = try XCTUnwrap((object["elementwise_and_other"] as? [String: Any])?["share"] as? Double)
+        XCTAssertEqual(products + rest, 1, accuracy: 1e-9)
+    }
+
     func testBadRoundsAreRefusedBeforeAnyWork() throws {
         let result = try Executables.run("dnc-bench", ["--only", "dnc-small", "--rounds", "0"], timeout: 60)
         XCTAssertEqual(result.status, 2)
