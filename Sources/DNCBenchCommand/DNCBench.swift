@@ -18,7 +18,7 @@ struct DNCBench: ParsableCommand {
         its own process so that its peak memory is its own. --json prints one JSON object per line.
         """)
 
-    @Option(help: "Run only this benchmark (controller, \(DNCBenchConfiguration.all.map(\.name).joined(separator: ", , gpu or gpu-<configuration>: the GPU rank's training step (--device, --emulated, --gpu-cpu)")), scaling, sam or sdnc: the SAM or SDNC table, or one row of it such as sam-100000-exact-b4, sam-full: SAM and SDNC steps on full memories (rows such as sdnc-full-1000000-approximate-b1), index: the nearest-neighbour indexes on full memories, products: the step's product shapes in OpenBLAS and in libxsmm, roofline: per product class of each DNC configuration's training step the time share and GFLOP/s against a cache-resident peak measured on the spot, or one configuration's such as roofline-dnc-small).")
+    @Option(help: "Run only this benchmark (controller, \(DNCBenchConfiguration.all.map(\.name).joined(separator: ", ")), scaling, sam or sdnc: the SAM or SDNC table, or one row of it such as sam-100000-exact-b4, sam-full: SAM and SDNC steps on full memories (rows such as sdnc-full-1000000-approximate-b1), index: the nearest-neighbour indexes on full memories, products: the step's product shapes in OpenBLAS and in libxsmm, roofline: per product class of each DNC configuration's training step the time share and GFLOP/s against a cache-resident peak measured on the spot, or one configuration's such as roofline-dnc-small; gpu, or gpu-<configuration> such as gpu-dnc-paper: the GPU rank's training step, with --device, --emulated, --gpu-cpu).")
     var only: String?
 
     @Option(help: "With --only index: also write each dataset to this folder for scripts/index-compare/flann-bench.sh.")
