@@ -36,6 +36,15 @@ typedef long long dnc_index;
         DNC_END_FOR_EACH_THREAD \
         DNC_BARRIER(); \
     }
+
+/* The fields of the dense memory's raw interface vector ξ (B×S, S = R·W + 3W + 5R + 3; the CPU's
+ * InterfaceLayout): offsets of the read keys, read strengths, write key, write strength, erase,
+ * write vector, free gates, allocation gate, write gate and read modes, for R heads of width W.
+ * Declared where used, by the memory step's forward and backward kernels alike. */
+#define DNC_INTERFACE_FIELDS(r, w)                                                                  \
+    const int s = (r) * (w) + 3 * (w) + 5 * (r) + 3;                                               \
+    const int f_rk = 0, f_rs = (r) * (w), f_wk = f_rs + (r), f_ws = f_wk + (w), f_e = f_ws + 1;    \
+    const int f_v = f_e + (w), f_f = f_v + (w), f_ga = f_f + (r), f_gw = f_ga + 1, f_pi = f_gw + 1
 #endif
 
 /* The precision: outside the guard, so that a C file can include a kernel once per precision. */

@@ -78,10 +78,7 @@ DNC_KERNEL DNC_NAME(dnc_memory_step)(const DNC_REAL *interface, DNC_REAL *memory
     DNC_SHARED_ARRAY(DNC_REAL, shared);
     const DNC_REAL epsilon = (DNC_REAL)1e-6;
     const int n = cells, w = width, r = read_heads;
-    const int s = r * w + 3 * w + 5 * r + 3;
-    /* The fields of ξ (InterfaceLayout). */
-    const int f_rk = 0, f_rs = r * w, f_wk = f_rs + r, f_ws = f_wk + w, f_e = f_ws + 1, f_v = f_e + w;
-    const int f_f = f_v + w, f_ga = f_f + r, f_gw = f_ga + 1, f_pi = f_gw + 1;
+    DNC_INTERFACE_FIELDS(r, w);
     const int b = blockIdx.x;
     const int threads = (int)blockDim.x;
     DNC_REAL *maxima = shared, *sums = shared + (dnc_index)threads * r;

@@ -70,9 +70,7 @@ DNC_KERNEL DNC_NAME(dnc_memory_step_backward)(const DNC_REAL *record, const int 
     DNC_SHARED_ARRAY(DNC_REAL, shared);
     const DNC_REAL epsilon = (DNC_REAL)1e-6;
     const int n = cells, w = width, r = read_heads;
-    const int s = r * w + 3 * w + 5 * r + 3;
-    const int f_rk = 0, f_rs = r * w, f_wk = f_rs + r, f_ws = f_wk + w, f_e = f_ws + 1, f_v = f_e + w;
-    const int f_f = f_v + w, f_ga = f_f + r, f_gw = f_ga + 1, f_pi = f_gw + 1;
+    DNC_INTERFACE_FIELDS(r, w);
     const int b = blockIdx.x;
     const int threads = (int)blockDim.x;
     const int lanes = 3 * r + 2;

@@ -168,6 +168,22 @@ DNC_KERNEL DNC_NAME(dnc_optimiser_adadelta)(DNC_REAL *values, const DNC_REAL *gr
     DNC_END_FOR_EACH_THREAD
 }
 
+
+/* Folds folded[0 ..< blockDim.x] (shared, blockDim.x a power of two) into folded[0]: the maximum
+ * (mode 1) or the sum (modes 0 and 2), by a tree of barrier-separated halvings; like
+ * DNC_BLOCK_SUM it stands between thread blocks, never inside one. */
+#define DNC_NORM_FOLD(folded, mode)                                                                                  \
+    if ((mode) == 1) {                                                                                               \
+        for (unsigned dnc_fold = blockDim.x / 2; dnc_fold > 0; dnc_fold /= 2) {                                      \
+            DNC_FOR_EACH_THREAD                                                                                      \
+                if (threadIdx.x < dnc_fold) (folded)[threadIdx.x] = DNC_OPT_MAX((folded)[threadIdx.x], (folded)[threadIdx.x + dnc_fold]); \
+            DNC_END_FOR_EACH_THREAD                                                                                  \
+            DNC_BARRIER();                                                                                           \
+        }                                                                                                            \
+    } else {                                                                                                         \
+        DNC_BLOCK_SUM(folded);                                                                                       \
+    }
+
 /* Global-norm clipping (GradientClipping.swift, clipGlobalNorm), pass 1 of a deterministic
  * two-pass reduction: block k folds the elements k·blockDim.x + t (+ multiples of the grid's
  * thread count) into one value per thread, in index order, then a tree over the block; the
@@ -198,16 +214,7 @@ DNC_KERNEL DNC_NAME(dnc_norm_partials)(const DNC_REAL *gradients, int count, dou
         folded[threadIdx.x] = s;
     DNC_END_FOR_EACH_THREAD
     DNC_BARRIER();
-    if (mode == 1) {
-        for (unsigned stride = blockDim.x / 2; stride > 0; stride /= 2) {
-            DNC_FOR_EACH_THREAD
-                if (threadIdx.x < stride) folded[threadIdx.x] = DNC_OPT_MAX(folded[threadIdx.x], folded[threadIdx.x + stride]);
-            DNC_END_FOR_EACH_THREAD
-            DNC_BARRIER();
-        }
-    } else {
-        DNC_BLOCK_SUM(folded);
-    }
+    DNC_NORM_FOLD(folded, mode);
     DNC_FOR_EACH_THREAD
         if (threadIdx.x == 0) partials[blockIdx.x] = folded[0];
     DNC_END_FOR_EACH_THREAD
@@ -224,16 +231,7 @@ DNC_KERNEL DNC_NAME(dnc_norm_finish)(const double *partials, int blocks, double 
         folded[threadIdx.x] = s;
     DNC_END_FOR_EACH_THREAD
     DNC_BARRIER();
-    if (mode == 1) {
-        for (unsigned stride = blockDim.x / 2; stride > 0; stride /= 2) {
-            DNC_FOR_EACH_THREAD
-                if (threadIdx.x < stride) folded[threadIdx.x] = DNC_OPT_MAX(folded[threadIdx.x], folded[threadIdx.x + stride]);
-            DNC_END_FOR_EACH_THREAD
-            DNC_BARRIER();
-        }
-    } else {
-        DNC_BLOCK_SUM(folded);
-    }
+    DNC_NORM_FOLD(folded, mode);
     DNC_FOR_EACH_THREAD
         if (threadIdx.x == 0) result[0] = folded[0];
     DNC_END_FOR_EACH_THREAD
