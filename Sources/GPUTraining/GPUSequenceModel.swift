@@ -121,18 +121,23 @@ public final class GPUSequenceModel: DeviceResidentModel, @unchecked Sendable {
         let batch = inputs.shape[1]
         let state = carried.flatMap { $0.value as? GPUDNC<Float>.State } ?? onDevice { try gpu.zeroState(batch: batch) }
         if carried == nil { onDevice { try gpu.resetToFresh(state) } }
+        // The debug replay starts from the chunk's starting state, brought to the host first.
+        let start = debug ? onDevice { try gpu.download(state) } : nil
         let logits = onDevice { try run(inputs, lengths: lengths, training: training, state: state) }
         carried = CarriedState(state)
-        return (logits, debug ? replayTrace(inputs, lengths: lengths) : nil)
+        return (logits, start.flatMap { replayTrace(inputs, lengths: lengths, from: $0) })
     }
 
     /// The debug memory tensors of a forward over `inputs`, from the CPU model (no dropout) with
     /// the device's parameters.
-    private func replayTrace(_ inputs: Tensor<Float>, lengths: [Int]?) -> DNCTrace<Float>? {
+    /// `state`: where a chunk of a long episode starts (nil: a fresh state).
+    private func replayTrace(_ inputs: Tensor<Float>, lengths: [Int]?, from state: DNCState<Float>? = nil) -> DNCTrace<Float>? {
         onDevice {
             if !hostIsCurrent { try gpu.parameters.downloadValues() }
         }
-        return dnc.forwardSequence(inputs, lengths: lengths, training: false, debug: true).trace
+        guard let state else { return dnc.forwardSequence(inputs, lengths: lengths, training: false, debug: true).trace }
+        var carried: CarriedState? = CarriedState(state)
+        return dnc.forwardChunk(inputs, lengths: lengths, carried: &carried, training: false, debug: true).trace
     }
 
     /// The store's values were changed on the host (a checkpoint restored after a forward): the

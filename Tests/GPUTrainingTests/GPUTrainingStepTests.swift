@@ -2,6 +2,7 @@ import XCTest
 import DNCGPU
 import DNCGPUTraining
 import DNCModels
+import DNCNumerics
 import DNCTraining
 
 /// A few training steps of the real trainer with the model on the emulated device
@@ -51,5 +52,33 @@ final class GPUTrainingStepTests: XCTestCase {
 
     func testLongEpisodesCarryTheStateOnTheDevice() throws {
         try assertSameTraining(configuration { $0.tbptt = 2; $0.sequence_max_length = 6 }, "tbptt")
+    }
+
+    /// The debug memory tensors of a GPU rank's chunk (replayed on the host from the chunk's
+    /// starting state, brought back from the device) are the CPU model's for the same chunks.
+    func testDebugTraceOfALaterChunkStartsFromTheCarriedState() throws {
+        var c = DNCConfiguration(inputSize: 4, hiddenSize: 6)
+        c.cellCount = 5; c.cellWidth = 3; c.readHeads = 1; c.controllerDepth = 1; c.batchFirst = false
+        let cpu = DNC<Float>(c, seed: 9), gpu = try GPUSequenceModel(DNC<Float>(c, seed: 9), device: EmulatedKernelDevice())
+        let random = CounterRandom(seed: 4)
+        var cpuCarried: CarriedState?, gpuCarried: CarriedState?
+        for chunk in 0..<2 {
+            let inputs = Tensor<Float>(shape: [3, 2, 4], storage: (0..<24).map { Float(random.uniform(stream: UInt64(chunk), index: UInt64($0))) })
+            let expected = cpu.forwardChunk(inputs, lengths: nil, carried: &cpuCarried, training: false, debug: true)
+            let got = gpu.forwardChunk(inputs, lengths: nil, carried: &gpuCarried, training: false, debug: true)
+            let worstLogit = zip(got.logits.storage, expected.logits.storage).map { abs($0 - $1) }.max() ?? 0
+            XCTAssertLessThanOrEqual(worstLogit, 1e-4, "chunk \(chunk): logits")
+            let gotRecords = try XCTUnwrap(got.trace).records, expectedRecords = try XCTUnwrap(expected.trace).records
+            XCTAssertEqual(gotRecords.count, 3)
+            for (a, b) in zip(gotRecords.flatMap { $0 }, expectedRecords.flatMap { $0 }) {
+                XCTAssertEqual(a.fields.map(\.key), b.fields.map(\.key))
+                for (x, y) in zip(a.fields, b.fields) {
+                    let worst = zip(x.value.storage, y.value.storage).map { abs($0 - $1) }.max() ?? 0
+                    XCTAssertLessThanOrEqual(worst, 1e-4, "chunk \(chunk): debug \(x.key)")
+                }
+                let memory = try XCTUnwrap(b.fields.first { $0.key == "memory" }).value
+                XCTAssertTrue(memory.storage.contains { $0 != 0 }, "chunk \(chunk): the CPU's memory is empty")
+            }
+        }
     }
 }
