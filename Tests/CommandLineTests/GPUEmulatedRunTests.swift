@@ -135,4 +135,23 @@ final class GPUEmulatedRunTests: XCTestCase {
         XCTAssertEqual(object?["batch"] as? Int, 32)
         XCTAssertGreaterThan(object?["gpu_ms"] as? Double ?? 0, 0)
     }
+
+    /// bAbI on the emulated GPU: variable-length stories (frozen samples), the softmax loss on the
+    /// device, the validation error; the losses are the CPU's.
+    func testBabiOnTheEmulatedGPUAsOnTheCPU() throws {
+        let root = try BabiMiniSet.write(to: Executables.temporaryDirectory("gpu-babi-data"))
+        let runs = Executables.temporaryDirectory("gpu-babi")
+        defer { try? FileManager.default.removeItem(at: root); try? FileManager.default.removeItem(at: runs) }
+        let arguments = ["train", "babi", "--data", root.path, "-tasks", "1,8", "-iterations", "3", "-summarize_freq", "1",
+                         "-nhid", "8", "-mem_slot", "8", "-mem_size", "4", "-read_heads", "1", "-batch_size", "2", "-lr", "0.01"]
+        var losses: [[Double]] = []
+        for (name, cuda, environment) in [("gpu", "0", emulation), ("cpu", "-1", [:])] {
+            let run = runs.appendingPathComponent(name)
+            let result = try Executables.run("dnc-dist", arguments + ["-cuda", cuda, "--run-dir", run.path], timeout: 300,
+                                             environment: environment)
+            XCTAssertEqual(result.status, 0, result.error)
+            losses.append(try self.losses(run))
+        }
+        assertClose(losses[0], losses[1], "bAbI: GPU (emulated) vs CPU losses")
+    }
 }
