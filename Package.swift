@@ -80,7 +80,7 @@ let package = Package(
 
         // Umbrella modules: one file each of `@_exported import`s, so that users import one module.
         .target(name: "DNCCore", dependencies: ["DNCNumerics", "DNCLayers", "DNCMemories", "DNCModels"], path: "Sources/DNCCore"),
-        .target(name: "DNCKit", dependencies: ["DNCCore", "DNCStorage", "DNCTraining", "DNCDistribution", "DNCReports", "DNCGPU"],
+        .target(name: "DNCKit", dependencies: ["DNCCore", "DNCStorage", "DNCTraining", "DNCDistribution", "DNCReports", "DNCGPU", "DNCGPUTraining"],
                 path: "Sources/DNCKit"),
 
         .executableTarget(name: "DNCDistCommand",
