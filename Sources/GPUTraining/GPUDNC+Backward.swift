@@ -47,7 +47,7 @@ extension GPUDNC {
     /// next backward).
     @discardableResult
     public func backward(outputGradient: DeviceArray<T>) throws -> State {
-        guard let record = currentRecord else { preconditionFailure("GPUDNC.backward needs a forward first") }
+        guard let record = currentRecord, record.recording else { preconditionFailure("GPUDNC.backward needs a forward with recording") }
         let c = configuration, h = c.hiddenSize, rw = c.readWidth, y = c.resolvedOutputSize, batch = record.batch
         precondition(outputGradient.count == record.steps * batch * y, "output gradient of \(outputGradient.count) values, expected T·B·Y")
         let work = try backwardScratch(batch: batch)

@@ -107,6 +107,8 @@ public final class GPUDNC<T: Real>: @unchecked Sendable {
     /// per-step activity flags (T×B, or none), and the scratch rows both passes use.
     final class CallRecord {
         let batch: Int, steps: Int
+        /// Whether every step has its own slot (for a backward); else all steps share slot 0.
+        let recording: Bool
         let chi: [DeviceArray<T>]
         let chiWidth: [Int]
         let hidden: [DeviceArray<T>]
@@ -116,17 +118,18 @@ public final class GPUDNC<T: Real>: @unchecked Sendable {
         let saved: DeviceArray<T>          // depth×B×H, a controller state's frozen rows
         let savedCell: DeviceArray<T>
         let initialRead: DeviceArray<T>    // B×R·W, the read vector a pytorch-dnc call started with
-        init(batch: Int, steps: Int, chi: [DeviceArray<T>], chiWidth: [Int], hidden: [DeviceArray<T>], active: DeviceArray<Int32>?,
+        init(batch: Int, steps: Int, recording: Bool, chi: [DeviceArray<T>], chiWidth: [Int], hidden: [DeviceArray<T>], active: DeviceArray<Int32>?,
              interface: DeviceArray<T>, reads: DeviceArray<T>, saved: DeviceArray<T>, savedCell: DeviceArray<T>, initialRead: DeviceArray<T>) {
-            self.batch = batch; self.steps = steps; self.chi = chi; self.chiWidth = chiWidth; self.hidden = hidden
+            self.batch = batch; self.steps = steps; self.recording = recording; self.chi = chi; self.chiWidth = chiWidth; self.hidden = hidden
             self.active = active; self.interface = interface; self.reads = reads; self.saved = saved; self.savedCell = savedCell
             self.initialRead = initialRead
         }
         /// Step t's activity flags (B), or nil when every sample runs every step.
         func active(step t: Int) -> DeviceArray<Int32>? { active?.slice(t * batch, count: batch) }
         /// Step t's rows of χˡ.
-        func chi(_ layer: Int, step t: Int) -> DevicePointer { chi[layer].element(t * batch * chiWidth[layer]) }
-        func hidden(_ layer: Int, step t: Int, width: Int) -> DevicePointer { hidden[layer].element(t * batch * width) }
+        func chi(_ layer: Int, step t: Int) -> DevicePointer { chi[layer].element(slot(t) * batch * chiWidth[layer]) }
+        func hidden(_ layer: Int, step t: Int, width: Int) -> DevicePointer { hidden[layer].element(slot(t) * batch * width) }
+        private func slot(_ t: Int) -> Int { recording ? t : 0 }
     }
     private var record: CallRecord?
     private var backwardWork: BackwardScratch?
@@ -150,16 +153,18 @@ public final class GPUDNC<T: Real>: @unchecked Sendable {
     }
 
     /// Sizes the call's record (kept across calls of the same sizes).
-    private func prepareRecord(batch: Int, steps: Int, lengths: [Int]?) throws -> CallRecord {
+    private func prepareRecord(batch: Int, steps: Int, lengths: [Int]?, recording: Bool) throws -> CallRecord {
         let c = configuration, h = c.hiddenSize
-        if let record, record.batch == batch, record.steps == steps, (record.active != nil) == (lengths != nil) {
+        if let record, record.batch == batch, record.steps == steps, record.recording == recording,
+           (record.active != nil) == (lengths != nil) {
             if let lengths, let active = record.active { try device.upload(Self.activityFlags(lengths, batch: batch, steps: steps), to: active) }
             return record
         }
         releaseRecord()
         let widths = (0...c.layerCount).map { ($0 == 0 ? c.inputSize : h) + c.readWidth }
-        let chi = try widths.map { try scratch(steps * batch * $0) }
-        let hidden = try (0..<c.layerCount).map { _ in try scratch(steps * batch * h) }
+        let slots = recording ? steps : 1
+        let chi = try widths.map { try scratch(slots * batch * $0) }
+        let hidden = try (0..<c.layerCount).map { _ in try scratch(slots * batch * h) }
         var active: DeviceArray<Int32>?
         if let lengths {
             let buffer = try device.allocate(bytes: max(1, steps * batch * 4))
@@ -169,7 +174,7 @@ public final class GPUDNC<T: Real>: @unchecked Sendable {
         }
         let interfaceWidth = memories.map(\.interfaceSize).max() ?? 0
         let depth = c.controllerDepth
-        let made = CallRecord(batch: batch, steps: steps, chi: chi, chiWidth: widths, hidden: hidden, active: active,
+        let made = CallRecord(batch: batch, steps: steps, recording: recording, chi: chi, chiWidth: widths, hidden: hidden, active: active,
                               interface: try scratch(batch * interfaceWidth), reads: try scratch(batch * c.readWidth),
                               saved: try scratch(depth * batch * h), savedCell: try scratch(depth * batch * h),
                               initialRead: try scratch(batch * c.readWidth))
@@ -186,16 +191,18 @@ public final class GPUDNC<T: Real>: @unchecked Sendable {
     /// place) and writes the time-major output (T×B×Y). Records what `backward` needs.
     /// `lengths`: per-sample valid steps (the sample's state is frozen and its output zero after).
     /// `training`: dropout on, its masks drawn from the CPU model's `dropoutRandom` (advanced as
-    /// the CPU model advances it). `resetExperience` is not offered: start from `zeroState`.
+    /// the CPU model advances it). `recording: false` keeps one step's record instead of the
+    /// sequence's (evaluation of long sequences; no backward then). `resetExperience` is not
+    /// offered: start from `zeroState`.
     public func forward(input: DeviceArray<T>, batch: Int, steps: Int, state: State, lengths: [Int]? = nil,
-                        training: Bool = false, output: DeviceArray<T>) throws {
+                        training: Bool = false, recording: Bool = true, output: DeviceArray<T>) throws {
         let c = configuration, h = c.hiddenSize, rw = c.readWidth, x = c.inputSize, y = c.resolvedOutputSize
         precondition(input.count == steps * batch * x && output.count == steps * batch * y && state.batch == batch,
                      "GPUDNC.forward: sizes do not match (T \(steps), B \(batch))")
-        let record = try prepareRecord(batch: batch, steps: steps, lengths: lengths)
-        for controller in controllers { try controller.beginSequence(batch: batch, steps: steps, recording: true) }
+        let record = try prepareRecord(batch: batch, steps: steps, lengths: lengths, recording: recording)
+        for controller in controllers { try controller.beginSequence(batch: batch, steps: steps, recording: recording) }
         let memorySteps = steps * (c.shareMemoryBetweenLayers ? c.layerCount : 1)
-        for memory in memories { try memory.beginSequence(batch: batch, steps: memorySteps, recording: true) }
+        for memory in memories { try memory.beginSequence(batch: batch, steps: memorySteps, recording: recording) }
         // pytorch-dnc feeds every step the read vector the call started with (docs/pytorch-dnc.md).
         let initialRead: DeviceArray<T>? = c.preset == .paper ? nil : record.initialRead
         if let initialRead { try device.copy(state.lastRead, to: initialRead) }

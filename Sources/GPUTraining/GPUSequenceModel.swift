@@ -69,15 +69,16 @@ public final class GPUSequenceModel: DeviceResidentModel, @unchecked Sendable {
     }
 
     /// inputs (T, B, X) time-major, from `state` → logits (T, B, Y).
-    private func run(_ inputs: Tensor<Float>, lengths: [Int]?, training: Bool, state: GPUDNC<Float>.State) throws -> Tensor<Float> {
+    private func run(_ inputs: Tensor<Float>, lengths: [Int]?, training: Bool, recording: Bool = true,
+                     state: GPUDNC<Float>.State) throws -> Tensor<Float> {
         let steps = inputs.shape[0], batch = inputs.shape[1], y = dnc.configuration.resolvedOutputSize
-        let output = try forwardOnDevice(inputs, lengths: lengths, training: training, state: state)
+        let output = try forwardOnDevice(inputs, lengths: lengths, training: training, recording: recording, state: state)
         return Tensor(shape: [steps, batch, y], storage: try gpu.device.download(output))
     }
 
     /// inputs (T, B, X) time-major, from `state` → the logits (T, B, Y) on the device.
-    private func forwardOnDevice(_ inputs: Tensor<Float>, lengths: [Int]?, training: Bool, state: GPUDNC<Float>.State)
-        throws -> DeviceArray<Float> {
+    private func forwardOnDevice(_ inputs: Tensor<Float>, lengths: [Int]?, training: Bool, recording: Bool = true,
+                                 state: GPUDNC<Float>.State) throws -> DeviceArray<Float> {
         let steps = inputs.shape[0], batch = inputs.shape[1]
         let (input, output, _) = try sequenceBuffers(steps: steps, batch: batch)
         if !deviceIsCurrent {
@@ -86,7 +87,8 @@ public final class GPUSequenceModel: DeviceResidentModel, @unchecked Sendable {
         }
         try gpu.parameters.zeroGradients()
         try gpu.device.upload(inputs.storage, to: input)
-        try gpu.forward(input: input, batch: batch, steps: steps, state: state, lengths: lengths, training: training, output: output)
+        try gpu.forward(input: input, batch: batch, steps: steps, state: state, lengths: lengths, training: training,
+                        recording: recording, output: output)
         return output
     }
 
@@ -112,7 +114,8 @@ public final class GPUSequenceModel: DeviceResidentModel, @unchecked Sendable {
     }
 
     public func infer(_ inputs: Tensor<Float>, lengths: [Int]?) -> Tensor<Float> {
-        onDevice { try run(inputs, lengths: lengths, training: false, state: try fresh(batch: inputs.shape[1])) }
+        // Nothing kept for a backward: one step's record, whatever the length (as the CPU's infer).
+        onDevice { try run(inputs, lengths: lengths, training: false, recording: false, state: try fresh(batch: inputs.shape[1])) }
     }
 
     /// Long episodes: the state stays on the device from one chunk to the next.

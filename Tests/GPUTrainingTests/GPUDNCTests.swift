@@ -112,4 +112,27 @@ final class GPUDNCTests: XCTestCase {
     func testLengthsFreezeFinishedSamples() throws {
         try compare(small(), Double.self, batch: 3, steps: 5, lengths: [5, 2, 0], tolerance: 1e-9)
     }
+
+    /// Evaluation without recording (one step's record, as for long sequences) gives the outputs
+    /// of the recorded forward and the same final state.
+    func testForwardWithoutRecordingIsTheSame() throws {
+        var c = small()
+        c.batchFirst = false
+        let model = DNC<Double>(c, seed: 5)
+        let device = EmulatedKernelDevice()
+        let gpu = try GPUDNC(model, device: device)
+        let (batch, steps) = (2, 7)
+        let input = try device.array(sequence(steps * batch * c.inputSize, seed: 3, as: Double.self))
+        var outputs: [[Double]] = [], memories: [[Double]] = []
+        for recording in [true, false] {
+            let state = try gpu.zeroState(batch: batch)
+            let output = try device.zeros(Double.self, count: steps * batch * c.resolvedOutputSize)
+            try gpu.forward(input: input, batch: batch, steps: steps, state: state, lengths: [7, 4], recording: recording, output: output)
+            outputs.append(try device.download(output))
+            memories.append((try gpu.download(state).memories[0] as! DenseMemoryState<Double>).memory.storage)
+        }
+        XCTAssertEqual(outputs[0], outputs[1])
+        XCTAssertEqual(memories[0], memories[1])
+        XCTAssertTrue(outputs[0].contains { $0 != 0 })
+    }
 }
