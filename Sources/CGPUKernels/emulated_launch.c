@@ -10,6 +10,10 @@ extern const dnc_emulated_kernel dnc_emulated_kernels_memory[];
 extern const dnc_emulated_kernel dnc_emulated_kernels_training[];
 extern const dnc_emulated_kernel dnc_emulated_kernels_model[];
 
+int dnc_emulation_reversed_order = 0;
+
+void dnc_emulated_set_reversed_order(int reversed) { dnc_emulation_reversed_order = reversed != 0; }
+
 static const dnc_emulated_kernel *const tables[] = {
     dnc_emulated_kernels_controller,
     dnc_emulated_kernels_memory,

@@ -17,7 +17,15 @@ static _Thread_local dnc_dim3 threadIdx, blockIdx, blockDim, gridDim;
 static _Thread_local double *dnc_emulated_shared;
 
 #define DNC_KERNEL static void
-#define DNC_FOR_EACH_THREAD for (threadIdx.x = 0; threadIdx.x < blockDim.x; threadIdx.x++) {
+/* The order the emulation runs a block's threads and a grid's blocks in: 0 ascending, 1 descending
+ * (dnc_emulated_set_reversed_order). A kernel without races gives the same bits either way; one
+ * whose thread reads what another thread of the same phase writes, or whose block reads another
+ * block's output, does not: the tests run both orders and compare (a GPU runs them in any order). */
+extern int dnc_emulation_reversed_order;
+#define DNC_EMULATED_INDEX(i, n) (dnc_emulation_reversed_order ? (n) - 1 - (i) : (i))
+#define DNC_FOR_EACH_THREAD                                                                  \
+    for (unsigned dnc_thread = 0; dnc_thread < blockDim.x; dnc_thread++) {                   \
+        threadIdx.x = DNC_EMULATED_INDEX(dnc_thread, blockDim.x);
 #define DNC_END_FOR_EACH_THREAD }
 #define DNC_BARRIER() ((void)0)
 #define DNC_SHARED_ARRAY(type, name) type *name = (type *)dnc_emulated_shared
@@ -32,8 +40,10 @@ static inline int dnc_is_power_of_two(int n) { return n > 0 && (n & (n - 1)) == 
         if (dnc_emulated_shared == NULL) { (status) = -1; break; }                                       \
         gridDim = (dnc_dim3){(unsigned)(grid_x), (unsigned)(grid_y), 1};                                 \
         blockDim = (dnc_dim3){(unsigned)(threads), 1, 1};                                                \
-        for (blockIdx.z = 0, blockIdx.y = 0; blockIdx.y < gridDim.y; blockIdx.y++)                       \
-            for (blockIdx.x = 0; blockIdx.x < gridDim.x; blockIdx.x++) {                                 \
+        for (unsigned dnc_block_y = 0; dnc_block_y < gridDim.y; dnc_block_y++)                           \
+            for (unsigned dnc_block_x = 0; dnc_block_x < gridDim.x; dnc_block_x++) {                     \
+                blockIdx = (dnc_dim3){DNC_EMULATED_INDEX(dnc_block_x, gridDim.x),                        \
+                                      DNC_EMULATED_INDEX(dnc_block_y, gridDim.y), 0};                    \
                 threadIdx = (dnc_dim3){0, 0, 0};                                                         \
                 kernel(__VA_ARGS__);                                                                     \
             }                                                                                            \

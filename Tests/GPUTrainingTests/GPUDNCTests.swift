@@ -1,4 +1,5 @@
 import XCTest
+import CGPUKernels
 import DNCGPU
 import DNCGPUTraining
 import DNCLayers
@@ -134,5 +135,35 @@ final class GPUDNCTests: XCTestCase {
         XCTAssertEqual(outputs[0], outputs[1])
         XCTAssertEqual(memories[0], memories[1])
         XCTAssertTrue(outputs[0].contains { $0 != 0 })
+    }
+
+    /// No kernel of the model reads what another thread of the same phase, or another block of
+    /// the same launch, writes: running the emulation's threads and blocks in descending order
+    /// gives the ascending order's bits (a GPU runs them in any order; the emulation otherwise
+    /// hides such races).
+    func testTheModelsKernelsAreRaceFree() throws {
+        var c = small(.lstm)
+        c.layerCount = 2
+        c.controllerDepth = 2
+        c.shareMemoryBetweenLayers = false
+        c.batchFirst = false
+        func run(reversed: Bool) throws -> (output: [Double], gradients: [Double]) {
+            dnc_emulated_set_reversed_order(reversed ? 1 : 0)
+            defer { dnc_emulated_set_reversed_order(0) }
+            let model = DNC<Double>(c, seed: 5)
+            let device = EmulatedKernelDevice()
+            let gpu = try GPUDNC(model, device: device)
+            let (batch, steps) = (3, 5)
+            let input = try device.array(sequence(steps * batch * c.inputSize, seed: 1, as: Double.self))
+            let output = try device.zeros(Double.self, count: steps * batch * c.resolvedOutputSize)
+            try gpu.forward(input: input, batch: batch, steps: steps, state: try gpu.zeroState(batch: batch), lengths: [5, 3, 1], output: output)
+            let result = try device.download(output)
+            try device.upload(sequence(output.count, seed: 2, as: Double.self), to: output)
+            try gpu.backward(outputGradient: output)
+            return (result, try device.download(gpu.parameters.gradients))
+        }
+        let ascending = try run(reversed: false), descending = try run(reversed: true)
+        XCTAssertEqual(ascending.output, descending.output, "outputs depend on the order threads run in")
+        XCTAssertEqual(ascending.gradients, descending.gradients, "gradients depend on the order threads run in")
     }
 }

@@ -1,4 +1,5 @@
 import XCTest
+import CGPUKernels
 import DNCGPU
 import DNCGPUTraining
 import DNCModels
@@ -80,5 +81,17 @@ final class GPUTrainingStepTests: XCTestCase {
                 XCTAssertTrue(memory.storage.contains { $0 != 0 }, "chunk \(chunk): the CPU's memory is empty")
             }
         }
+    }
+
+    /// The training tail's kernels (the task's loss, the norm, Adam) are race-free too: the same
+    /// bits with the emulation's threads and blocks in descending order.
+    func testTheTrainingStepsKernelsAreRaceFree() throws {
+        let c = configuration { $0.iterations = 2; $0.clip = 0.01 }
+        let ascending = try train(c, onDevice: true)
+        dnc_emulated_set_reversed_order(1)
+        defer { dnc_emulated_set_reversed_order(0) }
+        let descending = try train(c, onDevice: true)
+        XCTAssertEqual(ascending.losses, descending.losses)
+        XCTAssertEqual(ascending.parameters, descending.parameters)
     }
 }

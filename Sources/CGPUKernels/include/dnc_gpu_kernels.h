@@ -49,6 +49,9 @@ int dnc_emulated_usage_allocation_f64(const double *usage, const double *write_w
 /// allocation, −2 for an unknown name.
 int dnc_emulated_launch(const char *name, unsigned grid_x, unsigned grid_y, unsigned threads, size_t shared_bytes,
                         void **arguments);
+/// Runs the emulation's threads within a block, and the blocks of a grid, in descending order
+/// (reversed ≠ 0) or ascending (0, the default): a race-free kernel gives the same bits either way.
+void dnc_emulated_set_reversed_order(int reversed);
 /// 1 when the emulation has kernel `name`, else 0.
 int dnc_emulated_has_kernel(const char *name);
 
