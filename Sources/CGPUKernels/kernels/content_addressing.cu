@@ -47,12 +47,7 @@ DNC_KERNEL DNC_NAME(dnc_content_addressing_forward)(const DNC_REAL *memory, cons
     DNC_END_FOR_EACH_THREAD
     DNC_BARRIER();
     /* The row's maximum into maxima[0] (tree reduction). */
-    for (unsigned stride = blockDim.x / 2; stride > 0; stride /= 2) {
-        DNC_FOR_EACH_THREAD
-            if (threadIdx.x < stride && maxima[threadIdx.x + stride] > maxima[threadIdx.x]) maxima[threadIdx.x] = maxima[threadIdx.x + stride];
-        DNC_END_FOR_EACH_THREAD
-        DNC_BARRIER();
-    }
+    DNC_BLOCK_MAX(maxima);
     /* exp(z − max), and each thread's partial sum in sums. */
     DNC_FOR_EACH_THREAD
         const DNC_REAL top = maxima[0];

@@ -26,16 +26,28 @@
 typedef long long dnc_index;
 #endif
 
-/* Sums values[0 ..< blockDim.x] (shared memory, blockDim.x a power of two) into values[0]: a tree
- * of barrier-separated phases, so it stands between blocks, never inside one, and every thread
- * reads values[0] after it. */
-#define DNC_BLOCK_SUM(values) \
+/* Tree reductions over shared memory, blockDim.x a power of two: `lanes` lanes of blockDim.x
+ * values each (lane l at values[l·blockDim.x …]), each folded into its first entry by
+ * barrier-separated halvings, in the same order on every run. They stand between blocks, never
+ * inside one, and every thread reads the results after them. */
+#define DNC_BLOCK_REDUCE_LANES(values, lanes, FOLD) \
     for (unsigned dnc_stride = blockDim.x / 2; dnc_stride > 0; dnc_stride /= 2) { \
         DNC_FOR_EACH_THREAD \
-            if (threadIdx.x < dnc_stride) (values)[threadIdx.x] += (values)[threadIdx.x + dnc_stride]; \
+            if (threadIdx.x < dnc_stride) \
+                for (int dnc_lane = 0; dnc_lane < (lanes); dnc_lane++) \
+                    FOLD((values)[dnc_lane * blockDim.x + threadIdx.x], (values)[dnc_lane * blockDim.x + threadIdx.x + dnc_stride]); \
         DNC_END_FOR_EACH_THREAD \
         DNC_BARRIER(); \
     }
+#define DNC_FOLD_SUM(into, value) ((into) += (value))
+/* The larger value; the kept one on ties and when `value` is NaN. */
+#define DNC_FOLD_MAX(into, value) do { if ((value) > (into)) (into) = (value); } while (0)
+/* Sums values[0 ..< blockDim.x] into values[0]; per lane with DNC_BLOCK_SUM_LANES. */
+#define DNC_BLOCK_SUM(values) DNC_BLOCK_REDUCE_LANES(values, 1, DNC_FOLD_SUM)
+#define DNC_BLOCK_SUM_LANES(values, lanes) DNC_BLOCK_REDUCE_LANES(values, lanes, DNC_FOLD_SUM)
+/* The maximum of values[0 ..< blockDim.x] into values[0]; per lane with DNC_BLOCK_MAX_LANES. */
+#define DNC_BLOCK_MAX(values) DNC_BLOCK_REDUCE_LANES(values, 1, DNC_FOLD_MAX)
+#define DNC_BLOCK_MAX_LANES(values, lanes) DNC_BLOCK_REDUCE_LANES(values, lanes, DNC_FOLD_MAX)
 
 /* The fields of the dense memory's raw interface vector ξ (B×S, S = R·W + 3W + 5R + 3; the CPU's
  * InterfaceLayout): offsets of the read keys, read strengths, write key, write strength, erase,

@@ -77,13 +77,7 @@ DNC_KERNEL DNC_NAME(dnc_loss_bce)(const DNC_REAL *logits, const DNC_REAL *target
         folded[3 * blockDim.x + threadIdx.x] = right;
     DNC_END_FOR_EACH_THREAD
     DNC_BARRIER();
-    for (unsigned stride = blockDim.x / 2; stride > 0; stride /= 2) {
-        DNC_FOR_EACH_THREAD
-            if (threadIdx.x < stride)
-                for (int k = 0; k < 4; k++) folded[k * blockDim.x + threadIdx.x] += folded[k * blockDim.x + threadIdx.x + stride];
-        DNC_END_FOR_EACH_THREAD
-        DNC_BARRIER();
-    }
+    DNC_BLOCK_SUM_LANES(folded, 4);
     DNC_FOR_EACH_THREAD
         if (threadIdx.x < 4) partials[4 * (dnc_index)blockIdx.x + threadIdx.x] = folded[threadIdx.x * blockDim.x];
     DNC_END_FOR_EACH_THREAD
@@ -219,12 +213,7 @@ DNC_KERNEL DNC_NAME(dnc_loss_softmax_rows)(const DNC_REAL *logits, int columns, 
         sums[threadIdx.x] = s;
     DNC_END_FOR_EACH_THREAD
     DNC_BARRIER();
-    for (unsigned stride = blockDim.x / 2; stride > 0; stride /= 2) {
-        DNC_FOR_EACH_THREAD
-            if (threadIdx.x < stride) sums[threadIdx.x] += sums[threadIdx.x + stride];
-        DNC_END_FOR_EACH_THREAD
-        DNC_BARRIER();
-    }
+    DNC_BLOCK_SUM(sums);
     DNC_FOR_EACH_THREAD
         const int c = classes[a];
         const DNC_REAL inverse = 1 / sums[0];
@@ -254,13 +243,7 @@ DNC_KERNEL DNC_NAME(dnc_loss_sum)(const double *values, int rows, int columns, d
         }
     DNC_END_FOR_EACH_THREAD
     DNC_BARRIER();
-    for (unsigned stride = blockDim.x / 2; stride > 0; stride /= 2) {
-        DNC_FOR_EACH_THREAD
-            if (threadIdx.x < stride)
-                for (int c = 0; c < columns; c++) folded[c * blockDim.x + threadIdx.x] += folded[c * blockDim.x + threadIdx.x + stride];
-        DNC_END_FOR_EACH_THREAD
-        DNC_BARRIER();
-    }
+    DNC_BLOCK_SUM_LANES(folded, columns);
     DNC_FOR_EACH_THREAD
         if ((int)threadIdx.x < columns) sums[threadIdx.x] = folded[threadIdx.x * blockDim.x];
     DNC_END_FOR_EACH_THREAD

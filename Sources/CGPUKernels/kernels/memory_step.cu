@@ -184,12 +184,7 @@ DNC_KERNEL DNC_NAME(dnc_memory_step)(const DNC_REAL *interface, DNC_REAL *memory
         maxima[threadIdx.x] = largest;
     DNC_END_FOR_EACH_THREAD
     DNC_BARRIER();
-    for (int stride = threads / 2; stride > 0; stride /= 2) {
-        DNC_FOR_EACH_THREAD
-            if ((int)threadIdx.x < stride && maxima[threadIdx.x + stride] > maxima[threadIdx.x]) maxima[threadIdx.x] = maxima[threadIdx.x + stride];
-        DNC_END_FOR_EACH_THREAD
-        DNC_BARRIER();
-    }
+    DNC_BLOCK_MAX(maxima);
     /* exp(z − max) with partial sums; the stable ascending order of û by ranks. */
     DNC_FOR_EACH_THREAD
         const DNC_REAL top = maxima[0];
@@ -274,16 +269,7 @@ DNC_KERNEL DNC_NAME(dnc_memory_step)(const DNC_REAL *interface, DNC_REAL *memory
         }
     DNC_END_FOR_EACH_THREAD
     DNC_BARRIER();
-    for (int stride = threads / 2; stride > 0; stride /= 2) {
-        DNC_FOR_EACH_THREAD
-            if ((int)threadIdx.x < stride)
-                for (int i = 0; i < r; i++) {
-                    DNC_REAL *lane = maxima + i * threads;
-                    if (lane[threadIdx.x + stride] > lane[threadIdx.x]) lane[threadIdx.x] = lane[threadIdx.x + stride];
-                }
-        DNC_END_FOR_EACH_THREAD
-        DNC_BARRIER();
-    }
+    DNC_BLOCK_MAX_LANES(maxima, r);
     /* Directional weightings on L_t; exp(z − max) of the read content with per-head partial sums. */
     DNC_FOR_EACH_THREAD
         for (int k = threadIdx.x; k < r * n; k += threads) {
@@ -306,13 +292,7 @@ DNC_KERNEL DNC_NAME(dnc_memory_step)(const DNC_REAL *interface, DNC_REAL *memory
         }
     DNC_END_FOR_EACH_THREAD
     DNC_BARRIER();
-    for (int stride = threads / 2; stride > 0; stride /= 2) {
-        DNC_FOR_EACH_THREAD
-            if ((int)threadIdx.x < stride)
-                for (int i = 0; i < r; i++) sums[i * threads + threadIdx.x] += sums[i * threads + threadIdx.x + stride];
-        DNC_END_FOR_EACH_THREAD
-        DNC_BARRIER();
-    }
+    DNC_BLOCK_SUM_LANES(sums, r);
     /* Read content normalised; read weights w^r_t = π₀·b + π₁·f + π₂·c. */
     DNC_FOR_EACH_THREAD
         for (int k = threadIdx.x; k < r * n; k += threads) {

@@ -47,17 +47,6 @@
 #define DNC_B_READ_CONTENT 24
 #define DNC_B_WR_NEW 25
 
-/* Sums `lanes` lanes of `threads` partials each (lane l at values[l·threads …]) into each lane's
- * first entry: a barrier-separated tree, between blocks only. */
-#define DNC_LANE_SUM(values, lanes)                                                                     \
-    for (int dnc_stride = threads / 2; dnc_stride > 0; dnc_stride /= 2) {                               \
-        DNC_FOR_EACH_THREAD                                                                             \
-            if ((int)threadIdx.x < dnc_stride)                                                          \
-                for (int dnc_lane = 0; dnc_lane < (lanes); dnc_lane++)                                  \
-                    (values)[dnc_lane * threads + threadIdx.x] += (values)[dnc_lane * threads + threadIdx.x + dnc_stride]; \
-        DNC_END_FOR_EACH_THREAD                                                                         \
-        DNC_BARRIER();                                                                                  \
-    }
 
 DNC_KERNEL DNC_NAME(dnc_memory_step_backward)(const DNC_REAL *record, const int *record_ints, const int *layout,
                                               const DNC_REAL *read_vectors_gradient, DNC_REAL *memory_gradient,
@@ -153,7 +142,7 @@ DNC_KERNEL DNC_NAME(dnc_memory_step_backward)(const DNC_REAL *record, const int 
         }
     DNC_END_FOR_EACH_THREAD
     DNC_BARRIER();
-    DNC_LANE_SUM(first, lanes);
+    DNC_BLOCK_SUM_LANES(first, lanes);
     /* Modes; precedence backward; Ĝ = dℓ/dL_t + dFᵀ·W + Wᵀ·dB with a zero diagonal (in the link
      * gradient); per-head ⟨dℓ/dc^r, c^r⟩ for the read content's softmax. */
     DNC_FOR_EACH_THREAD
@@ -173,7 +162,7 @@ DNC_KERNEL DNC_NAME(dnc_memory_step_backward)(const DNC_REAL *record, const int 
         for (int k = threadIdx.x; k < r * n; k += threads) second[(k / n) * threads + threadIdx.x] += d_read_content[k] * read_content[k];
     DNC_END_FOR_EACH_THREAD
     DNC_BARRIER();
-    DNC_LANE_SUM(second, r);
+    DNC_BLOCK_SUM_LANES(second, r);
     /* Link rows and columns into dℓ/dw^w_t and dℓ/dp_{t−1}; dℓ/dw^r_{t−1} += dF·L_t + dB·L_tᵀ (L_t
      * recomputed); the read content: dz = c ⊙ (dc − ⟨dc, c⟩), a = β·dz/D, dz·cos/D; lane
      * partials of dℓ/dβ_i and the key-norm scales. */
@@ -214,7 +203,7 @@ DNC_KERNEL DNC_NAME(dnc_memory_step_backward)(const DNC_REAL *record, const int 
         }
     DNC_END_FOR_EACH_THREAD
     DNC_BARRIER();
-    DNC_LANE_SUM(first, 2 * r);
+    DNC_BLOCK_SUM_LANES(first, 2 * r);
     /* Scale the link gradient into dℓ/dL_{t−1}; the read content into dℓ/dM_t, the read keys and strengths. */
     DNC_FOR_EACH_THREAD
         for (dnc_index k = threadIdx.x; k < (dnc_index)n * n; k += threads) {
@@ -285,7 +274,7 @@ DNC_KERNEL DNC_NAME(dnc_memory_step_backward)(const DNC_REAL *record, const int 
         second[2 * threads + threadIdx.x] = inner;
     DNC_END_FOR_EACH_THREAD
     DNC_BARRIER();
-    DNC_LANE_SUM(second, 3);
+    DNC_BLOCK_SUM_LANES(second, 3);
     /* Gates; the write content (dz, a^w, the cosine part; lane partials of dℓ/dβ^w and the key
      * norm's scale); the allocation through the sort on one thread, in the CPU's order. */
     DNC_FOR_EACH_THREAD
@@ -317,7 +306,7 @@ DNC_KERNEL DNC_NAME(dnc_memory_step_backward)(const DNC_REAL *record, const int 
         }
     DNC_END_FOR_EACH_THREAD
     DNC_BARRIER();
-    DNC_LANE_SUM(first, 2);
+    DNC_BLOCK_SUM_LANES(first, 2);
     /* Write content into dℓ/dM_{t−1}, the write key and strength; usage backward (per cell the
      * products over the other heads, prefix then suffix as Allocation.usageBackward; lane
      * partials of the free gates' gradients). */
@@ -357,7 +346,7 @@ DNC_KERNEL DNC_NAME(dnc_memory_step_backward)(const DNC_REAL *record, const int 
         }
     DNC_END_FOR_EACH_THREAD
     DNC_BARRIER();
-    DNC_LANE_SUM(second, r);
+    DNC_BLOCK_SUM_LANES(second, r);
     DNC_FOR_EACH_THREAD
         for (int i = threadIdx.x; i < r; i += threads) dxi[f_f + i] += second[i * threads];
     DNC_END_FOR_EACH_THREAD

@@ -168,20 +168,13 @@ DNC_KERNEL DNC_NAME(dnc_optimiser_adadelta)(DNC_REAL *values, const DNC_REAL *gr
     DNC_END_FOR_EACH_THREAD
 }
 
-
-/* Folds folded[0 ..< blockDim.x] (shared, blockDim.x a power of two) into folded[0]: the maximum
- * (mode 1) or the sum (modes 0 and 2), by a tree of barrier-separated halvings; like
- * DNC_BLOCK_SUM it stands between thread blocks, never inside one. */
-#define DNC_NORM_FOLD(folded, mode)                                                                                  \
-    if ((mode) == 1) {                                                                                               \
-        for (unsigned dnc_fold = blockDim.x / 2; dnc_fold > 0; dnc_fold /= 2) {                                      \
-            DNC_FOR_EACH_THREAD                                                                                      \
-                if (threadIdx.x < dnc_fold) (folded)[threadIdx.x] = DNC_OPT_MAX((folded)[threadIdx.x], (folded)[threadIdx.x + dnc_fold]); \
-            DNC_END_FOR_EACH_THREAD                                                                                  \
-            DNC_BARRIER();                                                                                           \
-        }                                                                                                            \
-    } else {                                                                                                         \
-        DNC_BLOCK_SUM(folded);                                                                                       \
+/* Folds folded[0 ..< blockDim.x] into folded[0]: the maximum (mode 1) or the sum (modes 0 and 2);
+ * like DNC_BLOCK_SUM it stands between thread blocks, never inside one. */
+#define DNC_NORM_FOLD(folded, mode) \
+    if ((mode) == 1) {              \
+        DNC_BLOCK_MAX(folded);      \
+    } else {                        \
+        DNC_BLOCK_SUM(folded);      \
     }
 
 /* Global-norm clipping (GradientClipping.swift, clipGlobalNorm), pass 1 of a deterministic
