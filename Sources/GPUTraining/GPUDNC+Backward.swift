@@ -107,28 +107,15 @@ extension GPUDNC {
         let controllerGradient = work.state.controllers[layer]
         if let active {
             // A frozen sample's state gradient passes the step unchanged, and its output has none.
-            try saveRows(controllerGradient, into: record)
+            try saveControllerState(controllerGradient, record: record)
             try zeroInactive(controllerGradient, active: active, batch: batch)
             try rows.zeroInactiveRows(dO.pointer, ld: h, rows: batch, columns: h, active: active, batch: batch)
         }
         let dChi = work.chiGradients[layer]
         try controllers[layer].backwardStep(stepIndex: t, outputGradient: dO.pointer, stateGradient: controllerGradient,
                                             inputGradient: dChi.pointer, ldInputGradient: record.chiWidth[layer])
-        if let active {
-            let rowCount = controllerGradient.hidden.count / h
-            try rows.restoreInactiveRows(from: record.saved.pointer, ld: h, into: controllerGradient.hidden.pointer, ld: h, rows: rowCount,
-                                         columns: h, active: active, batch: batch)
-            if let cell = controllerGradient.cell {
-                try rows.restoreInactiveRows(from: record.savedCell.pointer, ld: h, into: cell.pointer, ld: h, rows: rowCount, columns: h,
-                                             active: active, batch: batch)
-            }
-        }
+        if let active { try restoreControllerState(controllerGradient, record: record, active: active) }
         return dChi.pointer
-    }
-
-    private func saveRows(_ state: GPURecurrentState<T>, into record: CallRecord) throws {
-        try device.copy(state.hidden, to: record.saved.slice(0, count: state.hidden.count))
-        if let cell = state.cell { try device.copy(cell, to: record.savedCell.slice(0, count: cell.count)) }
     }
 
     private func zeroInactive(_ state: GPURecurrentState<T>, active: DeviceArray<Int32>, batch: Int) throws {

@@ -256,13 +256,14 @@ public final class GPUDNC<T: Real>: @unchecked Sendable {
                           rows: batch, columns: rw)
     }
 
-    private func saveControllerState(_ state: GPURecurrentState<T>, record: CallRecord) throws {
+    /// Keeps a controller state (or its gradient) in the record's frozen-row buffers.
+    func saveControllerState(_ state: GPURecurrentState<T>, record: CallRecord) throws {
         try device.copy(state.hidden, to: record.saved.slice(0, count: state.hidden.count))
         if let cell = state.cell { try device.copy(cell, to: record.savedCell.slice(0, count: cell.count)) }
     }
 
-    /// Inactive samples keep the controller state they had before the step.
-    private func restoreControllerState(_ state: GPURecurrentState<T>, record: CallRecord, active: DeviceArray<Int32>) throws {
+    /// Inactive samples keep the controller state (or its gradient) they had before the step.
+    func restoreControllerState(_ state: GPURecurrentState<T>, record: CallRecord, active: DeviceArray<Int32>) throws {
         let h = configuration.hiddenSize, rowCount = state.hidden.count / h
         try rows.restoreInactiveRows(from: record.saved.pointer, ld: h, into: state.hidden.pointer, ld: h, rows: rowCount, columns: h,
                                      active: active, batch: record.batch)
