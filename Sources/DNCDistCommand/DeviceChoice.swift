@@ -26,21 +26,18 @@ enum DeviceChoice {
         let mpi = communicator as? MPICommunicator
         let localRank = mpi?.localRank ?? 0, localSize = mpi?.localSize ?? 1
         let driver = GPUPlacement.emulated(environment) ? .usable(deviceCount: 1) : CUDADriver.status().availability
-        let decision = DeviceSelection.decide(requested: requested, localRank: localRank, localSize: localSize,
+        var decision = DeviceSelection.decide(requested: requested, localRank: localRank, localSize: localSize,
                                               driver: driver, visibleDevices: environment["CUDA_VISIBLE_DEVICES"])
+        // A usable GPU and a model the GPU back end does not run: the CPU, as for no GPU.
+        if case .gpu(let device) = decision, let reason = GPUPlacement.unsupportedReason(configuration) {
+            decision = .cpuInstead(reason: reason, device: device)
+        }
         var result = configuration
         switch decision {
         case .cpu:
             result.cuda = -1
         case .gpu(let device):
             result.cuda = device
-            if let reason = GPUPlacement.unsupportedReason(configuration) {
-                if requireGPU { throw ValidationError("--require-gpu: -cuda \(requested): \(reason)") }
-                FileHandle.standardError.write(Data((DeviceSelection.warning(requested: requested, reason: reason, rank: communicator.rank,
-                                                                             size: communicator.size, localRank: localRank,
-                                                                             localSize: localSize) + "\n").utf8))
-                result.cuda = -1
-            }
         case .cpuInstead(let reason, _):
             if requireGPU { throw ValidationError("--require-gpu: -cuda \(requested): \(reason)") }
             FileHandle.standardError.write(Data((DeviceSelection.warning(requested: requested, reason: reason, rank: communicator.rank,
