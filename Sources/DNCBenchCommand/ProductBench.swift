@@ -12,6 +12,15 @@ enum ProductBench {
         ("LSTM 256 step A·B", false, false, 16, 1024, 392),
         ("LSTM 256 step A·Bᵀ", false, true, 16, 1024, 392),
         ("weight grad Aᵀ·B", true, false, 1024, 392, 16),
+        // The LSTM's input and hidden-state gradients, dG·W (A·B) or dG·(Wᵀ)ᵀ (A·Bᵀ) from the
+        // transposed copy (`RecurrentLayer.gateBackward`): dnc-paper (B 16, in 134, H 256) and
+        // dnc-large-mem (B 8, in 134, H 128).
+        ("paper input grad A·B", false, false, 16, 134, 1024),
+        ("paper input grad A·Bᵀ", false, true, 16, 134, 1024),
+        ("paper hidden grad A·B", false, false, 16, 256, 1024),
+        ("paper hidden grad A·Bᵀ", false, true, 16, 256, 1024),
+        ("large-mem hidden grad A·B", false, false, 8, 128, 512),
+        ("large-mem hidden grad A·Bᵀ", false, true, 8, 128, 512),
         ("interface A·B", false, false, 16, 247, 256),
         ("memory read 4×64×32", false, false, 4, 32, 64),
         ("memory 4×64×64", false, false, 4, 64, 64),

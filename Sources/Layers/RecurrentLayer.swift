@@ -118,8 +118,11 @@ public struct RecurrentLayer<T: Real>: Sendable {
                       dInput: UnsafeMutablePointer<T>, dHidden: UnsafeMutablePointer<T>) {
         let outer = ProductAccounting.enter(.controller); defer { ProductAccounting.leave(outer) }
         let g = gateRows
-        if batch <= 16, let transposed = transposedWeights.pointer {
-            // A few rows by (Wᵀ)ᵀ run 10–15% faster than by W (16×256×1024: 94 → 82 µs).
+        if batch <= 16, let transposed = transposedWeights.pointer,
+           ProductPath.choose(transA: false, transB: false, m: batch, n: inputSize, k: g,
+                              alphaIsOne: true, betaIsZeroOrOne: true) == .openblas {
+            // A few rows by (Wᵀ)ᵀ run 10–15% faster than by W in OpenBLAS (16×256×1024: 94 →
+            // 82 µs); where libxsmm takes `A·B` (always, by default) it is faster than either.
             Kernels.gemm(transB: true, m: batch, n: inputSize, k: g, a: dGatesInput, b: transposed, beta: 0, c: dInput)
             Kernels.gemm(transB: true, m: batch, n: hiddenSize, k: g, a: dGatesHidden ?? dGatesInput,
                          b: transposed + inputSize * g, beta: 0, c: dHidden)
