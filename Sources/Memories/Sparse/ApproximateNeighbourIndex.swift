@@ -5,7 +5,9 @@ public struct ApproximateIndexOptions: Hashable, Sendable {
     /// Number of inverted lists (coarse cells); nil = ⌈√N⌉.
     public var lists: Int?
     /// Lists probed per query (the nearest centroids to the query). 32 by measurement (`dnc-bench
-    /// --only index`): recall@4 0.7–0.9 on Gaussian rows, 1.0 on clustered ones, 10 k–1 M rows.
+    /// --only index`): recall@4 0.7–0.9 on Gaussian rows, 1.0 on clustered ones, 10 k–1 M rows;
+    /// 96 reach 0.91 on 1 M Gaussian rows at about 2.5× the time of 32 (README, the indexes on
+    /// full memories). Kept at 32 so that a SAM step's search stays cheap on structured memories.
     public var probes: Int
     /// Spherical k-means iterations per rebuild (on a sample of at most 32 rows per list).
     public var kMeansIterations: Int
