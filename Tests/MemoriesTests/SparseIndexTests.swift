@@ -174,6 +174,9 @@ final class SparseIndexTests: XCTestCase {
     func testQuantisedScoresAreExactIntegerSumsCloseToTheDot() {
         let w = 40, n = 7, pw = QuantisedRows.paddedWidth(w)
         XCTAssertEqual(pw, 48)
+        for x: Float in [0.5, 1.5, 2.5, -0.5, -2.5, 126.49, 126.5, 127.2, -127.5, 32_766.5, 32_767.4, 3.7, -3.7] {
+            XCTAssertEqual(QuantisedRows.roundedToNearestEven(x), x.rounded(.toNearestOrEven), "\(x)")
+        }
         let rows = SparseData.gaussian(n, w, seed: 41), query = SparseData.gaussian(1, w, seed: 42)
         var units = [Double](repeating: 0, count: n * w)
         var codes = [UInt8](repeating: 0, count: n * pw), scales = [Float](repeating: 0, count: n)

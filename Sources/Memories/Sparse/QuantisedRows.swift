@@ -18,6 +18,12 @@ import _Builtin_intrinsics.intel
 enum QuantisedRows {
     static let offset: Int32 = 128
 
+    /// `x` rounded to the nearest integer, ties to even, for |x| ≤ 2²²: adding and subtracting
+    /// 1.5·2²³ leaves no fraction bits. The same result as `x.rounded(.toNearestOrEven)`, which on
+    /// baseline x86-64 (no SSE4.1 `roundss`) is a call to libm's `rintf` per value.
+    @inline(__always)
+    static func roundedToNearestEven(_ x: Float) -> Float { (x + 12_582_912) - 12_582_912 }
+
     /// Bytes per row: the width rounded up to a multiple of 16 (one SSE register of codes).
     static func paddedWidth(_ width: Int) -> Int { Swift.max(16, (width + 15) / 16 * 16) }
 
@@ -32,7 +38,7 @@ enum QuantisedRows {
         }
         let scale = largest / 127, inverse = 127 / largest
         for j in 0..<width {
-            let code = (Float(v[j]) * inverse).rounded(.toNearestOrEven)
+            let code = roundedToNearestEven(Float(v[j]) * inverse)
             codes[j] = UInt8(Int32(Swift.min(127, Swift.max(-127, code))) + offset)
         }
         for j in width..<paddedWidth { codes[j] = UInt8(offset) }
@@ -55,7 +61,7 @@ enum QuantisedRows {
             let inverse: Float = largest > 0 && largest.isFinite ? limit / largest : 0
             var sum: Int32 = 0
             for j in 0..<width {
-                let value = Int16(Swift.min(limit, Swift.max(-limit, (Float(q[j]) * inverse).rounded(.toNearestOrEven))))
+                let value = Int16(Swift.min(limit, Swift.max(-limit, QuantisedRows.roundedToNearestEven(Float(q[j]) * inverse))))
                 values[j] = value
                 sum += Int32(value)
             }
