@@ -5,18 +5,25 @@ public struct ApproximateIndexOptions: Hashable, Sendable {
     /// Number of inverted lists (coarse cells); nil = ⌈√N⌉.
     public var lists: Int?
     /// Lists probed per query (the nearest centroids to the query). 32 by measurement (`dnc-bench
-    /// --only index`): recall@4 0.7–0.9 on Gaussian rows, 1.0 on clustered ones, 10 k–1 M rows.
+    /// --only index`): recall@4 0.7–0.9 on Gaussian rows, 1.0 on clustered ones, 10 k–1 M rows;
+    /// 96 reach 0.91 on 1 M Gaussian rows at about 2.5× the time of 32 (README, the indexes on
+    /// full memories). Kept at 32 so that a SAM step's search stays cheap on structured memories.
     public var probes: Int
     /// Spherical k-means iterations per rebuild (on a sample of at most 32 rows per list).
     public var kMeansIterations: Int
     /// Below this many stored rows the index is one flat list (an exact scan).
     public var minimumBuildSize: Int
+    /// Rows the eight-bit first pass keeps for the exact re-ranking (at least k); ≥ the stored
+    /// rows makes every scanned row re-ranked exactly.
+    public var shortlist: Int
 
-    public init(lists: Int? = nil, probes: Int = 32, kMeansIterations: Int = 6, minimumBuildSize: Int = 512) {
+    public init(lists: Int? = nil, probes: Int = 32, kMeansIterations: Int = 6, minimumBuildSize: Int = 512,
+                shortlist: Int = 32) {
         self.lists = lists
         self.probes = probes
         self.kMeansIterations = kMeansIterations
         self.minimumBuildSize = minimumBuildSize
+        self.shortlist = shortlist
     }
 }
 
@@ -33,8 +40,12 @@ public struct ApproximateIndexOptions: Hashable, Sendable {
 ///   function of the stored content, so a redo reproduces it bit for bit.
 /// * Reset: O(L).
 ///
-/// Each list keeps its rows' unit vectors contiguously (as FAISS's inverted lists do), so a
-/// query streams through memory instead of gathering rows scattered over an N×W matrix.
+/// Each list keeps its rows' unit vectors contiguously (as FAISS's inverted lists do), and beside
+/// them eight-bit codes of the same vectors (`QuantisedRows`: W bytes and a scale per row). A query
+/// scans the probed lists' codes (a quarter of the bytes of Float vectors; the scan is DRAM-bound),
+/// keeps the `shortlist` best rows by that approximate score, and re-ranks those exactly with their
+/// unit vectors. The codes are a function of the unit vectors, so a rebuild, an undo and a redo
+/// reproduce them bit for bit, and the integer scan gives the same scores on every path.
 public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @unchecked Sendable {
     public typealias Scalar = T
     public let width: Int
@@ -57,12 +68,19 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
     private var lists: [[Int]]
     /// Unit vectors of each list's rows, in list order (W per row).
     private var listVectors: [[T]]
+    /// Eight-bit codes of each list's rows (`codeWidth` per row) and their scales, in list order.
+    private var listCodes: [[UInt8]]
+    private var listScales: [[Float]]
+    private let codeWidth: Int
+    private var codeScratch: [UInt8]
+    private var quantisedQuery: QuantisedRows.Query
+    private var shortScores: [Float] = [], shortIds: [Int] = []
     private var unitScratch: [T]
     private var insertionsSinceBuild = 0
     private var countAtBuild = 0
     private var scores: [T] = []
     /// One probed list's scores.
-    private var listScores: [T] = []
+    private var listScores: [Float] = []
     private var topScores: [T] = [], topIds: [Int] = []
     /// Lists of the rows most recently filed or replaced, so that a rollback (`undoInsert`) and
     /// the model's redo of the same writes find a row's list without scoring every centroid.
@@ -83,6 +101,11 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
         centroids = Array(repeating: 0, count: listCount * width)
         lists = [[]]
         listVectors = [[]]
+        listCodes = [[]]
+        listScales = [[]]
+        codeWidth = QuantisedRows.paddedWidth(width)
+        codeScratch = Array(repeating: 0, count: codeWidth)
+        quantisedQuery = QuantisedRows.Query(paddedWidth: codeWidth)
         unitScratch = Array(repeating: 0, count: width)
         recentLists = RecentListAssignments(width: width)
     }
@@ -98,7 +121,10 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
         insertionsSinceBuild = 0
         countAtBuild = 0
         recentLists.removeAll()
-        for i in 0..<lists.count { lists[i].removeAll(keepingCapacity: true); listVectors[i].removeAll(keepingCapacity: true) }
+        for i in 0..<lists.count {
+            lists[i].removeAll(keepingCapacity: true); listVectors[i].removeAll(keepingCapacity: true)
+            listCodes[i].removeAll(keepingCapacity: true); listScales[i].removeAll(keepingCapacity: true)
+        }
     }
 
     public func contains(_ id: Int) -> Bool {
@@ -132,9 +158,16 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
             listVectors[l].withUnsafeMutableBufferPointer { v in
                 (v.baseAddress! + p * w).update(from: v.baseAddress! + last * w, count: w)
             }
+            let cw = codeWidth
+            listCodes[l].withUnsafeMutableBufferPointer { c in
+                (c.baseAddress! + p * cw).update(from: c.baseAddress! + last * cw, count: cw)
+            }
+            listScales[l][p] = listScales[l][last]
         }
         lists[l].removeLast()
         listVectors[l].removeLast(w)
+        listCodes[l].removeLast(codeWidth)
+        listScales[l].removeLast()
     }
 
     /// Files `id` with unit vector `v` under its nearest list (`list` when given).
@@ -144,6 +177,11 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
         positionInList[id] = lists[l].count
         lists[l].append(id)
         listVectors[l].append(contentsOf: UnsafeBufferPointer(start: v, count: width))
+        let scale = codeScratch.withUnsafeMutableBufferPointer {
+            QuantisedRows.encode(v, width: width, paddedWidth: codeWidth, into: $0.baseAddress!)
+        }
+        listCodes[l].append(contentsOf: codeScratch)
+        listScales[l].append(scale)
     }
 
     /// The unit vector of a stored row, in its list.
@@ -267,6 +305,8 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
         if lists.count < lc {
             lists += Array(repeating: [], count: lc - lists.count)
             listVectors += Array(repeating: [], count: lc - listVectors.count)
+            listCodes += Array(repeating: [], count: lc - listCodes.count)
+            listScales += Array(repeating: [], count: lc - listScales.count)
         }
         // A list keeps its storage only when it is not far larger than a list after this build: the
         // flat list before the first build holds every row, and keeping it would leave a second
@@ -276,6 +316,8 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
             let keep = lists[l].capacity <= 2 * expected
             lists[l].removeAll(keepingCapacity: keep)
             listVectors[l].removeAll(keepingCapacity: keep)
+            listCodes[l].removeAll(keepingCapacity: keep)
+            listScales[l].removeAll(keepingCapacity: keep)
         }
         // Reassign every stored row, in chunks, in increasing id order (deterministic lists).
         let chunk = 1024
@@ -326,25 +368,49 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
         var longest = 0
         for l in probeLists { longest = Swift.max(longest, lists[l].count) }
         if listScores.count < longest { listScores = Array(repeating: 0, count: longest) }
+        let shortlist = Swift.max(k, options.shortlist)
+        if shortScores.count < shortlist { shortScores = Array(repeating: 0, count: shortlist); shortIds = Array(repeating: 0, count: shortlist) }
+        quantisedQuery.set(query, width: w)
+        // First pass: the probed lists' codes; only scores that beat the shortlist's last are offered.
+        let candidates = shortScores.withUnsafeMutableBufferPointer { ss in
+            shortIds.withUnsafeMutableBufferPointer { si in
+                quantisedQuery.values.withUnsafeBufferPointer { qv in
+                    listScores.withUnsafeMutableBufferPointer { sc in
+                        var short = TopK(k: shortlist, scores: ss.baseAddress!, ids: si.baseAddress!)
+                        for l in probeLists {
+                            lists[l].withUnsafeBufferPointer { members in
+                                guard !members.isEmpty else { return }
+                                listCodes[l].withUnsafeBufferPointer { codes in
+                                    listScales[l].withUnsafeBufferPointer { scales in
+                                        QuantisedRows.score(codes: codes.baseAddress!, scales: scales.baseAddress!, rows: members.count,
+                                                            paddedWidth: codeWidth, query: qv.baseAddress!,
+                                                            offsetSum: quantisedQuery.offsetSum, out: sc.baseAddress!)
+                                    }
+                                }
+                                for (i, id) in members.enumerated() where short.count < shortlist || sc[i] >= ss[shortlist - 1] {
+                                    short.offer(sc[i], id)
+                                }
+                                entriesVisited += members.count
+                            }
+                        }
+                        return short.count
+                    }
+                }
+            }
+        }
+        // Second pass: the shortlist's exact scores with the unit vectors.
         return topScores.withUnsafeMutableBufferPointer { ts in
             topIds.withUnsafeMutableBufferPointer { ti in
                 var top = TopK(k: k, scores: ts.baseAddress!, ids: ti.baseAddress!)
-                for l in probeLists {
-                    lists[l].withUnsafeBufferPointer { members in
-                        guard !members.isEmpty else { return }
-                        // One product scores the whole list (its unit vectors are contiguous);
-                        // only scores that beat the current k-th best are offered.
-                        listVectors[l].withUnsafeBufferPointer { vectors in
-                            listScores.withUnsafeMutableBufferPointer { sc in
-                                Kernels.gemm(transB: true, m: 1, n: members.count, k: w, a: query, b: vectors.baseAddress!,
-                                             beta: 0, c: sc.baseAddress!)
-                                for (i, id) in members.enumerated() where top.count < k || sc[i] >= ts[k - 1] {
-                                    top.offer(sc[i], id)
-                                }
-                            }
-                        }
-                        entriesVisited += members.count
+                for c in 0..<candidates {
+                    let id = shortIds[c], p = positionInList[id]
+                    let score = listVectors[listOf[id]].withUnsafeBufferPointer { v in
+                        let row = v.baseAddress! + p * w
+                        var sum: T = 0
+                        for j in 0..<w { sum += query[j] * row[j] }
+                        return sum
                     }
+                    top.offer(score, id)
                 }
                 results.update(from: ti.baseAddress!, count: top.count)
                 return top.count
@@ -369,6 +435,7 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
             c.listOf[id] = listOf[id]; c.positionInList[id] = positionInList[id]
         }
         c.built = built; c.centroids = centroids; c.lists = lists; c.listVectors = listVectors
+        c.listCodes = listCodes; c.listScales = listScales
         c.recentLists = recentLists; c.centroidScans = centroidScans
         c.insertionsSinceBuild = insertionsSinceBuild; c.countAtBuild = countAtBuild
         c.entriesVisited = entriesVisited; c.rebuildWork = rebuildWork; c.rebuilds = rebuilds
@@ -386,6 +453,30 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
             guard o.contains(id), o.listOf[id] == listOf[id] else { return false }
             let (a, b) = (storedVector(id)!, o.storedVector(id)!)
             for j in 0..<width where !bitIdentical(a[j], b[j]) { return false }
+            let (ca, cb) = (storedCodes(id)!, o.storedCodes(id)!)
+            guard ca.codes == cb.codes, ca.scale.bitPattern == cb.scale.bitPattern else { return false }
+        }
+        return true
+    }
+
+    /// The eight-bit codes and scale filed for a stored row (tests).
+    func storedCodes(_ id: Int) -> (codes: [UInt8], scale: Float)? {
+        guard contains(id) else { return nil }
+        let l = listOf[id], p = positionInList[id]
+        return (Array(listCodes[l][(p * codeWidth)..<((p + 1) * codeWidth)]), listScales[l][p])
+    }
+
+    /// Whether every stored row's codes are those of its unit vector (tests: the swaps of a removal
+    /// move codes, scales and vectors together).
+    func codesMatchVectors() -> Bool {
+        var codes = [UInt8](repeating: 0, count: codeWidth)
+        for s in 0..<count {
+            let id = members[s], stored = storedCodes(id)!
+            let scale = storedVector(id)!.withUnsafeBufferPointer { v in
+                codes.withUnsafeMutableBufferPointer { QuantisedRows.encode(v.baseAddress!, width: width, paddedWidth: codeWidth, into: $0.baseAddress!) }
+            }
+            guard codes == stored.codes, scale.bitPattern == stored.scale.bitPattern,
+                  lists[listOf[id]][positionInList[id]] == id else { return false }
         }
         return true
     }

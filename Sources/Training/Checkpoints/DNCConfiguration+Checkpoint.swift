@@ -53,6 +53,7 @@ extension DNCConfiguration {
             values["dnc.index_probes"] = .int(Int64(options.probes))
             values["dnc.index_kmeans_iterations"] = .int(Int64(options.kMeansIterations))
             values["dnc.index_minimum_build_size"] = .int(Int64(options.minimumBuildSize))
+            values["dnc.index_shortlist"] = .int(Int64(options.shortlist))
         }
         return values
     }
@@ -119,7 +120,9 @@ extension DNCConfiguration {
                 if values["dnc.index_lists"] != nil { lists = try int("dnc.index_lists") }
                 index = .approximate(ApproximateIndexOptions(
                     lists: lists, probes: try int("dnc.index_probes"), kMeansIterations: try int("dnc.index_kmeans_iterations"),
-                    minimumBuildSize: try int("dnc.index_minimum_build_size")))
+                    minimumBuildSize: try int("dnc.index_minimum_build_size"),
+                    // Checkpoints written before the eight-bit first pass have no shortlist: the default.
+                    shortlist: values["dnc.index_shortlist"] != nil ? try int("dnc.index_shortlist") : ApproximateIndexOptions().shortlist))
             }
             let reads = try int("dnc.sparse_reads")
             if memory == "sparse" {
