@@ -117,6 +117,18 @@ enum QuantisedRows {
                              _mm_add_epi32(_mm_madd_epi16(_mm_unpacklo_epi8(b, zero), q.2), _mm_madd_epi16(_mm_unpackhi_epi8(b, zero), q.3)))
     }
 
+    /// Four rows' lane sums `a`…`d` reduced together (transpose-and-add: lane r of the result is
+    /// the sum of row r's four lanes), less `offset`, scaled, stored to `out[0..<4]`.
+    @inline(__always)
+    private static func storeFour(_ a: __m128i, _ b: __m128i, _ c: __m128i, _ d: __m128i, offset: __m128i,
+                                  scales: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
+        let ab = _mm_add_epi32(_mm_unpacklo_epi32(a, b), _mm_unpackhi_epi32(a, b))
+        let cd = _mm_add_epi32(_mm_unpacklo_epi32(c, d), _mm_unpackhi_epi32(c, d))
+        let sums = _mm_sub_epi32(_mm_add_epi32(_mm_unpacklo_epi64(ab, cd), _mm_unpackhi_epi64(ab, cd)), offset)
+        let scaled = _mm_mul_ps(_mm_cvtepi32_ps(sums), UnsafeRawPointer(scales).loadUnaligned(as: __m128.self))
+        UnsafeMutableRawPointer(out).storeBytes(of: scaled, as: __m128.self)
+    }
+
     private static func scoreSSE2(codes: UnsafePointer<UInt8>, scales: UnsafePointer<Float>, rows: Int, paddedWidth: Int,
                                   query: UnsafePointer<Int16>, offsetSum: Int32, out: UnsafeMutablePointer<Float>) {
         let chunks = paddedWidth / 16, q = UnsafeRawPointer(query)
@@ -127,12 +139,8 @@ enum QuantisedRows {
                       q.loadUnaligned(fromByteOffset: 32, as: __m128i.self), q.loadUnaligned(fromByteOffset: 48, as: __m128i.self))
             while i + 4 <= rows {
                 let base = UnsafeRawPointer(codes + i * 32)
-                let a = rowSums32(base, qs), b = rowSums32(base + 32, qs), c = rowSums32(base + 64, qs), d = rowSums32(base + 96, qs)
-                let ab = _mm_add_epi32(_mm_unpacklo_epi32(a, b), _mm_unpackhi_epi32(a, b))
-                let cd = _mm_add_epi32(_mm_unpacklo_epi32(c, d), _mm_unpackhi_epi32(c, d))
-                let sums = _mm_sub_epi32(_mm_add_epi32(_mm_unpacklo_epi64(ab, cd), _mm_unpackhi_epi64(ab, cd)), offset)
-                let scaled = _mm_mul_ps(_mm_cvtepi32_ps(sums), UnsafeRawPointer(scales + i).loadUnaligned(as: __m128.self))
-                UnsafeMutableRawPointer(out + i).storeBytes(of: scaled, as: __m128.self)
+                storeFour(rowSums32(base, qs), rowSums32(base + 32, qs), rowSums32(base + 64, qs), rowSums32(base + 96, qs),
+                          offset: offset, scales: scales + i, out: out + i)
                 i += 4
             }
         }
@@ -140,12 +148,7 @@ enum QuantisedRows {
             let base = UnsafeRawPointer(codes + i * paddedWidth)
             let a = rowSums(base, q, chunks), b = rowSums(base + paddedWidth, q, chunks)
             let c = rowSums(base + 2 * paddedWidth, q, chunks), d = rowSums(base + 3 * paddedWidth, q, chunks)
-            // Transpose-and-add: lane r of the result is the sum of row i + r's four lanes.
-            let ab = _mm_add_epi32(_mm_unpacklo_epi32(a, b), _mm_unpackhi_epi32(a, b))
-            let cd = _mm_add_epi32(_mm_unpacklo_epi32(c, d), _mm_unpackhi_epi32(c, d))
-            let sums = _mm_sub_epi32(_mm_add_epi32(_mm_unpacklo_epi64(ab, cd), _mm_unpackhi_epi64(ab, cd)), offset)
-            let scaled = _mm_mul_ps(_mm_cvtepi32_ps(sums), UnsafeRawPointer(scales + i).loadUnaligned(as: __m128.self))
-            UnsafeMutableRawPointer(out + i).storeBytes(of: scaled, as: __m128.self)
+            storeFour(a, b, c, d, offset: offset, scales: scales + i, out: out + i)
             i += 4
         }
         while i < rows {
