@@ -217,6 +217,18 @@ final class BabiTests: XCTestCase {
         XCTAssertTrue(results.table().contains("failed tasks (> 5 %) 2 of 3"), results.table())
     }
 
+    /// The CSV's percentages are written to four decimals, not as the binary expansion of
+    /// 100·wrong/questions (555/1000 → 55.50000000000001).
+    func testResultsCSVHasReadablePercentages() throws {
+        let results = BabiResults(tasks: [.init(task: 2, questions: 1000, wrong: 555), .init(task: 7, questions: 999, wrong: 1)],
+                                  split: "test")
+        let prefix = FileManager.default.temporaryDirectory.appendingPathComponent("babi-csv-\(UUID().uuidString)")
+        defer { for e in ["csv", "h5"] { try? FileManager.default.removeItem(at: prefix.appendingPathExtension(e)) } }
+        try results.write(to: prefix, attributes: [:])
+        let lines = try String(contentsOf: prefix.appendingPathExtension("csv"), encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines, ["task,questions,wrong,error_percent", "2,1000,555,55.5000", "7,999,1,0.1001", "mean,1999,556,27.8001"])
+    }
+
     func testEvaluationVisitsEveryTestStoryOnceWhateverTheBatch() throws {
         let task = try syntheticTask(lengths: [3, 9, 4, 12, 5, 7, 8], batchSize: 3, tasks: [1, 2])
         let model = ControllerModel(kind: .lstm, inputSize: task.inputSize, hiddenSize: 8, depth: 1, outputSize: task.outputSize,

@@ -54,9 +54,12 @@ public struct BabiResults: Sendable, Equatable {
     /// `<prefix>.csv` (task,questions,wrong,error_percent, then a `mean` row) and `<prefix>.h5`
     /// (datasets task, questions, wrong, error; attributes mean_error, failed_tasks, split, notes).
     public func write(to prefix: URL, attributes: [String: String]) throws {
+        // Percentages to four decimals (55.5000, not the binary artefact 55.50000000000001); the
+        // exact counts are the questions and wrong columns, and the HDF5 file keeps full precision.
+        func percent(_ e: Double) -> String { String(format: "%.4f", 100 * e) }
         var csv = "task,questions,wrong,error_percent\n"
-        for t in tasks { csv += "\(t.task),\(t.questions),\(t.wrong),\(100 * t.error)\n" }
-        csv += "mean,\(tasks.map(\.questions).reduce(0, +)),\(tasks.map(\.wrong).reduce(0, +)),\(100 * meanError)\n"
+        for t in tasks { csv += "\(t.task),\(t.questions),\(t.wrong),\(percent(t.error))\n" }
+        csv += "mean,\(tasks.map(\.questions).reduce(0, +)),\(tasks.map(\.wrong).reduce(0, +)),\(percent(meanError))\n"
         let csvURL = prefix.appendingPathExtension("csv")
         do {
             try csv.write(to: csvURL, atomically: true, encoding: .utf8)
