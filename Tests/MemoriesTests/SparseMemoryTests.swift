@@ -151,16 +151,48 @@ enum SparseHarness {
         XCTAssertEqual(state.samples[0].fresh, cells, "\(label): memory filled", file: file, line: line)
         XCTAssertFalse(state.isIdentical(to: before), file: file, line: line)
         store.zeroGradients()
-        _ = backward(memory, tape: tape, readGradients: MemoryHarness.randomTensor(reads.shape, &rng),
-                     final: memory.zeroStateGradient(batch: batch))
+        let readGradients = MemoryHarness.randomTensor(reads.shape, &rng)
+        let exact = backward(memory, tape: tape, readGradients: readGradients, final: memory.zeroStateGradient(batch: batch))
+        let exactParameterGradients = store.flatGradients
         XCTAssertTrue(state.isIdentical(to: before), "\(label): rolled back to the state before the sequence", file: file, line: line)
         memory.restoreFinalState(tape: tape)
         XCTAssertTrue(state.isIdentical(to: after), "\(label): restored to the state after the forward pass", file: file, line: line)
+        checkDeferredIndexUndo(memory, store: store, from: before, inputs: inputs, active: active, reads: reads, after: after,
+                               readGradients: readGradients, exact: (exact.inputs, exactParameterGradients), label: label,
+                               file: file, line: line)
         // The next forward from the restored state matches one from the snapshot.
         let next = MemoryHarness.randomTensor([6, batch, input], &rng)
         XCTAssertEqual(forward(memory, inputs: next, state: state, tape: nil), forward(memory, inputs: next, state: after, tape: nil),
                        label, file: file, line: line)
         return tape
+    }
+
+    /// A model's backward (`beginBackward` … `endBackward`) rolls back the rows but not the index,
+    /// and the restore skips the index updates it would redo: no index update at all after the
+    /// forward, and the same final state and gradients as the exact rollback (`exact`).
+    static func checkDeferredIndexUndo(_ memory: any SparseMemoryModule<Double>, store: ParameterStore<Double>,
+                                       from before: SparseMemoryState<Double>, inputs: Tensor<Double>, active: [[Bool]],
+                                       reads: Tensor<Double>, after: SparseMemoryState<Double>, readGradients: Tensor<Double>,
+                                       exact: (inputs: Tensor<Double>, parameters: [Double]), label: String,
+                                       file: StaticString, line: UInt) {
+        let state = before.copy(), clock = IndexClock()
+        for m in state.samples { m.timeIndex(with: clock) }
+        let tape = SparseMemoryTape<Double>()
+        XCTAssertEqual(forward(memory, inputs: inputs, state: state, tape: tape, active: active), reads, label, file: file, line: line)
+        let updatesAfterForward = clock.updates
+        XCTAssertGreaterThan(updatesAfterForward, 0, label, file: file, line: line)
+        store.zeroGradients()
+        memory.beginBackward(tape: tape)
+        let deferred = backward(memory, tape: tape, readGradients: readGradients, final: memory.zeroStateGradient(batch: state.batch))
+        XCTAssertEqual(clock.updates, updatesAfterForward, "\(label): the backward leaves the index alone", file: file, line: line)
+        XCTAssertTrue(state.samples.contains { $0.indexAhead > 0 }, label, file: file, line: line)
+        memory.endBackward(tape: tape)
+        XCTAssertEqual(clock.updates, updatesAfterForward, "\(label): the restore has no index update to redo", file: file, line: line)
+        XCTAssertTrue(state.samples.allSatisfy { $0.indexAhead == 0 }, label, file: file, line: line)
+        XCTAssertTrue(state.isIdentical(to: after), "\(label): deferred undo, restored to the state after the forward pass",
+                      file: file, line: line)
+        XCTAssertEqual(deferred.inputs, exact.inputs, "\(label): input gradients", file: file, line: line)
+        XCTAssertEqual(store.flatGradients, exact.parameters, "\(label): parameter gradients", file: file, line: line)
     }
 
     /// Overwrites one stored row (memory and index), as a perturbation of the state.

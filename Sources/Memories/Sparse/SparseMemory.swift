@@ -146,6 +146,7 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
             let xi = rec + l.interface + b * s
             layout.activate(raw: rec + l.raw + b * s, out: xi)
             let m = state.samples[b]
+            precondition(m.indexAhead == 0, "sample \(b): a backward began (beginBackward) and has not ended (endBackward); its index is ahead of its rows")
             si[l.rebuilt] = recording.rebuildIndexIfDue(m, sample: b, recording: tape != nil) ? 1 : 0
             sampleForward(m, xi: xi, rec: sr, ints: si, layout: l, readVectors: out)
         }
@@ -246,8 +247,8 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
                 sampleBackward(m, xi: rec + l.interface + b * s, rec: sr, ints: si, layout: l,
                                readGradient: readVectorsGradient + b * readHeads * cellWidth,
                                gradient: &stateGradient.samples[b], dxi: dz + b * s)
-                undo(m, rec: sr, ints: si, layout: l)
-                if si[l.rebuilt] != 0 { tape.restoreIndex(m, step: stepIndex, sample: b) }
+                undo(m, rec: sr, ints: si, layout: l, index: !tape.defersIndexUndo)
+                if tape.defersIndexUndo { m.indexAhead += 1 } else if si[l.rebuilt] != 0 { tape.restoreIndex(m, step: stepIndex, sample: b) }
                 layout.activationBackward(activated: rec + l.interface + b * s, gradient: dz + b * s)
             }
             interface.backward(store: store, input: rec + l.input, rawGradient: dz, batch: batch, inputGradient: inputGradient)
@@ -301,9 +302,9 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
     }
 
     /// Reverts one sample's step: previous read and step counter, LRU accesses (reverse order),
-    /// rows and index entries. O(R·K·W).
+    /// rows and (unless `index` is false) index entries. O(R·K·W).
     private func undo(_ m: SparseSampleMemory<T>, rec: UnsafePointer<T>, ints: UnsafePointer<Int>,
-                      layout l: SparseRecordLayout) {
+                      layout l: SparseRecordLayout, index: Bool = true) {
         let w = cellWidth
         for p in 0..<readSlots {
             m.previousReadPositions[p] = ints[l.previousReadPositions + p]
@@ -315,7 +316,7 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
             let c = ints[l.writeCells + j], row = m.memory + c * w
             LeastRecentlyAccessedWrite.undoRow(row, cell: c, oldRow: rec + l.oldRows + j * w, newRow: rec + l.newRows + j * w,
                                                width: w, step: m.step + 1)
-            m.index.undoInsert(id: c, previous: ints[l.wasFresh + j] != 0 ? nil : UnsafePointer(row))
+            if index { m.index.undoInsert(id: c, previous: ints[l.wasFresh + j] != 0 ? nil : UnsafePointer(row)) }
             m.rowsRestored += 1
         }
     }
@@ -352,11 +353,13 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
                 guard si[l.active] != 0 else { continue }
                 let m = state.samples[b]
                 precondition(m.step == si[l.oldStep], "sample \(b) is not at the start of logged step \(t)")
-                if si[l.rebuilt] != 0 { m.index.rebuild() }
+                // A backward that deferred its index undo left this step's entries in place.
+                let indexCurrent = m.indexAhead > 0
+                if indexCurrent { m.indexAhead -= 1 } else if si[l.rebuilt] != 0 { m.index.rebuild() }
                 for j in 0..<si[l.writeCount] {
                     let c = si[l.writeCells + j], row = m.memory + c * w
                     row.update(from: sr + l.newRows + j * w, count: w)
-                    m.index.insert(id: c, vector: row)
+                    if !indexCurrent { m.index.insert(id: c, vector: row) }
                     m.rowsWritten += 1
                 }
                 SparseUsage.redo(m, log: si + l.moves, count: si[l.moveCount], time: si[l.oldStep] + 1)

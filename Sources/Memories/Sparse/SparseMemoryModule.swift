@@ -68,14 +68,18 @@ extension SparseMemoryModule {
 
     /// Calls recorded after `tape`'s on the same state are undone first, latest first: the
     /// backward rolls the state back step by step from the end of `tape`'s call.
+    /// The backward's own steps then roll back the rows but not the index (`defersIndexUndo`):
+    /// `endBackward` restores the final state, so the index would only be undone to be redone.
     public func beginBackward(tape: SparseMemoryTape<Scalar>) {
         for later in callHistory.calls(after: tape).reversed() { rollBack(tape: later) }
+        tape.defersIndexUndo = true
     }
 
     /// The backward rolled the state back to the start of `tape`'s call; put it back at its end
     /// and redo the later calls, where the next call continues.
     public func endBackward(tape: SparseMemoryTape<Scalar>) {
         restoreFinalState(tape: tape)
+        tape.defersIndexUndo = false
         for later in callHistory.calls(after: tape) { restoreFinalState(tape: later) }
     }
 

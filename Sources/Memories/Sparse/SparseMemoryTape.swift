@@ -30,7 +30,13 @@ public final class SparseMemoryTape<T: Real>: @unchecked Sendable {
     }
 
     /// Forgets every record (their buffers are reused) and the state reference.
-    public func reset() { steps = 0; state = nil; indexSnapshots = [:] }
+    /// Set by a model's backward (`beginBackward`) until `endBackward` has restored the final
+    /// state: the backward then rolls back the rows but leaves the index as it is, since nothing
+    /// searches it before the restore, which would put every entry back (docs/sparse-memory.md,
+    /// Efficient backward). Saves two of every three index updates of a training step.
+    var defersIndexUndo = false
+
+    public func reset() { steps = 0; state = nil; indexSnapshots = [:]; defersIndexUndo = false }
 
     func appendRecord(owner: AnyObject, state: SparseMemoryState<T>, batch: Int, recordSize: Int,
                       integerRecordSize: Int) -> (reals: UnsafeMutablePointer<T>, integers: UnsafeMutablePointer<Int>) {

@@ -36,6 +36,10 @@ public final class SparseSampleMemory<T: Real>: @unchecked Sendable {
     public internal(set) var rowsWritten = 0
     public internal(set) var rowsRestored = 0
     public internal(set) var listOperations = 0
+    /// Logged steps whose index updates a model's backward left in place (`SparseMemoryTape`,
+    /// deferred index undo): the rows are rolled back, the index still holds the end of those
+    /// steps, and `restoreFinalState` skips that many steps' index updates. 0 outside a backward.
+    public internal(set) var indexAhead = 0
 
     /// `linksPerCell` > 0 adds SDNC links with that many (K_L) per cell.
     init(cells: Int, width: Int, readSlots: Int, index: any NearestNeighbourIndex<T>, linksPerCell: Int = 0) {
@@ -63,6 +67,7 @@ public final class SparseSampleMemory<T: Real>: @unchecked Sendable {
     public func reset() {
         fresh = 0
         step = 0
+        indexAhead = 0
         previous[cells] = cells
         next[cells] = cells
         index.reset()
@@ -160,7 +165,7 @@ public final class SparseSampleMemory<T: Real>: @unchecked Sendable {
         c.lastAccess.update(from: lastAccess, count: cells)
         c.previous.update(from: previous, count: cells + 1)
         c.next.update(from: next, count: cells + 1)
-        c.fresh = fresh; c.step = step
+        c.fresh = fresh; c.step = step; c.indexAhead = indexAhead
         c.previousReadPositions = previousReadPositions
         c.previousReadWeights = previousReadWeights
         return c

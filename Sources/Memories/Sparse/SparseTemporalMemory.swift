@@ -150,6 +150,7 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
                 }
             }
             let m = state.samples[b]
+            precondition(m.indexAhead == 0, "sample \(b): a backward began (beginBackward) and has not ended (endBackward); its index is ahead of its rows")
             sample.rebuilt = recording.rebuildIndexIfDue(m, sample: b, recording: tape != nil)
             record.interface.withUnsafeBufferPointer { xi in
                 sampleForward(m, sample: b, xi: xi.baseAddress! + b * s, record: sample, readVectors: out)
@@ -385,8 +386,8 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
                                    readGradient: readVectorsGradient + b * readHeads * cellWidth,
                                    gradient: &stateGradient.samples[b], dxi: dz + b * s)
                 }
-                undo(m, record: sample)
-                if sample.rebuilt { tape.restoreIndex(m, step: stepIndex, sample: b) }
+                undo(m, record: sample, index: !tape.defersIndexUndo)
+                if tape.defersIndexUndo { m.indexAhead += 1 } else if sample.rebuilt { tape.restoreIndex(m, step: stepIndex, sample: b) }
                 record.raw.withUnsafeBufferPointer { z in
                     record.interface.withUnsafeBufferPointer { xi in
                         layout.activationBackward(raw: z.baseAddress! + b * s, activated: xi.baseAddress! + b * s, gradient: dz + b * s)
@@ -537,9 +538,9 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
         return dPrecedence
     }
 
-    /// Reverts one sample's step (previous read, step, LRU accesses, links, precedence, rows and
-    /// index entries), in reverse order of the forward.
-    private func undo(_ m: SparseSampleMemory<T>, record r: TemporalSampleRecord<T>) {
+    /// Reverts one sample's step (previous read, step, LRU accesses, links, precedence, rows and,
+    /// unless `index` is false, index entries), in reverse order of the forward.
+    private func undo(_ m: SparseSampleMemory<T>, record r: TemporalSampleRecord<T>, index: Bool = true) {
         let w = cellWidth, links = m.links!
         for p in 0..<readSlots {
             m.previousReadPositions[p] = r.previousPositions[p]
@@ -557,7 +558,7 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
                                                        width: w, step: m.step + 1)
                 }
             }
-            m.index.undoInsert(id: c, previous: r.wasFresh[j] ? nil : UnsafePointer(row))
+            if index { m.index.undoInsert(id: c, previous: r.wasFresh[j] ? nil : UnsafePointer(row)) }
             m.rowsRestored += 1
         }
     }
@@ -590,11 +591,13 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
                 guard r.active else { continue }
                 let m = state.samples[b], links = m.links!
                 precondition(m.step == r.oldStep, "sample \(b) is not at the start of logged step \(t)")
-                if r.rebuilt { m.index.rebuild() }
+                // A backward that deferred its index undo left this step's entries in place.
+                let indexCurrent = m.indexAhead > 0
+                if indexCurrent { m.indexAhead -= 1 } else if r.rebuilt { m.index.rebuild() }
                 for (j, c) in r.writeCells.enumerated() {
                     let row = m.memory + c * w
                     r.newRows.withUnsafeBufferPointer { row.update(from: $0.baseAddress! + j * w, count: w) }
-                    m.index.insert(id: c, vector: row)
+                    if !indexCurrent { m.index.insert(id: c, vector: row) }
                     m.rowsWritten += 1
                 }
                 links.redo(r.journal)
