@@ -65,6 +65,12 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
     /// Number of centroids in use: 0 before the first build (one flat list, index 0).
     public private(set) var built = 0
     private var centroids: [T]
+    /// The same centroids by column (W × L): a vector's scores against them are then the plain
+    /// product (1 × W)·(W × L), which OpenBLAS does in about a third of the time of the same
+    /// scores as (1 × W)·(L × W)ᵀ (4.1 against 13.4 µs for L = 1 000, W = 32, one thread). Every
+    /// score of a vector against the centroids (queries, inserts, the rebuild's reassignment)
+    /// goes through `scoreCentroids`.
+    private var centroidColumns: [T]
     private var lists: [[Int]]
     /// Unit vectors of each list's rows, in list order (W per row).
     private var listVectors: [[T]]
@@ -99,6 +105,7 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
         listOf = .allocate(capacity: n)
         positionInList = .allocate(capacity: n)
         centroids = Array(repeating: 0, count: listCount * width)
+        centroidColumns = Array(repeating: 0, count: listCount * width)
         lists = [[]]
         listVectors = [[]]
         listCodes = [[]]
@@ -132,19 +139,25 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
         return s < count && members[s] == id
     }
 
+    /// `out[i·built + l] = vectors[i] · centroid l` for `rows` vectors of width W, always in
+    /// OpenBLAS (whatever `DNC_SMALL_GEMM` says), so that a list assignment does not depend on it.
+    private func scoreCentroids(_ vectors: UnsafePointer<T>, rows: Int, into out: UnsafeMutablePointer<T>) {
+        centroidColumns.withUnsafeBufferPointer { c in
+            Kernels.gemm(m: rows, n: built, k: width, a: vectors, b: c.baseAddress!, beta: 0, c: out, path: .openblas)
+        }
+    }
+
     /// Nearest list of a unit vector (0 before the first build): one product with the centroids
     /// (the first of the best on ties, as the rebuild's assignment).
     private func nearestList(_ v: UnsafePointer<T>) -> Int {
         guard built > 0 else { return 0 }
         centroidScans += 1
         if scores.count < listCount { scores = Array(repeating: 0, count: listCount) }
-        return centroids.withUnsafeBufferPointer { c in
-            scores.withUnsafeMutableBufferPointer { sc in
-                Kernels.gemm(transB: true, m: 1, n: built, k: width, a: v, b: c.baseAddress!, beta: 0, c: sc.baseAddress!)
-                var best = 0
-                for l in 1..<built where sc[l] > sc[best] { best = l }
-                return best
-            }
+        return scores.withUnsafeMutableBufferPointer { sc in
+            scoreCentroids(v, rows: 1, into: sc.baseAddress!)
+            var best = 0
+            for l in 1..<built where sc[l] > sc[best] { best = l }
+            return best
         }
     }
 
@@ -300,6 +313,7 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
             }
         }
         centroids = c
+        for l in 0..<lc { for j in 0..<w { centroidColumns[j * lc + l] = c[l * w + j] } }
         built = lc
         recentLists.removeAll()
         if lists.count < lc {
@@ -326,7 +340,9 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
         while start < ids.count {
             let n = Swift.min(chunk, ids.count - start)
             for i in 0..<n { for j in 0..<w { block[i * w + j] = units[(start + i) * w + j] } }
-            Kernels.gemm(transB: true, m: n, n: lc, k: w, a: block, b: centroids, beta: 0, c: &blockDots)
+            block.withUnsafeBufferPointer { b in
+                blockDots.withUnsafeMutableBufferPointer { scoreCentroids(b.baseAddress!, rows: n, into: $0.baseAddress!) }
+            }
             rebuildWork += n * lc
             units.withUnsafeBufferPointer { u in
                 for i in 0..<n {
@@ -351,15 +367,13 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
         if scores.count < Swift.max(probes, listCount) { scores = Array(repeating: 0, count: Swift.max(probes, listCount)) }
         var probeLists = [Int](repeating: 0, count: probes)
         if built > 0 {
-            centroids.withUnsafeBufferPointer { c in
-                scores.withUnsafeMutableBufferPointer { sc in
-                    Kernels.gemm(transB: true, m: 1, n: built, k: w, a: query, b: c.baseAddress!, beta: 0, c: sc.baseAddress!)
-                    var best = [T](repeating: 0, count: probes)
-                    best.withUnsafeMutableBufferPointer { bs in
-                        probeLists.withUnsafeMutableBufferPointer { pl in
-                            var top = TopK(k: probes, scores: bs.baseAddress!, ids: pl.baseAddress!)
-                            for l in 0..<built { top.offer(sc[l], l) }
-                        }
+            scores.withUnsafeMutableBufferPointer { sc in
+                scoreCentroids(query, rows: 1, into: sc.baseAddress!)
+                var best = [T](repeating: 0, count: probes)
+                best.withUnsafeMutableBufferPointer { bs in
+                    probeLists.withUnsafeMutableBufferPointer { pl in
+                        var top = TopK(k: probes, scores: bs.baseAddress!, ids: pl.baseAddress!)
+                        for l in 0..<built { top.offer(sc[l], l) }
                     }
                 }
             }
@@ -434,7 +448,7 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
             c.memberSlot[id] = s
             c.listOf[id] = listOf[id]; c.positionInList[id] = positionInList[id]
         }
-        c.built = built; c.centroids = centroids; c.lists = lists; c.listVectors = listVectors
+        c.built = built; c.centroids = centroids; c.centroidColumns = centroidColumns; c.lists = lists; c.listVectors = listVectors
         c.listCodes = listCodes; c.listScales = listScales
         c.recentLists = recentLists; c.centroidScans = centroidScans
         c.insertionsSinceBuild = insertionsSinceBuild; c.countAtBuild = countAtBuild
