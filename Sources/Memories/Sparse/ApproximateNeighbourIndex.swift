@@ -64,12 +64,11 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
     private let positionInList: UnsafeMutablePointer<Int>
     /// Number of centroids in use: 0 before the first build (one flat list, index 0).
     public private(set) var built = 0
-    private var centroids: [T]
-    /// The same centroids by column (W × L): a vector's scores against them are then the plain
-    /// product (1 × W)·(W × L), which OpenBLAS does in about a third of the time of the same
-    /// scores as (1 × W)·(L × W)ᵀ (4.1 against 13.4 µs for L = 1 000, W = 32, one thread). Every
-    /// score of a vector against the centroids (queries, inserts, the rebuild's reassignment)
-    /// goes through `scoreCentroids`.
+    /// The centroids by column (W × L, centroid l is column l): a vector's scores against them
+    /// are then the plain product (1 × W)·(W × L), which OpenBLAS does in about a third of the
+    /// time of the same scores as (1 × W)·(L × W)ᵀ (4.1 against 13.4 µs for L = 1 000, W = 32,
+    /// one thread). Every score of a vector against the centroids (queries, inserts, the
+    /// rebuild's reassignment) goes through `scoreCentroids`.
     private var centroidColumns: [T]
     private var lists: [[Int]]
     /// Unit vectors of each list's rows, in list order (W per row).
@@ -104,7 +103,6 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
         members = .allocate(capacity: n)
         listOf = .allocate(capacity: n)
         positionInList = .allocate(capacity: n)
-        centroids = Array(repeating: 0, count: listCount * width)
         centroidColumns = Array(repeating: 0, count: listCount * width)
         lists = [[]]
         listVectors = [[]]
@@ -312,7 +310,6 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
                 for j in 0..<w { c[l * w + j] = sums[l * w + j] * inverse }
             }
         }
-        centroids = c
         for l in 0..<lc { for j in 0..<w { centroidColumns[j * lc + l] = c[l * w + j] } }
         built = lc
         recentLists.removeAll()
@@ -448,7 +445,7 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
             c.memberSlot[id] = s
             c.listOf[id] = listOf[id]; c.positionInList[id] = positionInList[id]
         }
-        c.built = built; c.centroids = centroids; c.centroidColumns = centroidColumns; c.lists = lists; c.listVectors = listVectors
+        c.built = built; c.centroidColumns = centroidColumns; c.lists = lists; c.listVectors = listVectors
         c.listCodes = listCodes; c.listScales = listScales
         c.recentLists = recentLists; c.centroidScans = centroidScans
         c.insertionsSinceBuild = insertionsSinceBuild; c.countAtBuild = countAtBuild
@@ -461,7 +458,7 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
     public func contentsEqual(_ other: any NearestNeighbourIndex<T>) -> Bool {
         guard let o = other as? ApproximateNeighbourIndex<T>, o.count == count, o.width == width, o.built == built,
               o.insertionsSinceBuild == insertionsSinceBuild, o.countAtBuild == countAtBuild else { return false }
-        for i in 0..<(built * width) where !bitIdentical(centroids[i], o.centroids[i]) { return false }
+        for i in 0..<(built * width) where !bitIdentical(centroidColumns[i], o.centroidColumns[i]) { return false }
         for s in 0..<count {
             let id = members[s]
             guard o.contains(id), o.listOf[id] == listOf[id] else { return false }

@@ -248,7 +248,7 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
                                readGradient: readVectorsGradient + b * readHeads * cellWidth,
                                gradient: &stateGradient.samples[b], dxi: dz + b * s)
                 undo(m, rec: sr, ints: si, layout: l, index: !tape.defersIndexUndo)
-                if tape.defersIndexUndo { m.indexAhead += 1 } else if si[l.rebuilt] != 0 { tape.restoreIndex(m, step: stepIndex, sample: b) }
+                tape.indexUndone(m, step: stepIndex, sample: b, rebuilt: si[l.rebuilt] != 0)
                 layout.activationBackward(activated: rec + l.interface + b * s, gradient: dz + b * s)
             }
             interface.backward(store: store, input: rec + l.input, rawGradient: dz, batch: batch, inputGradient: inputGradient)
@@ -353,9 +353,8 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
                 guard si[l.active] != 0 else { continue }
                 let m = state.samples[b]
                 precondition(m.step == si[l.oldStep], "sample \(b) is not at the start of logged step \(t)")
-                // A backward that deferred its index undo left this step's entries in place.
-                let indexCurrent = m.indexAhead > 0
-                if indexCurrent { m.indexAhead -= 1 } else if si[l.rebuilt] != 0 { m.index.rebuild() }
+                let indexCurrent = m.indexHoldsRedoneStep()
+                if !indexCurrent && si[l.rebuilt] != 0 { m.index.rebuild() }
                 for j in 0..<si[l.writeCount] {
                     let c = si[l.writeCells + j], row = m.memory + c * w
                     row.update(from: sr + l.newRows + j * w, count: w)

@@ -29,13 +29,13 @@ public final class SparseMemoryTape<T: Real>: @unchecked Sendable {
         for p in integers { p.deallocate() }
     }
 
-    /// Forgets every record (their buffers are reused) and the state reference.
     /// Set by a model's backward (`beginBackward`) until `endBackward` has restored the final
     /// state: the backward then rolls back the rows but leaves the index as it is, since nothing
     /// searches it before the restore, which would put every entry back (docs/sparse-memory.md,
     /// Efficient backward). Saves two of every three index updates of a training step.
     var defersIndexUndo = false
 
+    /// Forgets every record (their buffers are reused) and the state reference.
     public func reset() { steps = 0; state = nil; indexSnapshots = [:]; defersIndexUndo = false }
 
     func appendRecord(owner: AnyObject, state: SparseMemoryState<T>, batch: Int, recordSize: Int,
@@ -70,6 +70,13 @@ public final class SparseMemoryTape<T: Real>: @unchecked Sendable {
         if recording { indexSnapshots[(steps - 1) * batch + b] = m.index.copy() }
         m.index.rebuild()
         return true
+    }
+
+    /// After a backward step has undone sample `b`'s step `step` (its index entries only when
+    /// they are not deferred): with `defersIndexUndo` the step is counted in the sample's
+    /// `indexAhead`; otherwise an index the step rebuilt is put back as it was before.
+    func indexUndone(_ m: SparseSampleMemory<T>, step: Int, sample b: Int, rebuilt: Bool) {
+        if defersIndexUndo { m.indexAhead += 1 } else if rebuilt { restoreIndex(m, step: step, sample: b) }
     }
 
     /// After undoing a step that rebuilt sample `b`'s index: puts back the index from before.

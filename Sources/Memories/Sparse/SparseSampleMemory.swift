@@ -63,6 +63,14 @@ public final class SparseSampleMemory<T: Real>: @unchecked Sendable {
         memory.deallocate(); lastAccess.deallocate(); previous.deallocate(); next.deallocate()
     }
 
+    /// Whether the index already holds the entries of the step being redone, because a model's
+    /// backward deferred that step's index undo (`indexAhead`); counts that step off.
+    func indexHoldsRedoneStep() -> Bool {
+        guard indexAhead > 0 else { return false }
+        indexAhead -= 1
+        return true
+    }
+
     /// Lazy reset to the empty memory: O(R·K).
     public func reset() {
         fresh = 0

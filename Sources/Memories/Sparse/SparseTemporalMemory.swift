@@ -387,7 +387,7 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
                                    gradient: &stateGradient.samples[b], dxi: dz + b * s)
                 }
                 undo(m, record: sample, index: !tape.defersIndexUndo)
-                if tape.defersIndexUndo { m.indexAhead += 1 } else if sample.rebuilt { tape.restoreIndex(m, step: stepIndex, sample: b) }
+                tape.indexUndone(m, step: stepIndex, sample: b, rebuilt: sample.rebuilt)
                 record.raw.withUnsafeBufferPointer { z in
                     record.interface.withUnsafeBufferPointer { xi in
                         layout.activationBackward(raw: z.baseAddress! + b * s, activated: xi.baseAddress! + b * s, gradient: dz + b * s)
@@ -591,9 +591,8 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
                 guard r.active else { continue }
                 let m = state.samples[b], links = m.links!
                 precondition(m.step == r.oldStep, "sample \(b) is not at the start of logged step \(t)")
-                // A backward that deferred its index undo left this step's entries in place.
-                let indexCurrent = m.indexAhead > 0
-                if indexCurrent { m.indexAhead -= 1 } else if r.rebuilt { m.index.rebuild() }
+                let indexCurrent = m.indexHoldsRedoneStep()
+                if !indexCurrent && r.rebuilt { m.index.rebuild() }
                 for (j, c) in r.writeCells.enumerated() {
                     let row = m.memory + c * w
                     r.newRows.withUnsafeBufferPointer { row.update(from: $0.baseAddress! + j * w, count: w) }
