@@ -200,21 +200,27 @@ final class DistributedTests: XCTestCase {
         return result.output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ";").first.map(String.init) ?? ""
     }
 
-    /// Polls squeue (sbatch --wait polls only every ~10 s) until the job has left the queue. A
-    /// requeued job waits for a begin time Slurm sets about two minutes ahead; the test moves it
-    /// to now (a real cluster just waits).
+    /// Polls squeue (sbatch --wait polls only every ~10 s) until the job is in a final state. Every
+    /// state is asked for (`-t all`): squeue's default (pending, running, completing) leaves out
+    /// REQUEUED, the moment between a requeued job's end and its return to the queue, and a poll
+    /// that fell into it took the job for finished. A requeued job waits for a begin time Slurm
+    /// sets about two minutes ahead; the test moves it to now (a real cluster just waits).
     func waitForJob(_ id: String, timeout: TimeInterval = 240) throws {
+        let finalStates: Set<String> = ["COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY",
+                                        "BOOT_FAIL", "DEADLINE", "PREEMPTED"]
         let deadline = Date().addingTimeInterval(timeout)
+        var last = ""
         while Date() < deadline {
-            let queue = try Executables.run(executable: URL(fileURLWithPath: "/usr/bin/squeue"), ["-h", "-j", id, "-o", "%T %r"])
-            let line = queue.output.trimmingCharacters(in: .whitespacesAndNewlines)
-            if line.isEmpty { return }
-            if line.contains("PENDING") && line.contains("BeginTime") {
+            let queue = try Executables.run(executable: URL(fileURLWithPath: "/usr/bin/squeue"), ["-h", "-t", "all", "-j\(id)", "-o", "%T %r"])
+            last = queue.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            let state = last.split(separator: " ").first.map(String.init) ?? ""
+            if finalStates.contains(state) { return }
+            if state == "PENDING" && last.contains("BeginTime") {
                 _ = try Executables.run(executable: URL(fileURLWithPath: "/usr/bin/scontrol"), ["update", "JobId=\(id)", "StartTime=now"])
             }
             usleep(200_000)
         }
-        XCTFail("job \(id) still queued after \(timeout) s")
+        XCTFail("job \(id) not finished after \(timeout) s (last seen: \(last.isEmpty ? "nothing" : last))")
     }
 
     func jobState(_ id: String) throws -> String {
