@@ -40,8 +40,11 @@ let package = Package(
         // DEFLATE and CRC-32 for the reports' PNG images.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
-        // The only C code: the MPI and HDF5 macros Swift cannot import.
+        // C where Swift cannot reach: the MPI and HDF5 macros Swift cannot import.
         .target(name: "CDNCShim", dependencies: ["CMPI", "CHDF5"], path: "Sources/CDNCShim"),
+        // ... and the approximate index's scan compiled for AVX-512 VNNI in one function (C's
+        // `target` attribute; Swift has no per-function target), called when the CPU has it.
+        .target(name: "CQuantisedScan", path: "Sources/CQuantisedScan"),
 
         // Numeric core: tensors, kernels over raw buffers, BLAS, counter-based random numbers.
         .target(name: "DNCNumerics", dependencies: ["CBLAS", "CLibxsmm"], path: "Sources/Numerics"),
@@ -50,7 +53,7 @@ let package = Package(
         // Layers with hand-written backward passes, losses, optimisers.
         .target(name: "DNCLayers", dependencies: ["DNCNumerics"], path: "Sources/Layers"),
         // External memories (dense DNC memory; sparse ones), each step with its backward.
-        .target(name: "DNCMemories", dependencies: ["DNCNumerics", "DNCLayers"], path: "Sources/Memories"),
+        .target(name: "DNCMemories", dependencies: ["CQuantisedScan", "DNCNumerics", "DNCLayers"], path: "Sources/Memories"),
         // Whole models: controller + memory + output layer over sequences.
         .target(name: "DNCModels", dependencies: ["DNCNumerics", "DNCLayers", "DNCMemories"], path: "Sources/Models"),
         // Data parallelism over MPI: the communicator behind the trainer's collectives.
@@ -84,7 +87,7 @@ let package = Package(
                 path: "Sources/DNCKit"),
 
         .executableTarget(name: "DNCDistCommand",
-                          dependencies: ["DNCNumerics", "DNCLayers", "DNCStorage", "DNCModels", "DNCTraining", "DNCReports", "DNCDistribution", "DNCGPU",
+                          dependencies: ["DNCNumerics", "DNCLayers", "DNCMemories", "DNCStorage", "DNCModels", "DNCTraining", "DNCReports", "DNCDistribution", "DNCGPU",
                                          "DNCGPUTraining", "LiveServer",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/DNCDistCommand"),

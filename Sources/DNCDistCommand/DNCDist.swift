@@ -1,4 +1,5 @@
 import ArgumentParser
+import DNCMemories
 import DNCNumerics
 import DNCStorage
 import DNCTraining
@@ -31,6 +32,7 @@ struct DNCDist: ParsableCommand {
             print("dnc-dist \(Self.version)")
             print("BLAS: \(BLASRuntime.summary)")
             print("Products: \(ProductPath.summary)")
+        print("Approximate index scan: \(ApproximateIndexScan.summary)")
             return
         }
         throw CleanExit.helpRequest(self)
@@ -156,6 +158,7 @@ struct Diagnostics: ParsableCommand {
         print("dnc-dist \(DNCDist.version)")
         print("BLAS: \(BLASRuntime.summary)")
         print("Products: \(ProductPath.summary)")
+        print("Approximate index scan: \(ApproximateIndexScan.summary)")
         let flags = BLASRuntime.cpuFlags()
         print("CPU: best known kernels \(BLASRuntime.bestCore(flags: flags) ?? "none"), "
               + "AVX-512 \(flags.contains("avx512f") ? "yes" : "no"), AVX2 \(flags.contains("avx2") ? "yes" : "no")")

@@ -167,39 +167,63 @@ final class SparseIndexTests: XCTestCase {
         XCTAssertEqual(index.centroidScans, afterRebuild + 1, "a rebuild's new centroids need new scores")
     }
 
-    /// The eight-bit scan (`QuantisedRows.score`) gives, on the SSE2 path and the portable one,
-    /// four rows at a time and one at a time, exactly `scale · (Σ u_j·q_j − 128·Σ q_j)`, and that
-    /// score is the cosine up to the rounding (a padded width, 40 → 48, and a row count that is
-    /// not a multiple of four).
+    /// The eight-bit scan (`QuantisedRows.score`) gives, with every kernel this machine has
+    /// (portable; SSE2 four rows at a time and one; AVX-512 VNNI sixteen at a time and one, on the
+    /// query split into bytes), exactly `scale · (Σ u_j·q_j − 128·Σ q_j)`, and that score is the
+    /// cosine up to the rounding: a padded width (40 → 48, 7 rows) and the 32-code rows the VNNI
+    /// kernel takes (53 rows: three blocks of sixteen and a tail of five).
     func testQuantisedScoresAreExactIntegerSumsCloseToTheDot() {
-        let w = 40, n = 7, pw = QuantisedRows.paddedWidth(w)
-        XCTAssertEqual(pw, 48)
         for x: Float in [0.5, 1.5, 2.5, -0.5, -2.5, 126.49, 126.5, 127.2, -127.5, 32_766.5, 32_767.4, 3.7, -3.7] {
             XCTAssertEqual(QuantisedRows.roundedToNearestEven(x), x.rounded(.toNearestOrEven), "\(x)")
         }
-        let rows = SparseData.gaussian(n, w, seed: 41), query = SparseData.gaussian(1, w, seed: 42)
-        var units = [Double](repeating: 0, count: n * w)
-        var codes = [UInt8](repeating: 0, count: n * pw), scales = [Float](repeating: 0, count: n)
-        for i in 0..<n {
-            rows.withUnsafeBufferPointer { r in units.withUnsafeMutableBufferPointer { normalise(r.baseAddress! + i * w, into: $0.baseAddress! + i * w, width: w) } }
-            scales[i] = units.withUnsafeBufferPointer { u in
-                codes.withUnsafeMutableBufferPointer { QuantisedRows.encode(u.baseAddress! + i * w, width: w, paddedWidth: pw, into: $0.baseAddress! + i * pw) }
+        #if arch(x86_64)
+        XCTAssertTrue(QuantisedRows.Kernel.sse2.isAvailable)
+        #endif
+        let kernels = QuantisedRows.Kernel.allCases.filter(\.isAvailable)
+        print("quantised scan kernels on this machine: \(kernels.map(\.rawValue))")
+        for (w, n, seed) in [(40, 7, 41), (32, 53, 43)] {
+            let pw = QuantisedRows.paddedWidth(w)
+            XCTAssertEqual(pw, w == 40 ? 48 : 32)
+            let rows = SparseData.gaussian(n, w, seed: UInt64(seed)), query = SparseData.gaussian(1, w, seed: UInt64(seed + 1))
+            var units = [Double](repeating: 0, count: n * w)
+            var codes = [UInt8](repeating: 0, count: n * pw), scales = [Float](repeating: 0, count: n)
+            for i in 0..<n {
+                rows.withUnsafeBufferPointer { r in units.withUnsafeMutableBufferPointer { normalise(r.baseAddress! + i * w, into: $0.baseAddress! + i * w, width: w) } }
+                scales[i] = units.withUnsafeBufferPointer { u in
+                    codes.withUnsafeMutableBufferPointer { QuantisedRows.encode(u.baseAddress! + i * w, width: w, paddedWidth: pw, into: $0.baseAddress! + i * pw) }
+                }
             }
-        }
-        var q = QuantisedRows.Query(paddedWidth: pw)
-        query.withUnsafeBufferPointer { q.set($0.baseAddress!, width: w) }
-        var out = [Float](repeating: .nan, count: n)
-        QuantisedRows.score(codes: codes, scales: scales, rows: n, paddedWidth: pw, query: q.values, offsetSum: q.offsetSum, out: &out)
-        let queryNorm = query.reduce(0) { $0 + $1 * $1 }.squareRoot()
-        let largest = query.map(\.magnitude).max()!
-        for i in 0..<n {
-            let reference = codes.withUnsafeBufferPointer { c in q.values.withUnsafeBufferPointer { QuantisedRows.dot(c.baseAddress! + i * pw, $0.baseAddress!, pw) } }
-            XCTAssertEqual(out[i].bitPattern, (scales[i] * Float(reference - q.offsetSum)).bitPattern, "row \(i)")
-            var cosine = 0.0
-            for j in 0..<w { cosine += units[i * w + j] * query[j] / queryNorm }
-            // The query's integers are q_j · 32767 / max|q|.
-            let approximate = Double(out[i]) * largest / 32_767 / queryNorm
-            XCTAssertEqual(approximate, cosine, accuracy: 0.01, "row \(i)")
+            var q = QuantisedRows.Query(paddedWidth: pw)
+            query.withUnsafeBufferPointer { q.set($0.baseAddress!, width: w) }
+            XCTAssertEqual(q.values.map(\.magnitude).max(), 32_639, "the largest |q_j| is the limit")
+            for j in 0..<pw {
+                XCTAssertEqual(256 * Int(q.high[j]) + Int(q.low[j]), Int(q.values[j]), "the byte split of q_\(j)")
+            }
+            let queryNorm = query.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            let largest = query.map(\.magnitude).max()!
+            for kernel in kernels where kernel != .avx512VNNI || pw == 32 {
+                var out = [Float](repeating: .nan, count: n)
+                QuantisedRows.score(codes: codes, scales: scales, rows: n, paddedWidth: pw, query: q, kernel: kernel, out: &out)
+                for i in 0..<n {
+                    let reference = codes.withUnsafeBufferPointer { c in q.values.withUnsafeBufferPointer { QuantisedRows.dot(c.baseAddress! + i * pw, $0.baseAddress!, pw) } }
+                    XCTAssertEqual(out[i].bitPattern, (scales[i] * Float(reference - q.offsetSum)).bitPattern, "\(kernel) W \(w) row \(i)")
+                    var cosine = 0.0
+                    for j in 0..<w { cosine += units[i * w + j] * query[j] / queryNorm }
+                    // The query's integers are q_j · 32 639 / max|q|.
+                    let approximate = Double(out[i]) * largest / 32_639 / queryNorm
+                    XCTAssertEqual(approximate, cosine, accuracy: 0.01, "\(kernel) W \(w) row \(i)")
+                }
+                // Only the scores at or above a threshold, with their rows, in order (the
+                // median: some of every block of sixteen pass; -∞: all of them).
+                for threshold in [out.sorted()[n / 2], -Float.infinity] {
+                    var kept = [Float](repeating: .nan, count: n), rowsKept = [Int32](repeating: -1, count: n)
+                    let count = QuantisedRows.scoreAbove(codes: codes, scales: scales, rows: n, paddedWidth: pw, query: q, kernel: kernel,
+                                                         threshold: threshold, scores: &kept, indices: &rowsKept)
+                    let expected = (0..<n).filter { out[$0] >= threshold }
+                    XCTAssertEqual(Array(rowsKept[0..<count]), expected.map(Int32.init), "\(kernel) W \(w) ≥ \(threshold)")
+                    XCTAssertEqual(Array(kept[0..<count]).map(\.bitPattern), expected.map { out[$0].bitPattern }, "\(kernel) W \(w) ≥ \(threshold)")
+                }
+            }
         }
     }
 

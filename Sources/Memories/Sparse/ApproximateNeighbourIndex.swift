@@ -1,3 +1,4 @@
+import CQuantisedScan
 import DNCNumerics
 
 /// Settings of `ApproximateNeighbourIndex`.
@@ -77,6 +78,9 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
     private var listCodes: [[UInt8]]
     private var listScales: [[Float]]
     private let codeWidth: Int
+    /// How the codes are scored (`QuantisedRows.kernel`: the fastest this CPU has, unless
+    /// `DNC_INDEX_SCAN` says otherwise); every kernel gives the same scores.
+    private let scanKernel: QuantisedRows.Kernel
     private var codeScratch: [UInt8]
     private var quantisedQuery: QuantisedRows.Query
     private var shortScores: [Float] = [], shortIds: [Int] = []
@@ -86,6 +90,8 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
     private var scores: [T] = []
     /// One probed list's scores.
     private var listScores: [Float] = []
+    /// Row numbers (within the list) of the scores the first pass keeps.
+    private var listRows: [Int32] = []
     private var topScores: [T] = [], topIds: [Int] = []
     /// Lists of the rows most recently filed or replaced, so that a rollback (`undoInsert`) and
     /// the model's redo of the same writes find a row's list without scoring every centroid.
@@ -109,6 +115,7 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
         listCodes = [[]]
         listScales = [[]]
         codeWidth = QuantisedRows.paddedWidth(width)
+        scanKernel = QuantisedRows.kernel(paddedWidth: codeWidth)
         codeScratch = Array(repeating: 0, count: codeWidth)
         quantisedQuery = QuantisedRows.Query(paddedWidth: codeWidth)
         unitScratch = Array(repeating: 0, count: width)
@@ -378,35 +385,40 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
         }
         var longest = 0
         for l in probeLists { longest = Swift.max(longest, lists[l].count) }
-        if listScores.count < longest { listScores = Array(repeating: 0, count: longest) }
+        if listScores.count < longest { listScores = Array(repeating: 0, count: longest); listRows = Array(repeating: 0, count: longest) }
         let shortlist = Swift.max(k, options.shortlist)
         if shortScores.count < shortlist { shortScores = Array(repeating: 0, count: shortlist); shortIds = Array(repeating: 0, count: shortlist) }
         quantisedQuery.set(query, width: w)
         // First pass: the probed lists' codes; only scores that beat the shortlist's last are offered.
         let candidates = shortScores.withUnsafeMutableBufferPointer { ss in
             shortIds.withUnsafeMutableBufferPointer { si in
-                quantisedQuery.values.withUnsafeBufferPointer { qv in
-                    listScores.withUnsafeMutableBufferPointer { sc in
-                        var short = TopK(k: shortlist, scores: ss.baseAddress!, ids: si.baseAddress!)
-                        for l in probeLists {
-                            lists[l].withUnsafeBufferPointer { members in
-                                guard !members.isEmpty else { return }
-                                listCodes[l].withUnsafeBufferPointer { codes in
-                                    listScales[l].withUnsafeBufferPointer { scales in
-                                        QuantisedRows.score(codes: codes.baseAddress!, scales: scales.baseAddress!, rows: members.count,
-                                                            paddedWidth: codeWidth, query: qv.baseAddress!,
-                                                            offsetSum: quantisedQuery.offsetSum, out: sc.baseAddress!)
+                listScores.withUnsafeMutableBufferPointer { sc in listRows.withUnsafeMutableBufferPointer { ri in
+                    var short = TopK(k: shortlist, scores: ss.baseAddress!, ids: si.baseAddress!)
+                    for (p, l) in probeLists.enumerated() {
+                        // The next list's first codes are fetched from memory while this one is scored.
+                        if p + 1 < probeLists.count { listCodes[probeLists[p + 1]].withUnsafeBufferPointer { dnc_scan_prefetch($0.baseAddress, Int64($0.count)) } }
+                        lists[l].withUnsafeBufferPointer { members in
+                            guard !members.isEmpty else { return }
+                            listCodes[l].withUnsafeBufferPointer { codes in
+                                listScales[l].withUnsafeBufferPointer { scales in
+                                    // Only rows that beat the shortlist's last score as it stands
+                                    // can enter it (it only rises): most rows stop in the kernel,
+                                    // and their ids (8 bytes a row) are never read.
+                                    let threshold = short.count < shortlist ? -Float.infinity : ss[shortlist - 1]
+                                    let kept = QuantisedRows.scoreAbove(codes: codes.baseAddress!, scales: scales.baseAddress!,
+                                                                        rows: members.count, paddedWidth: codeWidth,
+                                                                        query: quantisedQuery, kernel: scanKernel, threshold: threshold,
+                                                                        scores: sc.baseAddress!, indices: ri.baseAddress!)
+                                    for c in 0..<kept where short.count < shortlist || sc[c] >= ss[shortlist - 1] {
+                                        short.offer(sc[c], members[Int(ri[c])])
                                     }
                                 }
-                                for (i, id) in members.enumerated() where short.count < shortlist || sc[i] >= ss[shortlist - 1] {
-                                    short.offer(sc[i], id)
-                                }
-                                entriesVisited += members.count
                             }
+                            entriesVisited += members.count
                         }
-                        return short.count
                     }
-                }
+                    return short.count
+                } }
             }
         }
         // Second pass: the shortlist's exact scores with the unit vectors.
