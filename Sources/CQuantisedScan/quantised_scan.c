@@ -5,7 +5,9 @@
 // 256·Σ codes·high + Σ codes·low: two `vpdpbusd` per 64 bytes (two rows), all in exact integers.
 #include "quantised_scan.h"
 
+#if defined(__x86_64__)
 #include <immintrin.h>
+#endif
 
 int dnc_scan_has_avx512_vnni(void) {
 #if defined(__x86_64__)
