@@ -11,17 +11,23 @@ final class IndexScanKernelTests: XCTestCase {
         output.split(separator: "\n").first { $0.hasPrefix("Approximate index scan: ") }.map(String.init)
     }
 
+    /// Diagnostics with the index-scan variable as given, without NVRTC (which would compile
+    /// the GPU kernels, seconds per run, where the test suite's environment names a library).
+    func diagnostics(scan: String) throws -> Executables.Result {
+        try Executables.run("dnc-dist", ["diagnostics"], environment: ["DNC_INDEX_SCAN": scan, "DNC_NVRTC_LIBRARY": "/nonexistent/libnvrtc.so"])
+    }
+
     func testDiagnosticsNameTheKernel() throws {
-        let plain = try Executables.run("dnc-dist", ["diagnostics"], environment: ["DNC_INDEX_SCAN": ""])
+        let plain = try diagnostics(scan: "")
         XCTAssertEqual(plain.status, 0, plain.error)
         let line = try XCTUnwrap(scanLine(plain.output), plain.output)
         XCTAssertTrue(["avx512-vnni", "sse2", "portable"].contains { line == "Approximate index scan: \($0) (fastest here)" }, line)
 
-        let forced = try Executables.run("dnc-dist", ["diagnostics"], environment: ["DNC_INDEX_SCAN": "Portable "])
+        let forced = try diagnostics(scan: "Portable ")
         XCTAssertEqual(scanLine(forced.output), "Approximate index scan: portable (DNC_INDEX_SCAN)", forced.output)
         XCTAssertEqual(forced.error, "", "a known kernel is taken silently")
 
-        let unknown = try Executables.run("dnc-dist", ["diagnostics"], environment: ["DNC_INDEX_SCAN": "avx1024"])
+        let unknown = try diagnostics(scan: "avx1024")
         XCTAssertEqual(unknown.status, 0, unknown.error)
         XCTAssertEqual(scanLine(unknown.output), line, "an unknown value leaves the default")
         XCTAssertEqual(unknown.error, "warning: DNC_INDEX_SCAN=avx1024 is not auto, portable, sse2, avx512-vnni; using auto\n")
