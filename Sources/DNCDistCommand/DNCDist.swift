@@ -32,7 +32,7 @@ struct DNCDist: ParsableCommand {
             print("dnc-dist \(Self.version)")
             print("BLAS: \(BLASRuntime.summary)")
             print("Products: \(ProductPath.summary)")
-        print("Approximate index scan: \(ApproximateIndexScan.summary)")
+            print("Approximate index scan: \(ApproximateIndexScan.summary)")
             return
         }
         throw CleanExit.helpRequest(self)

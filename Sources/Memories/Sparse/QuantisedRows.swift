@@ -154,11 +154,8 @@ enum QuantisedRows {
                       query: borrowing Query, kernel: Kernel, out: UnsafeMutablePointer<Float>) {
         switch kernel {
         case .avx512VNNI:
-            precondition(paddedWidth == 32 && kernel.isAvailable, "the VNNI scan takes 32 codes a row, on a CPU with AVX-512 VNNI")
-            query.high.withUnsafeBufferPointer { h in
-                query.low.withUnsafeBufferPointer { l in
-                    dnc_scan_score32_avx512_vnni(codes, scales, Int64(rows), h.baseAddress!, l.baseAddress!, query.offsetSum, out)
-                }
+            withVNNIQuery(query, paddedWidth: paddedWidth) { h, l in
+                dnc_scan_score32_avx512_vnni(codes, scales, Int64(rows), h, l, query.offsetSum, out)
             }
         case .sse2:
             #if arch(x86_64)
@@ -186,12 +183,8 @@ enum QuantisedRows {
                            query: borrowing Query, kernel: Kernel, threshold: Float,
                            scores: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int32>) -> Int {
         if kernel == .avx512VNNI {
-            precondition(paddedWidth == 32 && kernel.isAvailable, "the VNNI scan takes 32 codes a row, on a CPU with AVX-512 VNNI")
-            return query.high.withUnsafeBufferPointer { h in
-                query.low.withUnsafeBufferPointer { l in
-                    Int(dnc_scan_score32_above_avx512_vnni(codes, scales, Int64(rows), h.baseAddress!, l.baseAddress!, query.offsetSum,
-                                                           threshold, scores, indices))
-                }
+            return withVNNIQuery(query, paddedWidth: paddedWidth) { h, l in
+                Int(dnc_scan_score32_above_avx512_vnni(codes, scales, Int64(rows), h, l, query.offsetSum, threshold, scores, indices))
             }
         }
         score(codes: codes, scales: scales, rows: rows, paddedWidth: paddedWidth, query: query, kernel: kernel, out: scores)
@@ -202,6 +195,15 @@ enum QuantisedRows {
             kept += 1
         }
         return kept
+    }
+
+    /// The query's two byte halves for the VNNI kernels, after checking that they may run.
+    private static func withVNNIQuery<R>(_ query: borrowing Query, paddedWidth: Int,
+                                         _ body: (UnsafePointer<Int8>, UnsafePointer<Int8>) -> R) -> R {
+        precondition(paddedWidth == 32 && Kernel.avx512VNNI.isAvailable, "the VNNI scan takes 32 codes a row, on a CPU with AVX-512 VNNI")
+        return query.high.withUnsafeBufferPointer { h in
+            query.low.withUnsafeBufferPointer { l in body(h.baseAddress!, l.baseAddress!) }
+        }
     }
 
     /// Portable `Σ_j codes[j]·q_j` (exact, the reference for the SIMD path).

@@ -146,7 +146,6 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
             let xi = rec + l.interface + b * s
             layout.activate(raw: rec + l.raw + b * s, out: xi)
             let m = state.samples[b]
-            precondition(m.indexAhead == 0, "sample \(b): a backward began (beginBackward) and has not ended (endBackward); its index is ahead of its rows")
             si[l.rebuilt] = recording.rebuildIndexIfDue(m, sample: b, recording: tape != nil) ? 1 : 0
             sampleForward(m, xi: xi, rec: sr, ints: si, layout: l, readVectors: out)
         }

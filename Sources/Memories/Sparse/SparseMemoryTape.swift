@@ -64,8 +64,10 @@ public final class SparseMemoryTape<T: Real>: @unchecked Sendable {
 
     /// Before sample `b`'s step in the step just appended: rebuilds its index if the index is due,
     /// keeping a copy of the old one when this tape records for a backward. Returns whether it
-    /// rebuilt (the step's record keeps that flag).
+    /// rebuilt (the step's record keeps that flag). Every forward step of SAM and the SDNC comes
+    /// here first, so this is where a forward refuses an index left ahead of its rows.
     func rebuildIndexIfDue(_ m: SparseSampleMemory<T>, sample b: Int, recording: Bool) -> Bool {
+        precondition(m.indexAhead == 0, "sample \(b): a backward began (beginBackward) and has not ended (endBackward); its index is ahead of its rows")
         guard m.index.needsRebuild else { return false }
         if recording { indexSnapshots[(steps - 1) * batch + b] = m.index.copy() }
         m.index.rebuild()

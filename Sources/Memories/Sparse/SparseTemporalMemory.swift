@@ -150,7 +150,6 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
                 }
             }
             let m = state.samples[b]
-            precondition(m.indexAhead == 0, "sample \(b): a backward began (beginBackward) and has not ended (endBackward); its index is ahead of its rows")
             sample.rebuilt = recording.rebuildIndexIfDue(m, sample: b, recording: tape != nil)
             record.interface.withUnsafeBufferPointer { xi in
                 sampleForward(m, sample: b, xi: xi.baseAddress! + b * s, record: sample, readVectors: out)
