@@ -22,6 +22,8 @@ final class IndexScanKernelTests: XCTestCase {
         XCTAssertEqual(plain.status, 0, plain.error)
         let line = try XCTUnwrap(scanLine(plain.output), plain.output)
         XCTAssertTrue(["avx512-vnni", "sse2", "portable"].contains { line == "Approximate index scan: \($0) (fastest here)" }, line)
+        let version = try Executables.run("dnc-dist", ["--version"], environment: ["DNC_INDEX_SCAN": ""])
+        XCTAssertEqual(scanLine(version.output), line, "--version names the kernel as diagnostics do")
 
         let forced = try diagnostics(scan: "Portable ")
         XCTAssertEqual(scanLine(forced.output), "Approximate index scan: portable (DNC_INDEX_SCAN)", forced.output)
