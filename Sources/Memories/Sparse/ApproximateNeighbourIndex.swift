@@ -92,6 +92,11 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
     private var listScores: [Float] = []
     /// Row numbers (within the list) of the scores the first pass keeps.
     private var listRows: [Int32] = []
+    /// The ids of those rows.
+    private var listIds: [Int] = []
+    /// The shortlist's rows (list, position) and exact scores.
+    private var candidateRows: [(Int, Int)] = []
+    private var exactScores: [T] = []
     private var topScores: [T] = [], topIds: [Int] = []
     /// Lists of the rows most recently filed or replaced, so that a rollback (`undoInsert`) and
     /// the model's redo of the same writes find a row's list without scoring every centroid.
@@ -377,7 +382,11 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
                 best.withUnsafeMutableBufferPointer { bs in
                     probeLists.withUnsafeMutableBufferPointer { pl in
                         var top = TopK(k: probes, scores: bs.baseAddress!, ids: pl.baseAddress!)
-                        for l in 0..<built { top.offer(sc[l], l) }
+                        if let bound = kthBestLowerBound(sc.baseAddress!, count: built, k: probes) {
+                            for l in 0..<built where !(sc[l] < bound) { top.offer(sc[l], l) }
+                        } else {
+                            for l in 0..<built { top.offer(sc[l], l) }
+                        }
                     }
                 }
             }
@@ -385,7 +394,10 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
         }
         var longest = 0
         for l in probeLists { longest = Swift.max(longest, lists[l].count) }
-        if listScores.count < longest { listScores = Array(repeating: 0, count: longest); listRows = Array(repeating: 0, count: longest) }
+        if listScores.count < longest {
+            listScores = Array(repeating: 0, count: longest); listRows = Array(repeating: 0, count: longest)
+            listIds = Array(repeating: 0, count: longest)
+        }
         let shortlist = Swift.max(k, options.shortlist)
         if shortScores.count < shortlist { shortScores = Array(repeating: 0, count: shortlist); shortIds = Array(repeating: 0, count: shortlist) }
         quantisedQuery.set(query, width: w)
@@ -393,6 +405,7 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
         let candidates = shortScores.withUnsafeMutableBufferPointer { ss in
             shortIds.withUnsafeMutableBufferPointer { si in
                 listScores.withUnsafeMutableBufferPointer { sc in listRows.withUnsafeMutableBufferPointer { ri in
+                  listIds.withUnsafeMutableBufferPointer { ki in
                     var short = TopK(k: shortlist, scores: ss.baseAddress!, ids: si.baseAddress!)
                     for (p, l) in probeLists.enumerated() {
                         // The next list's first codes are fetched from memory while this one is scored.
@@ -405,12 +418,24 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
                                     // can enter it (it only rises): most rows stop in the kernel,
                                     // and their ids (8 bytes a row) are never read.
                                     let threshold = short.count < shortlist ? -Float.infinity : ss[shortlist - 1]
-                                    let kept = QuantisedRows.scoreAbove(codes: codes.baseAddress!, scales: scales.baseAddress!,
+                                    var kept = QuantisedRows.scoreAbove(codes: codes.baseAddress!, scales: scales.baseAddress!,
                                                                         rows: members.count, paddedWidth: codeWidth,
                                                                         query: quantisedQuery, kernel: scanKernel, threshold: threshold,
                                                                         scores: sc.baseAddress!, indices: ri.baseAddress!)
+                                    // The first list scanned passes whole (no threshold yet): offer
+                                    // only the rows that can be among its `shortlist` best.
+                                    if let bound = kthBestLowerBound(sc.baseAddress!, count: kept, k: shortlist) {
+                                        var passing = 0
+                                        for c in 0..<kept where !(sc[c] < bound) {
+                                            sc[passing] = sc[c]; ri[passing] = ri[c]; passing += 1
+                                        }
+                                        kept = passing
+                                    }
+                                    // The kept rows' ids in a loop of their own, so that their
+                                    // loads (each likely a cache miss) overlap.
+                                    for c in 0..<kept { ki[c] = members[Int(ri[c])] }
                                     for c in 0..<kept where short.count < shortlist || sc[c] >= ss[shortlist - 1] {
-                                        short.offer(sc[c], members[Int(ri[c])])
+                                        short.offer(sc[c], ki[c])
                                     }
                                 }
                             }
@@ -418,23 +443,28 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
                         }
                     }
                     return short.count
+                  }
                 } }
             }
         }
-        // Second pass: the shortlist's exact scores with the unit vectors.
+        // Second pass: the shortlist's exact scores with the unit vectors. Where each row is, its
+        // score, and the selection in separate loops, so that the candidates' loads (at 1 M rows
+        // each a cache miss) overlap instead of waiting one behind the other's comparisons.
+        if exactScores.count < candidates { exactScores = Array(repeating: 0, count: candidates); candidateRows = Array(repeating: (0, 0), count: candidates) }
+        for c in 0..<candidates { let id = shortIds[c]; candidateRows[c] = (listOf[id], positionInList[id]) }
+        for c in 0..<candidates {
+            let (l, p) = candidateRows[c]
+            exactScores[c] = listVectors[l].withUnsafeBufferPointer { v in
+                let row = v.baseAddress! + p * w
+                var sum: T = 0
+                for j in 0..<w { sum += query[j] * row[j] }
+                return sum
+            }
+        }
         return topScores.withUnsafeMutableBufferPointer { ts in
             topIds.withUnsafeMutableBufferPointer { ti in
                 var top = TopK(k: k, scores: ts.baseAddress!, ids: ti.baseAddress!)
-                for c in 0..<candidates {
-                    let id = shortIds[c], p = positionInList[id]
-                    let score = listVectors[listOf[id]].withUnsafeBufferPointer { v in
-                        let row = v.baseAddress! + p * w
-                        var sum: T = 0
-                        for j in 0..<w { sum += query[j] * row[j] }
-                        return sum
-                    }
-                    top.offer(score, id)
-                }
+                for c in 0..<candidates { top.offer(exactScores[c], shortIds[c]) }
                 results.update(from: ti.baseAddress!, count: top.count)
                 return top.count
             }
