@@ -3,7 +3,7 @@ import TestSupport
 import DNCStorage
 import DNCTraining
 
-/// `DNC_INDEX_SCAN`: which kernel scans the approximate index's eight-bit codes. Every kernel
+/// `DNC_INDEX_SCAN`: which kernel scans the approximate index's four-bit codes. Every kernel
 /// gives the same scores bit for bit, so a training run is the same whichever it is; diagnostics
 /// name the kernel in use, and a value that names none is reported once and ignored.
 final class IndexScanKernelTests: XCTestCase {

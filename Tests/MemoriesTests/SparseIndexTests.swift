@@ -167,11 +167,12 @@ final class SparseIndexTests: XCTestCase {
         XCTAssertEqual(index.centroidScans, afterRebuild + 1, "a rebuild's new centroids need new scores")
     }
 
-    /// The eight-bit scan (`QuantisedRows.score`) gives, with every kernel this machine has
+    /// The four-bit scan (`QuantisedRows.score`) gives, with every kernel this machine has
     /// (portable; SSE2 four rows at a time and one; AVX-512 VNNI sixteen at a time and one, on the
-    /// query split into bytes), exactly `scale · (Σ u_j·q_j − 128·Σ q_j)`, and that score is the
-    /// cosine up to the rounding: a padded width (40 → 48, 7 rows) and the 32-code rows the VNNI
-    /// kernel takes (53 rows: three blocks of sixteen and a tail of five).
+    /// query split into bytes), exactly `scale · (Σ u_j·q_j − 8·Σ q_j)`, and that score is the
+    /// cosine up to the rounding: a padded width (40 → 64 codes, two groups of 32, 7 rows) and the
+    /// 32-code rows the VNNI kernel takes (53 rows: three blocks of sixteen and a tail of five).
+    /// The codes are packed two a byte, codes b and 16 + b of each group of 32 in byte b.
     func testQuantisedScoresAreExactIntegerSumsCloseToTheDot() {
         for x: Float in [0.5, 1.5, 2.5, -0.5, -2.5, 126.49, 126.5, 127.2, -127.5, 32_766.5, 32_767.4, 3.7, -3.7] {
             XCTAssertEqual(QuantisedRows.roundedToNearestEven(x), x.rounded(.toNearestOrEven), "\(x)")
@@ -182,15 +183,25 @@ final class SparseIndexTests: XCTestCase {
         let kernels = QuantisedRows.Kernel.allCases.filter(\.isAvailable)
         print("quantised scan kernels on this machine: \(kernels.map(\.rawValue))")
         for (w, n, seed) in [(40, 7, 41), (32, 53, 43)] {
-            let pw = QuantisedRows.paddedWidth(w)
-            XCTAssertEqual(pw, w == 40 ? 48 : 32)
+            let pw = QuantisedRows.paddedWidth(w), rowBytes = QuantisedRows.bytes(paddedWidth: pw)
+            XCTAssertEqual(pw, w == 40 ? 64 : 32)
+            XCTAssertEqual(rowBytes, pw / 2)
             let rows = SparseData.gaussian(n, w, seed: UInt64(seed)), query = SparseData.gaussian(1, w, seed: UInt64(seed + 1))
             var units = [Double](repeating: 0, count: n * w)
-            var codes = [UInt8](repeating: 0, count: n * pw), scales = [Float](repeating: 0, count: n)
+            var codes = [UInt8](repeating: 0, count: n * rowBytes), scales = [Float](repeating: 0, count: n)
             for i in 0..<n {
                 rows.withUnsafeBufferPointer { r in units.withUnsafeMutableBufferPointer { normalise(r.baseAddress! + i * w, into: $0.baseAddress! + i * w, width: w) } }
                 scales[i] = units.withUnsafeBufferPointer { u in
-                    codes.withUnsafeMutableBufferPointer { QuantisedRows.encode(u.baseAddress! + i * w, width: w, paddedWidth: pw, into: $0.baseAddress! + i * pw) }
+                    codes.withUnsafeMutableBufferPointer { QuantisedRows.encode(u.baseAddress! + i * w, width: w, paddedWidth: pw, into: $0.baseAddress! + i * rowBytes) }
+                }
+                // The packing: code j is round(u_j / scale) + 8, in byte 16·(j / 32) + j % 16, low
+                // four bits for j % 32 < 16; the padding codes are 8 (zero).
+                for j in 0..<pw {
+                    let byte = codes[i * rowBytes + j / 32 * 16 + j % 16]
+                    let stored = j % 32 < 16 ? byte & 15 : byte >> 4
+                    let largest = (0..<w).map { Float(units[i * w + $0]).magnitude }.max()!
+                    let expected = j < w ? Int((Float(units[i * w + j]) * (7 / largest)).rounded(.toNearestOrEven)) + 8 : 8
+                    XCTAssertEqual(Int(stored), expected, "W \(w) row \(i) code \(j)")
                 }
             }
             var q = QuantisedRows.Query(paddedWidth: pw)
@@ -205,13 +216,15 @@ final class SparseIndexTests: XCTestCase {
                 var out = [Float](repeating: .nan, count: n)
                 QuantisedRows.score(codes: codes, scales: scales, rows: n, paddedWidth: pw, query: q, kernel: kernel, out: &out)
                 for i in 0..<n {
-                    let reference = codes.withUnsafeBufferPointer { c in q.values.withUnsafeBufferPointer { QuantisedRows.dot(c.baseAddress! + i * pw, $0.baseAddress!, pw) } }
+                    let reference = codes.withUnsafeBufferPointer { c in q.values.withUnsafeBufferPointer { QuantisedRows.dot(c.baseAddress! + i * rowBytes, $0.baseAddress!, pw) } }
                     XCTAssertEqual(out[i].bitPattern, (scales[i] * Float(reference - q.offsetSum)).bitPattern, "\(kernel) W \(w) row \(i)")
                     var cosine = 0.0
                     for j in 0..<w { cosine += units[i * w + j] * query[j] / queryNorm }
                     // The query's integers are q_j · 32 639 / max|q|.
                     let approximate = Double(out[i]) * largest / 32_639 / queryNorm
-                    XCTAssertEqual(approximate, cosine, accuracy: 0.01, "\(kernel) W \(w) row \(i)")
+                    // Each code is off by at most half a step (scale / 2), so the score by at most
+                    // scale/2 · Σ|q_j|/|q| ≤ scale/2 · √W, plus the query's rounding.
+                    XCTAssertEqual(approximate, cosine, accuracy: Double(scales[i]) / 2 * Double(w).squareRoot() + 1e-3, "\(kernel) W \(w) row \(i)")
                 }
                 // Only the scores at or above a threshold, with their rows, in order (the
                 // median: some of every block of sixteen pass; -∞: all of them).
@@ -224,6 +237,31 @@ final class SparseIndexTests: XCTestCase {
                     XCTAssertEqual(Array(kept[0..<count]).map(\.bitPattern), expected.map { out[$0].bitPattern }, "\(kernel) W \(w) ≥ \(threshold)")
                 }
             }
+        }
+    }
+
+    /// The k-th best's lower bound (least of k block maxima) has at least k scores at or above it,
+    /// and a TopK offered only those selects exactly what it selects offered everything, ties to
+    /// the lower id included (scores drawn from few values, so that ties cross the bound).
+    func testKthBestLowerBoundKeepsTheTopKSelection() {
+        let random = CounterRandom(seed: 61)
+        for (n, k, values) in [(1_000, 32, 1_000_000), (100, 32, 1_000_000), (257, 7, 5), (64, 32, 3), (63, 32, 3)] {
+            let scores = (0..<n).map { Float(random.integer(below: values, stream: 1, index: UInt64($0 + n * k))) }
+            func select(_ offered: [Int]) -> [Int] {
+                var s = [Float](repeating: 0, count: k), ids = [Int](repeating: 0, count: k)
+                return s.withUnsafeMutableBufferPointer { sp in
+                    ids.withUnsafeMutableBufferPointer { ip in
+                        var top = TopK(k: k, scores: sp.baseAddress!, ids: ip.baseAddress!)
+                        for i in offered { top.offer(scores[i], i) }
+                        return Array(ip.prefix(top.count))
+                    }
+                }
+            }
+            let bound = scores.withUnsafeBufferPointer { kthBestLowerBound($0.baseAddress!, count: n, k: k) }
+            guard let bound else { XCTAssertLessThan(n, 2 * k, "no bound only below 2k scores"); continue }
+            XCTAssertGreaterThanOrEqual(scores.filter { $0 >= bound }.count, k, "n \(n) k \(k)")
+            if values > n && n >= 10 * k { XCTAssertLessThan(scores.filter { $0 >= bound }.count, n / 2, "n \(n) k \(k): most scores fall below the bound") }
+            XCTAssertEqual(select((0..<n).filter { !(scores[$0] < bound) }), select(Array(0..<n)), "n \(n) k \(k)")
         }
     }
 

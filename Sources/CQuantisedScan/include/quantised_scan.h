@@ -14,20 +14,21 @@ extern "C" {
 /// 1 when this CPU and operating system run AVX-512 F, BW and VNNI code, else 0.
 int dnc_scan_has_avx512_vnni(void);
 
-/// Scores `rows` rows of 32 eight-bit codes (row i at codes + 32·i) against a query given as two
-/// signed bytes per position, q_j = 256·high[j] + low[j]:
-///   out[i] = scales[i] · (float)(Σ_j codes[32·i + j]·q_j − offset_sum).
+/// Scores `rows` rows of 32 four-bit codes against a query given as two signed bytes per
+/// position, q_j = 256·high[j] + low[j]. Row i is the 16 bytes at codes + 16·i; byte b holds
+/// code u_b in its low four bits and u_{16+b} in its high four bits:
+///   out[i] = scales[i] · (float)(Σ_j u_j·q_j − offset_sum).
 /// The sums are exact 32-bit integers, so the result equals, bit for bit, any other way of
 /// computing the same formula. Only call it when dnc_scan_has_avx512_vnni() returned 1.
-void dnc_scan_score32_avx512_vnni(const uint8_t *codes, const float *scales, int64_t rows,
-                                  const int8_t *high, const int8_t *low, int32_t offset_sum, float *out);
+void dnc_scan_score_nibbles32_avx512_vnni(const uint8_t *codes, const float *scales, int64_t rows,
+                                          const int8_t *high, const int8_t *low, int32_t offset_sum, float *out);
 
 /// The same scores, but only those ≥ `threshold` are kept: for each such row i, in increasing i,
 /// scores[c] = its score and indices[c] = i; returns how many (c runs from 0). The index's
 /// first pass wants only the rows that can enter its shortlist, and most cannot.
-int64_t dnc_scan_score32_above_avx512_vnni(const uint8_t *codes, const float *scales, int64_t rows,
-                                           const int8_t *high, const int8_t *low, int32_t offset_sum,
-                                           float threshold, float *scores, int32_t *indices);
+int64_t dnc_scan_score_nibbles32_above_avx512_vnni(const uint8_t *codes, const float *scales, int64_t rows,
+                                                   const int8_t *high, const int8_t *low, int32_t offset_sum,
+                                                   float threshold, float *scores, int32_t *indices);
 
 /// Asks for the first `bytes` bytes at `start` (at most 512) to be brought into the caches
 /// (`prefetcht0` per 64-byte line): the index calls it for the next list it will scan. Swift

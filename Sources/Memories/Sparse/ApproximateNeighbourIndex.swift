@@ -14,7 +14,7 @@ public struct ApproximateIndexOptions: Hashable, Sendable {
     public var kMeansIterations: Int
     /// Below this many stored rows the index is one flat list (an exact scan).
     public var minimumBuildSize: Int
-    /// Rows the eight-bit first pass keeps for the exact re-ranking (at least k); ≥ the stored
+    /// Rows the four-bit first pass keeps for the exact re-ranking (at least k); ≥ the stored
     /// rows makes every scanned row re-ranked exactly.
     public var shortlist: Int
 
@@ -42,8 +42,9 @@ public struct ApproximateIndexOptions: Hashable, Sendable {
 /// * Reset: O(L).
 ///
 /// Each list keeps its rows' unit vectors contiguously (as FAISS's inverted lists do), and beside
-/// them eight-bit codes of the same vectors (`QuantisedRows`: W bytes and a scale per row). A query
-/// scans the probed lists' codes (a quarter of the bytes of Float vectors; the scan is DRAM-bound),
+/// them four-bit codes of the same vectors (`QuantisedRows`: W/2 bytes and a scale per row). A query
+/// scans the probed lists' codes (an eighth of the bytes of Float vectors; the scan is bound by
+/// memory bandwidth),
 /// keeps the `shortlist` best rows by that approximate score, and re-ranks those exactly with their
 /// unit vectors. The codes are a function of the unit vectors, so a rebuild, an undo and a redo
 /// reproduce them bit for bit, and the integer scan gives the same scores on every path.
@@ -74,10 +75,12 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
     private var lists: [[Int]]
     /// Unit vectors of each list's rows, in list order (W per row).
     private var listVectors: [[T]]
-    /// Eight-bit codes of each list's rows (`codeWidth` per row) and their scales, in list order.
+    /// Four-bit codes of each list's rows (`codeBytes` per row) and their scales, in list order.
     private var listCodes: [[UInt8]]
     private var listScales: [[Float]]
+    /// Codes per row (the width padded, `QuantisedRows.paddedWidth`) and the bytes they take.
     private let codeWidth: Int
+    private let codeBytes: Int
     /// How the codes are scored (`QuantisedRows.kernel`: the fastest this CPU has, unless
     /// `DNC_INDEX_SCAN` says otherwise); every kernel gives the same scores.
     private let scanKernel: QuantisedRows.Kernel
@@ -120,8 +123,9 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
         listCodes = [[]]
         listScales = [[]]
         codeWidth = QuantisedRows.paddedWidth(width)
+        codeBytes = QuantisedRows.bytes(paddedWidth: codeWidth)
         scanKernel = QuantisedRows.kernel(paddedWidth: codeWidth)
-        codeScratch = Array(repeating: 0, count: codeWidth)
+        codeScratch = Array(repeating: 0, count: codeBytes)
         quantisedQuery = QuantisedRows.Query(paddedWidth: codeWidth)
         unitScratch = Array(repeating: 0, count: width)
         recentLists = RecentListAssignments(width: width)
@@ -181,7 +185,7 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
             listVectors[l].withUnsafeMutableBufferPointer { v in
                 (v.baseAddress! + p * w).update(from: v.baseAddress! + last * w, count: w)
             }
-            let cw = codeWidth
+            let cw = codeBytes
             listCodes[l].withUnsafeMutableBufferPointer { c in
                 (c.baseAddress! + p * cw).update(from: c.baseAddress! + last * cw, count: cw)
             }
@@ -189,7 +193,7 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
         }
         lists[l].removeLast()
         listVectors[l].removeLast(w)
-        listCodes[l].removeLast(codeWidth)
+        listCodes[l].removeLast(codeBytes)
         listScales[l].removeLast()
     }
 
@@ -512,17 +516,17 @@ public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @u
         return true
     }
 
-    /// The eight-bit codes and scale filed for a stored row (tests).
+    /// The four-bit codes (packed, `codeBytes`) and scale filed for a stored row (tests).
     func storedCodes(_ id: Int) -> (codes: [UInt8], scale: Float)? {
         guard contains(id) else { return nil }
         let l = listOf[id], p = positionInList[id]
-        return (Array(listCodes[l][(p * codeWidth)..<((p + 1) * codeWidth)]), listScales[l][p])
+        return (Array(listCodes[l][(p * codeBytes)..<((p + 1) * codeBytes)]), listScales[l][p])
     }
 
     /// Whether every stored row's codes are those of its unit vector (tests: the swaps of a removal
     /// move codes, scales and vectors together).
     func codesMatchVectors() -> Bool {
-        var codes = [UInt8](repeating: 0, count: codeWidth)
+        var codes = [UInt8](repeating: 0, count: codeBytes)
         for s in 0..<count {
             let id = members[s], stored = storedCodes(id)!
             let scale = storedVector(id)!.withUnsafeBufferPointer { v in

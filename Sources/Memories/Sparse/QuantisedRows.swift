@@ -6,29 +6,37 @@ import Foundation
 import _Builtin_intrinsics.intel
 #endif
 
-/// Eight-bit codes of unit vectors for the approximate index's first pass: a row is W bytes and a
-/// scale instead of W reals, so scanning a list streams a quarter of the bytes (Float) of its unit
-/// vectors, and the scan is DRAM-bound (`dnc-bench --only index`, README "The indexes on full
-/// memories").
+/// Four-bit codes of unit vectors for the approximate index's first pass: a row is W/2 bytes and a
+/// scale instead of W reals, so scanning a list streams an eighth of the bytes (Float) of its unit
+/// vectors. The scan of a large memory is bound by how fast bytes arrive from memory (`dnc-bench
+/// --only index`, README "The indexes on full memories"): four bits a code scan 1 M rows in about
+/// 0.6 of the time of eight bits (docs/sparse-memory.md), and the shortlist's exact re-ranking
+/// makes up for the coarser first pass (recall@4 unchanged at 1 M Gaussian rows).
 ///
-/// A row `v` is stored as `u_j = round(v_j / s) + 128` with `s = max_j |v_j| / 127` (so
-/// `u_j ∈ 1...255`), padded with 128 to `paddedWidth` (a multiple of 16). A query is rounded to
-/// 16-bit integers `q_j`; the approximate score of a row is `s · (Σ_j u_j·q_j − 128·Σ_j q_j)`,
-/// proportional to `v·q` up to the rounding of both. The sum is computed in 32-bit integers, which
-/// is exact, so every path (AVX-512 VNNI where the CPU has it, SSE2 on other x86-64, the portable
-/// one elsewhere; sixteen, four rows at a time or one) gives the same bits, and the scores are a
-/// function of the stored content alone, whatever machine computed them.
+/// A row `v` is stored as `u_j = round(v_j / s) + 8` with `s = max_j |v_j| / 7` (so
+/// `u_j ∈ 1...15`), padded with 8 to `paddedWidth` codes (a multiple of 32), two codes a byte:
+/// in each group of 32 codes (16 bytes), byte b holds `u_b` in its low four bits and `u_{16+b}` in
+/// its high four bits, so that one mask and one shift give sixteen consecutive codes. A query is
+/// rounded to 16-bit integers `q_j`; the approximate score of a row is
+/// `s · (Σ_j u_j·q_j − 8·Σ_j q_j)`, proportional to `v·q` up to the rounding of both. The sum is
+/// computed in 32-bit integers, which is exact, so every path (AVX-512 VNNI where the CPU has it,
+/// SSE2 on other x86-64, the portable one elsewhere; sixteen, four rows at a time or one) gives
+/// the same bits, and the scores are a function of the stored content alone, whatever machine
+/// computed them.
 enum QuantisedRows {
-    static let offset: Int32 = 128
+    static let offset: Int32 = 8
+    /// The largest code magnitude before the offset: codes are -7...7, stored as 1...15.
+    static let levels: Float = 7
 
     /// The ways to compute the scores, all giving the same bits.
     enum Kernel: String, CaseIterable, Sendable {
         /// Plain Swift, one product at a time: the reference.
         case portable
-        /// x86-64's baseline: codes widened to 16 bits, `pmaddwd` with the query, four rows at a time.
+        /// x86-64's baseline: codes unpacked and widened to 16 bits, `pmaddwd` with the query, four
+        /// rows at a time.
         case sse2
         /// Rows of 32 codes (W ≤ 32), sixteen at a time, `vpdpbusd` on the query split into bytes
-        /// (C, Sources/CQuantisedScan). Two to four times SSE2's rows per second in cache.
+        /// (C, Sources/CQuantisedScan).
         case avx512VNNI = "avx512-vnni"
 
         /// Whether this machine runs it.
@@ -88,29 +96,43 @@ enum QuantisedRows {
     @inline(__always)
     static func roundedToNearestEven(_ x: Float) -> Float { (x + 12_582_912) - 12_582_912 }
 
-    /// Bytes per row: the width rounded up to a multiple of 16 (one SSE register of codes).
-    static func paddedWidth(_ width: Int) -> Int { Swift.max(16, (width + 15) / 16 * 16) }
+    /// Codes per row: the width rounded up to a multiple of 32 (one SSE register of bytes, two
+    /// codes a byte).
+    static func paddedWidth(_ width: Int) -> Int { Swift.max(32, (width + 31) / 32 * 32) }
 
-    /// Writes the codes of `v` (W values) into `codes` (`paddedWidth` bytes); returns the scale.
+    /// Bytes per row of `paddedWidth` codes.
+    static func bytes(paddedWidth: Int) -> Int { paddedWidth / 2 }
+
+    /// Code `j` of a row (0...15, the stored value; `paddedWidth` codes in `bytes(paddedWidth:)`).
+    @inline(__always)
+    static func code(_ row: UnsafePointer<UInt8>, _ j: Int) -> Int32 {
+        let byte = Int32(row[j / 32 * 16 + j % 16])
+        return j % 32 < 16 ? byte & 15 : byte >> 4
+    }
+
+    /// Writes the codes of `v` (W values) into `codes` (`bytes(paddedWidth:)` bytes); returns the scale.
     @inline(__always)
     static func encode<T: Real>(_ v: UnsafePointer<T>, width: Int, paddedWidth: Int, into codes: UnsafeMutablePointer<UInt8>) -> Float {
         var largest: Float = 0
         for j in 0..<width { largest = Swift.max(largest, Float(v[j]).magnitude) }
+        let empty = UInt8(offset | offset << 4)
         guard largest > 0, largest.isFinite else {
-            codes.initialize(repeating: UInt8(offset), count: paddedWidth)
+            codes.initialize(repeating: empty, count: bytes(paddedWidth: paddedWidth))
             return 0
         }
-        let scale = largest / 127, inverse = 127 / largest
-        for j in 0..<width {
-            let code = roundedToNearestEven(Float(v[j]) * inverse)
-            codes[j] = UInt8(Int32(Swift.min(127, Swift.max(-127, code))) + offset)
+        let scale = largest / levels, inverse = levels / largest
+        @inline(__always) func code(_ j: Int) -> UInt8 {
+            guard j < width else { return UInt8(offset) }
+            return UInt8(Int32(Swift.min(levels, Swift.max(-levels, roundedToNearestEven(Float(v[j]) * inverse)))) + offset)
         }
-        for j in width..<paddedWidth { codes[j] = UInt8(offset) }
+        for g in 0..<(paddedWidth / 32) {
+            for b in 0..<16 { codes[g * 16 + b] = code(g * 32 + b) | code(g * 32 + 16 + b) << 4 }
+        }
         return scale
     }
 
     /// A query rounded to 16-bit integers (`paddedWidth` values, zero past the width) and
-    /// `128·Σ q_j`, the part of every row's sum that the codes' offset adds; also each value as
+    /// `8·Σ q_j`, the part of every row's sum that the codes' offset adds; also each value as
     /// two signed bytes, `q_j = 256·high_j + low_j`, for the VNNI kernel (bytes by bytes).
     struct Query {
         var values: [Int16]
@@ -124,10 +146,10 @@ enum QuantisedRows {
             low = Array(repeating: 0, count: paddedWidth)
         }
 
-        /// The largest |q_j| keeps `Σ u_j·q_j` within Int32 (255 · q · paddedWidth < 2³¹) and
+        /// The largest |q_j| keeps `Σ u_j·q_j` within Int32 (15 · q · paddedWidth < 2³¹) and
         /// the split within bytes: 32 639 = 256·127 + 127.
         mutating func set<T: Real>(_ q: UnsafePointer<T>, width: Int) {
-            let limit = Float(Swift.min(32_639, Int(Int32.max) / (255 * values.count)))
+            let limit = Float(Swift.min(32_639, Int(Int32.max) / (15 * values.count)))
             var largest: Float = 0
             for j in 0..<width { largest = Swift.max(largest, Float(q[j]).magnitude) }
             let inverse: Float = largest > 0 && largest.isFinite ? limit / largest : 0
@@ -148,14 +170,14 @@ enum QuantisedRows {
         }
     }
 
-    /// `out[i] = scales[i] · (Σ_j codes[i][j]·q_j − offsetSum)` for `rows` rows of `paddedWidth`
-    /// codes, with `kernel` (which must be available, and `.avx512VNNI` only for 32 codes a row).
+    /// `out[i] = scales[i] · (Σ_j u_ij·q_j − offsetSum)` for `rows` rows of `paddedWidth` codes
+    /// (`bytes(paddedWidth:)` bytes each), with `kernel` (which must be available, and `.avx512VNNI` only for 32 codes a row).
     static func score(codes: UnsafePointer<UInt8>, scales: UnsafePointer<Float>, rows: Int, paddedWidth: Int,
                       query: borrowing Query, kernel: Kernel, out: UnsafeMutablePointer<Float>) {
         switch kernel {
         case .avx512VNNI:
             withVNNIQuery(query, paddedWidth: paddedWidth) { h, l in
-                dnc_scan_score32_avx512_vnni(codes, scales, Int64(rows), h, l, query.offsetSum, out)
+                dnc_scan_score_nibbles32_avx512_vnni(codes, scales, Int64(rows), h, l, query.offsetSum, out)
             }
         case .sse2:
             #if arch(x86_64)
@@ -168,8 +190,9 @@ enum QuantisedRows {
             #endif
         case .portable:
             query.values.withUnsafeBufferPointer { q in
+                let rowBytes = bytes(paddedWidth: paddedWidth)
                 for i in 0..<rows {
-                    out[i] = scales[i] * Float(dot(codes + i * paddedWidth, q.baseAddress!, paddedWidth) &- query.offsetSum)
+                    out[i] = scales[i] * Float(dot(codes + i * rowBytes, q.baseAddress!, paddedWidth) &- query.offsetSum)
                 }
             }
         }
@@ -184,7 +207,7 @@ enum QuantisedRows {
                            scores: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int32>) -> Int {
         if kernel == .avx512VNNI {
             return withVNNIQuery(query, paddedWidth: paddedWidth) { h, l in
-                Int(dnc_scan_score32_above_avx512_vnni(codes, scales, Int64(rows), h, l, query.offsetSum, threshold, scores, indices))
+                Int(dnc_scan_score_nibbles32_above_avx512_vnni(codes, scales, Int64(rows), h, l, query.offsetSum, threshold, scores, indices))
             }
         }
         score(codes: codes, scales: scales, rows: rows, paddedWidth: paddedWidth, query: query, kernel: kernel, out: scores)
@@ -206,39 +229,40 @@ enum QuantisedRows {
         }
     }
 
-    /// Portable `Σ_j codes[j]·q_j` (exact, the reference for the SIMD path).
+    /// Portable `Σ_j u_j·q_j` over a row's `count` codes (exact, the reference for the SIMD paths).
     @inline(__always)
     static func dot(_ codes: UnsafePointer<UInt8>, _ query: UnsafePointer<Int16>, _ count: Int) -> Int32 {
         var sum: Int32 = 0
-        for j in 0..<count { sum &+= Int32(codes[j]) &* Int32(query[j]) }
+        for j in 0..<count { sum &+= code(codes, j) &* Int32(query[j]) }
         return sum
     }
 
     #if arch(x86_64)
-    /// SSE2 (baseline x86-64, no target flags): codes zero-extended to 16 bits, `pmaddwd` with the
-    /// query, four rows' sums reduced together.
+    /// SSE2 (baseline x86-64, no target flags): a group of 32 codes (16 bytes) split into its low
+    /// and high nibbles (codes 0–15 and 16–31 of the group), zero-extended to 16 bits, `pmaddwd`
+    /// with the query's four registers for that group.
     @inline(__always)
-    private static func rowSums(_ row: UnsafeRawPointer, _ query: UnsafeRawPointer, _ chunks: Int) -> __m128i {
-        let zero = _mm_setzero_si128()
-        var sum = _mm_setzero_si128()
-        for c in 0..<chunks {
-            let codes = row.loadUnaligned(fromByteOffset: c * 16, as: __m128i.self)
-            let q0 = query.loadUnaligned(fromByteOffset: c * 32, as: __m128i.self)
-            let q1 = query.loadUnaligned(fromByteOffset: c * 32 + 16, as: __m128i.self)
-            sum = _mm_add_epi32(sum, _mm_add_epi32(_mm_madd_epi16(_mm_unpacklo_epi8(codes, zero), q0),
-                                                   _mm_madd_epi16(_mm_unpackhi_epi8(codes, zero), q1)))
-        }
-        return sum
+    private static func groupSums(_ bytes: UnsafeRawPointer, _ q: (__m128i, __m128i, __m128i, __m128i)) -> __m128i {
+        let zero = _mm_setzero_si128(), nibble = _mm_set1_epi8(15)
+        let packed = bytes.loadUnaligned(as: __m128i.self)
+        let first = _mm_and_si128(packed, nibble), second = _mm_and_si128(_mm_srli_epi16(packed, 4), nibble)
+        return _mm_add_epi32(_mm_add_epi32(_mm_madd_epi16(_mm_unpacklo_epi8(first, zero), q.0), _mm_madd_epi16(_mm_unpackhi_epi8(first, zero), q.1)),
+                             _mm_add_epi32(_mm_madd_epi16(_mm_unpacklo_epi8(second, zero), q.2), _mm_madd_epi16(_mm_unpackhi_epi8(second, zero), q.3)))
     }
 
-    /// Sums of one row of 32 codes with the query held in registers (the generic loop reloads
-    /// the query for every row: 5.4 against 2.9 ns per row in cache, measured on this machine).
+    /// The query's 16-bit values for group `g` (codes 32g ..< 32g + 32), four registers.
     @inline(__always)
-    private static func rowSums32(_ row: UnsafeRawPointer, _ q: (__m128i, __m128i, __m128i, __m128i)) -> __m128i {
-        let zero = _mm_setzero_si128()
-        let a = row.loadUnaligned(as: __m128i.self), b = row.loadUnaligned(fromByteOffset: 16, as: __m128i.self)
-        return _mm_add_epi32(_mm_add_epi32(_mm_madd_epi16(_mm_unpacklo_epi8(a, zero), q.0), _mm_madd_epi16(_mm_unpackhi_epi8(a, zero), q.1)),
-                             _mm_add_epi32(_mm_madd_epi16(_mm_unpacklo_epi8(b, zero), q.2), _mm_madd_epi16(_mm_unpackhi_epi8(b, zero), q.3)))
+    private static func queryGroup(_ query: UnsafeRawPointer, _ g: Int) -> (__m128i, __m128i, __m128i, __m128i) {
+        (query.loadUnaligned(fromByteOffset: g * 64, as: __m128i.self), query.loadUnaligned(fromByteOffset: g * 64 + 16, as: __m128i.self),
+         query.loadUnaligned(fromByteOffset: g * 64 + 32, as: __m128i.self), query.loadUnaligned(fromByteOffset: g * 64 + 48, as: __m128i.self))
+    }
+
+    /// A row's lane sums over all its groups (the query reloaded per group).
+    @inline(__always)
+    private static func rowSums(_ row: UnsafeRawPointer, _ query: UnsafeRawPointer, _ groups: Int) -> __m128i {
+        var sum = _mm_setzero_si128()
+        for g in 0..<groups { sum = _mm_add_epi32(sum, groupSums(row + g * 16, queryGroup(query, g))) }
+        return sum
     }
 
     /// Four rows' lane sums `a`…`d` reduced together (transpose-and-add: lane r of the result is
@@ -255,28 +279,29 @@ enum QuantisedRows {
 
     private static func scoreSSE2(codes: UnsafePointer<UInt8>, scales: UnsafePointer<Float>, rows: Int, paddedWidth: Int,
                                   query: UnsafePointer<Int16>, offsetSum: Int32, out: UnsafeMutablePointer<Float>) {
-        let chunks = paddedWidth / 16, q = UnsafeRawPointer(query)
+        let groups = paddedWidth / 32, rowBytes = bytes(paddedWidth: paddedWidth), q = UnsafeRawPointer(query)
         let offset = _mm_set1_epi32(offsetSum)
         var i = 0
-        if paddedWidth == 32 {
-            let qs = (q.loadUnaligned(as: __m128i.self), q.loadUnaligned(fromByteOffset: 16, as: __m128i.self),
-                      q.loadUnaligned(fromByteOffset: 32, as: __m128i.self), q.loadUnaligned(fromByteOffset: 48, as: __m128i.self))
+        if groups == 1 {
+            // One group a row: the query stays in registers (reloading it for every row costs
+            // about twice the time per row in cache).
+            let qs = queryGroup(q, 0)
             while i + 4 <= rows {
-                let base = UnsafeRawPointer(codes + i * 32)
-                storeFour(rowSums32(base, qs), rowSums32(base + 32, qs), rowSums32(base + 64, qs), rowSums32(base + 96, qs),
+                let base = UnsafeRawPointer(codes + i * 16)
+                storeFour(groupSums(base, qs), groupSums(base + 16, qs), groupSums(base + 32, qs), groupSums(base + 48, qs),
                           offset: offset, scales: scales + i, out: out + i)
                 i += 4
             }
         }
         while i + 4 <= rows {
-            let base = UnsafeRawPointer(codes + i * paddedWidth)
-            let a = rowSums(base, q, chunks), b = rowSums(base + paddedWidth, q, chunks)
-            let c = rowSums(base + 2 * paddedWidth, q, chunks), d = rowSums(base + 3 * paddedWidth, q, chunks)
+            let base = UnsafeRawPointer(codes + i * rowBytes)
+            let a = rowSums(base, q, groups), b = rowSums(base + rowBytes, q, groups)
+            let c = rowSums(base + 2 * rowBytes, q, groups), d = rowSums(base + 3 * rowBytes, q, groups)
             storeFour(a, b, c, d, offset: offset, scales: scales + i, out: out + i)
             i += 4
         }
         while i < rows {
-            var s = rowSums(UnsafeRawPointer(codes + i * paddedWidth), q, chunks)
+            var s = rowSums(UnsafeRawPointer(codes + i * rowBytes), q, groups)
             s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s))
             s = _mm_add_epi32(s, _mm_srli_epi64(s, 32))
             out[i] = scales[i] * Float(_mm_cvtsi128_si32(s) &- offsetSum)

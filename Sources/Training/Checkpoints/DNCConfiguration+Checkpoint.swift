@@ -121,7 +121,7 @@ extension DNCConfiguration {
                 index = .approximate(ApproximateIndexOptions(
                     lists: lists, probes: try int("dnc.index_probes"), kMeansIterations: try int("dnc.index_kmeans_iterations"),
                     minimumBuildSize: try int("dnc.index_minimum_build_size"),
-                    // Checkpoints written before the eight-bit first pass have no shortlist: the default.
+                    // Checkpoints written before the quantised first pass have no shortlist: the default.
                     shortlist: values["dnc.index_shortlist"] != nil ? try int("dnc.index_shortlist") : ApproximateIndexOptions().shortlist))
             }
             let reads = try int("dnc.sparse_reads")
