@@ -44,10 +44,10 @@ public struct ApproximateIndexOptions: Hashable, Sendable {
 /// Each list keeps its rows' unit vectors contiguously (as FAISS's inverted lists do), and beside
 /// them four-bit codes of the same vectors (`QuantisedRows`: W/2 bytes and a scale per row). A query
 /// scans the probed lists' codes (an eighth of the bytes of Float vectors; the scan is bound by
-/// memory bandwidth),
-/// keeps the `shortlist` best rows by that approximate score, and re-ranks those exactly with their
-/// unit vectors. The codes are a function of the unit vectors, so a rebuild, an undo and a redo
-/// reproduce them bit for bit, and the integer scan gives the same scores on every path.
+/// memory bandwidth), keeps the `shortlist` best rows by that approximate score, and re-ranks
+/// those exactly with their unit vectors. The codes are a function of the unit vectors, so a
+/// rebuild, an undo and a redo reproduce them bit for bit, and the integer scan gives the same
+/// scores on every path.
 public final class ApproximateNeighbourIndex<T: Real>: NearestNeighbourIndex, @unchecked Sendable {
     public typealias Scalar = T
     public let width: Int
