@@ -196,10 +196,10 @@ final class SparseIndexTests: XCTestCase {
                 }
                 // The packing: code j is round(u_j / scale) + 8, in byte 16·(j / 32) + j % 16, low
                 // four bits for j % 32 < 16; the padding codes are 8 (zero).
+                let largest = (0..<w).map { Float(units[i * w + $0]).magnitude }.max()!
                 for j in 0..<pw {
                     let byte = codes[i * rowBytes + j / 32 * 16 + j % 16]
                     let stored = j % 32 < 16 ? byte & 15 : byte >> 4
-                    let largest = (0..<w).map { Float(units[i * w + $0]).magnitude }.max()!
                     let expected = j < w ? Int((Float(units[i * w + j]) * (7 / largest)).rounded(.toNearestOrEven)) + 8 : 8
                     XCTAssertEqual(Int(stored), expected, "W \(w) row \(i) code \(j)")
                 }
