@@ -44,15 +44,20 @@ public enum Kernels {
         }
         let lda = lda ?? (transA ? m : k), ldb = ldb ?? (transB ? k : n), ldc = ldc ?? n
         if ProductPath.choose(transA: transA, transB: transB, m: m, n: n, k: k, alphaIsOne: alpha == 1,
-                              betaIsZeroOrOne: beta == 0 || beta == 1, requested: path) == .libxsmm,
-           let kernel = T.xsmmKernel(m: Int32(n), n: Int32(m), k: Int32(k), lda: Int32(ldb), ldb: Int32(lda),
-                                     ldc: Int32(ldc), beta: beta,
-                                     flags: transA ? dnc_xsmm_flag_trans_b() : 0) {
-            // Row-major C = op(A)·B is column-major Cᵀ = Bᵀ·op(A)ᵀ: libxsmm's A is our B (not
-            // transposed: a row-major matrix read column-major is its transpose already) and its
-            // B is our A, transposed exactly when ours is.
-            T.xsmmCall(kernel, a: b, b: a, c: c)
-            return
+                              betaIsZeroOrOne: beta == 0 || beta == 1, requested: path) == .libxsmm {
+            if transB {
+                // A·Bᵀ: through a transposed copy of the small B (ProductPath says when).
+                if T.xsmmProductTransposedB(m: Int32(m), n: Int32(n), k: Int32(k), a: a, lda: Int32(lda), b: b,
+                                            ldb: Int32(ldb), beta: beta, c: c, ldc: Int32(ldc)) { return }
+            } else if let kernel = T.xsmmKernel(m: Int32(n), n: Int32(m), k: Int32(k), lda: Int32(ldb), ldb: Int32(lda),
+                                                ldc: Int32(ldc), beta: beta,
+                                                flags: transA ? dnc_xsmm_flag_trans_b() : 0) {
+                // Row-major C = op(A)·B is column-major Cᵀ = Bᵀ·op(A)ᵀ: libxsmm's A is our B (not
+                // transposed: a row-major matrix read column-major is its transpose already) and its
+                // B is our A, transposed exactly when ours is.
+                T.xsmmCall(kernel, a: b, b: a, c: c)
+                return
+            }
         }
         let block = transA ? n : smallProductBlock(m: m, k: k, transB: transB)
         guard n > block else {

@@ -23,6 +23,12 @@ where RawSignificand: FixedWidthInteger {
     /// Runs a kernel from `xsmmKernel` on column-major operands.
     static func xsmmCall(_ kernel: UnsafeRawPointer, a: UnsafePointer<Self>, b: UnsafePointer<Self>,
                          c: UnsafeMutablePointer<Self>)
+    /// Row-major `C = A·Bᵀ + beta·C` (beta 0 or 1) in libxsmm through a transposed copy of B;
+    /// false, with nothing written, when B is larger than the copy's limit or libxsmm has no
+    /// kernel for the shape.
+    static func xsmmProductTransposedB(m: Int32, n: Int32, k: Int32, a: UnsafePointer<Self>, lda: Int32,
+                                       b: UnsafePointer<Self>, ldb: Int32, beta: Self,
+                                       c: UnsafeMutablePointer<Self>, ldc: Int32) -> Bool
     /// `y += alpha * x`.
     static func blasAxpy(count: Int, alpha: Self, x: UnsafePointer<Self>, y: UnsafeMutablePointer<Self>)
     /// Dot product of two contiguous vectors.
@@ -62,6 +68,11 @@ extension Float: Real {
     public static func xsmmCall(_ kernel: UnsafeRawPointer, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
                                 c: UnsafeMutablePointer<Float>) {
         dnc_xsmm_scall(kernel, a, b, c)
+    }
+    public static func xsmmProductTransposedB(m: Int32, n: Int32, k: Int32, a: UnsafePointer<Float>, lda: Int32,
+                                              b: UnsafePointer<Float>, ldb: Int32, beta: Float,
+                                              c: UnsafeMutablePointer<Float>, ldc: Int32) -> Bool {
+        dnc_xsmm_sgemm_transposed_b(m, n, k, a, lda, b, ldb, beta, c, ldc) != 0
     }
     @inlinable
     public static func blasAxpy(count: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
@@ -113,6 +124,11 @@ extension Double: Real {
     public static func xsmmCall(_ kernel: UnsafeRawPointer, a: UnsafePointer<Double>, b: UnsafePointer<Double>,
                                 c: UnsafeMutablePointer<Double>) {
         dnc_xsmm_dcall(kernel, a, b, c)
+    }
+    public static func xsmmProductTransposedB(m: Int32, n: Int32, k: Int32, a: UnsafePointer<Double>, lda: Int32,
+                                              b: UnsafePointer<Double>, ldb: Int32, beta: Double,
+                                              c: UnsafeMutablePointer<Double>, ldc: Int32) -> Bool {
+        dnc_xsmm_dgemm_transposed_b(m, n, k, a, lda, b, ldb, beta, c, ldc) != 0
     }
     @inlinable
     public static func blasAxpy(count: Int, alpha: Double, x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>) {

@@ -10,6 +10,9 @@ final class ProductPathTests: XCTestCase {
         (1, 1, 1), (1, 1024, 1), (1, 5, 400), (7, 1, 3), (2, 3, 1), (1, 1, 37),
         (4, 64, 64), (16, 247, 256), (32, 512, 134), (16, 300, 392), (3, 1024, 400),
         (64, 64, 64), (65, 70, 66), (392, 256, 16), (100, 90, 80),
+        // The memories' A·Bᵀ products (keys by memory, link) and an output layer's, which take a
+        // transposed copy of B to libxsmm.
+        (4, 16, 20), (1, 16, 20), (4, 16, 16), (4, 64, 32), (16, 6, 384),
     ]
 
     /// Deterministic values in [-1, 1) with no pattern the kernels could exploit.
@@ -102,6 +105,51 @@ final class ProductPathTests: XCTestCase {
         }
     }
 
+    /// The transposed-copy path must really run in libxsmm for the products the seam sends there
+    /// (the comparison above would also pass on OpenBLAS), and write exactly the naive result's
+    /// rows, leaving padding alone.
+    func testTransposedCopyPathRunsInLibxsmmForTheMemoryProducts() {
+        XCTAssertEqual(ProductPath.shimTransposedCopyLimit, ProductPath.transposedCopyLimit)
+        for (m, n, k) in [(4, 16, 20), (1, 16, 20), (4, 16, 16), (4, 64, 32), (4, 64, 64), (16, 6, 384), (3, 5, 7)] {
+            let lda = k + 1, ldb = k + 2, ldc = n + 3
+            let a: [Double] = values(m * lda, seed: 4), b: [Double] = values(n * ldb, seed: 5)
+            let c0: [Double] = values(m * ldc, seed: 6)
+            for beta in [0.0, 1.0] {
+                var c = c0
+                let taken = a.withUnsafeBufferPointer { pa in
+                    b.withUnsafeBufferPointer { pb in
+                        c.withUnsafeMutableBufferPointer { pc in
+                            Double.xsmmProductTransposedB(m: Int32(m), n: Int32(n), k: Int32(k), a: pa.baseAddress!, lda: Int32(lda),
+                                                          b: pb.baseAddress!, ldb: Int32(ldb), beta: beta,
+                                                          c: pc.baseAddress!, ldc: Int32(ldc))
+                        }
+                    }
+                }
+                XCTAssertTrue(taken, "no libxsmm path for \(m)×\(n)×\(k) A·Bᵀ")
+                let expected = naive(transA: false, transB: true, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, b: b, ldb: ldb,
+                                     beta: beta, c: c0, ldc: ldc)
+                for i in 0..<m {
+                    for j in 0..<ldc {
+                        let index = i * ldc + j
+                        if j < n {
+                            XCTAssertEqual(c[index], expected.value[index], accuracy: 1e-12 * Swift.max(expected.scale[index], 1))
+                        } else {
+                            XCTAssertEqual(c[index], c0[index], "padding written at \(i), \(j)")
+                        }
+                    }
+                }
+            }
+        }
+        // Over the copy's limit nothing is written and the caller falls back to OpenBLAS.
+        let n = 65, k = 64
+        let a = [Float](repeating: 1, count: k), b = [Float](repeating: 1, count: n * k)
+        var c = [Float](repeating: 7, count: n)
+        let taken = Float.xsmmProductTransposedB(m: 1, n: Int32(n), k: Int32(k), a: a, lda: Int32(k), b: b, ldb: Int32(k),
+                                                 beta: 0, c: &c, ldc: Int32(n))
+        XCTAssertFalse(taken)
+        XCTAssertEqual(c, [Float](repeating: 7, count: n))
+    }
+
     func testAutoTakesLibxsmmForSmallProductsAndOpenBLASForLargeOnes() {
         func path(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, alpha: Bool = true, beta: Bool = true,
                   _ requested: ProductPath = .auto) -> ProductPath {
@@ -111,7 +159,17 @@ final class ProductPathTests: XCTestCase {
         XCTAssertEqual(path(false, false, 16, 1024, 392), .libxsmm)   // a batch by a weight matrix
         XCTAssertEqual(path(true, false, 392, 1024, 16), .libxsmm)    // a one-step weight gradient
         XCTAssertEqual(path(true, false, 1024, 1024, 512), .openblas) // a whole sequence's weight gradient
-        XCTAssertEqual(path(false, true, 16, 1024, 392), .openblas)   // no transposed-A JIT in libxsmm 1.17
+        XCTAssertEqual(path(false, true, 16, 1024, 392), .openblas)   // B too large for a transposed copy
+        XCTAssertEqual(path(false, true, 4, 16, 20), .libxsmm)        // dnc-small's keys by memory: copied
+        XCTAssertEqual(path(true, true, 4, 16, 20), .openblas)        // both transposed: OpenBLAS only
+        XCTAssertEqual(path(false, true, 4, 64, 64, .libxsmm), .libxsmm)
+        XCTAssertEqual(path(false, true, 4, 65, 64, .libxsmm), .openblas)
+        XCTAssertEqual(path(false, true, 100, 40, 100), .openblas)    // neither m nor k small
+        // The copy's reach under auto follows OpenBLAS's kernels: 512 elements of B with its
+        // AVX-512 kernels, the copy's whole limit without them.
+        let avx512 = (BLASRuntime.tiers[BLASRuntime.coreName.lowercased()] ?? 0) >= 3
+        XCTAssertEqual(ProductPath.autoTransposedCopyLimit, avx512 ? 512 : ProductPath.transposedCopyLimit)
+        XCTAssertEqual(path(false, true, 4, 64, 32), avx512 ? .openblas : .libxsmm)
         XCTAssertEqual(path(false, false, 16, 64, 64, alpha: false), .openblas)
         XCTAssertEqual(path(false, false, 16, 64, 64, beta: false), .openblas)
         XCTAssertEqual(path(false, false, 16, 64, 64, .openblas), .openblas)
