@@ -25,6 +25,15 @@ enum ProductBench {
         ("memory read 4×64×32", false, false, 4, 32, 64),
         ("memory 4×64×64", false, false, 4, 64, 64),
         ("dnc-small read 4×20×16", false, false, 4, 20, 16),
+        // The memories' A·Bᵀ products, which libxsmm takes through a transposed copy of B:
+        // keys by memory (content addressing), the link's forward weights, the write key, and
+        // dnc-paper's output layer.
+        ("dnc-small keys·Mᵀ A·Bᵀ", false, true, 4, 16, 20),
+        ("dnc-small link A·Bᵀ", false, true, 4, 16, 16),
+        ("paper keys·Mᵀ A·Bᵀ", false, true, 4, 64, 32),
+        ("paper write key A·Bᵀ", false, true, 1, 64, 32),
+        ("paper link A·Bᵀ", false, true, 4, 64, 64),
+        ("paper output A·Bᵀ", false, true, 16, 6, 384),
     ]
 
     static func measure(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, path: ProductPath) -> Double {
@@ -53,7 +62,8 @@ enum ProductBench {
             let xsmm = measure(transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k, path: .libxsmm)
             let auto = ProductPath.choose(transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k,
                                           alphaIsOne: true, betaIsZeroOrOne: true, requested: .auto)
-            // libxsmm has no kernel for A·Bᵀ in 1.17: that column times OpenBLAS again.
+            // An A·Bᵀ whose B is over the transposed copy's limit has no libxsmm path: that
+            // column would time OpenBLAS again, so it prints n/a.
             let xsmmTaken = ProductPath.choose(transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k,
                                                alphaIsOne: true, betaIsZeroOrOne: true, requested: .libxsmm) == .libxsmm
             if json {
