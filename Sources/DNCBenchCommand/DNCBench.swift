@@ -16,6 +16,11 @@ struct DNCBench: ParsableCommand {
         \(DNCBenchConfiguration.all.map(\.name).joined(separator: ", ")) and their roofline (per product class \
         the share of a step and the GFLOP/s against a cache-resident peak measured on the spot). Each runs in \
         its own process so that its peak memory is its own. --json prints one JSON object per line.
+
+        The DNC configurations' speed-up is against pytorch-dnc: by default reference figures measured \
+        on another machine; with --pytorch PYTHON, pytorch-dnc's step timed here by \
+        \(PyTorchDNCBench.defaultScript), interleaved with ours (issue #16: side by side, one run, one \
+        thread), e.g. dnc-bench --only dnc-small --pytorch .build/torch-venv/bin/python --coretypes unset,Haswell --rounds 3.
         """)
 
     @Option(help: "Run only this benchmark (controller, \(DNCBenchConfiguration.all.map(\.name).joined(separator: ", ")), scaling, sam or sdnc: the SAM or SDNC table, or one row of it such as sam-100000-exact-b4, sam-full: SAM and SDNC steps on full memories (rows such as sdnc-full-1000000-approximate-b1), index: the nearest-neighbour indexes on full memories, products: the step's product shapes in OpenBLAS and in libxsmm, roofline: per product class of each DNC configuration's training step the time share and GFLOP/s against a cache-resident peak measured on the spot, or one configuration's such as roofline-dnc-small; gpu, or gpu-<configuration> such as gpu-dnc-paper: the GPU rank's training step, with --device, --emulated, --gpu-cpu).")
@@ -53,6 +58,19 @@ struct DNCBench: ParsableCommand {
     var rounds = 1
     @Flag(help: "Print JSON instead of a table.") var json = false
 
+    @Option(help: ArgumentHelp("With the DNC configurations: also time pytorch-dnc's training step, in this Python (one that imports torch and dnc), in a child process before ours in each round, and give the speed-up against that time instead of the reference figures from another machine.",
+                               valueName: "python"))
+    var pytorch: String?
+
+    @Option(name: .customLong("pytorch-script"),
+            help: ArgumentHelp("With --pytorch: the script that times pytorch-dnc (default: \(PyTorchDNCBench.defaultScript), relative to the current directory).",
+                               valueName: "path"))
+    var pytorchScript: String?
+
+    @Option(help: ArgumentHelp("With the DNC configurations: in each round run our step once per value of this comma-separated list: OPENBLAS_CORETYPE set to the value, or removed for 'unset' (the kernels then chosen as in a user's run); e.g. unset,Haswell (default: the environment as it is).",
+                               valueName: "list"))
+    var coretypes: String?
+
     func validate() throws {
         guard RecurrentCellKind(rnnType: cell) != nil else { throw ValidationError("--cell '\(cell)' is not one of lstm, gru, rnn") }
         for (name, value) in [("hidden", hidden), ("batch", batch), ("layers", layers), ("steps", steps), ("repeats", repeats),
@@ -72,6 +90,30 @@ struct DNCBench: ParsableCommand {
            !DNCBenchConfiguration.all.contains(where: { $0.name == only }) {
             throw ValidationError("--only '\(only)' is not a benchmark (controller, \(DNCBenchConfiguration.all.map(\.name).joined(separator: ", ")))")
         }
+        // The side-by-side flags change only the DNC configurations' runs; elsewhere they would be ignored silently.
+        let dncNames = DNCBenchConfiguration.all.map(\.name)
+        for (flag, value) in [("--pytorch", pytorch), ("--coretypes", coretypes)] where value != nil {
+            if let only, !dncNames.contains(only) {
+                throw ValidationError("\(flag) applies to the DNC configurations (plain dnc-bench or --only \(dncNames.joined(separator: "|"))), not to --only \(only)")
+            }
+        }
+        if let pytorchScript, pytorch == nil { throw ValidationError("--pytorch-script '\(pytorchScript)' needs --pytorch PYTHON") }
+        if let coretypes { _ = try OpenBLASCoreTypeChoice.parseList(coretypes, cpuFlags: BLASRuntime.cpuFlags()) }
+        // Last: it starts the Python, which takes seconds to import torch.
+        if let pytorch { _ = try PyTorchDNCBench.checked(python: pytorch, script: pytorchScript ?? PyTorchDNCBench.defaultScript) }
+    }
+
+    /// pytorch-dnc's side of the comparison, with --pytorch (validate() has checked it).
+    var pytorchBench: PyTorchDNCBench? {
+        pytorch.map { PyTorchDNCBench(python: PyTorchDNCBench.executablePath($0) ?? $0, script: pytorchScript ?? PyTorchDNCBench.defaultScript) }
+    }
+
+    /// The environments our DNC children run under each round: --coretypes, parsed (validate() has checked it).
+    var coreTypeChoices: [OpenBLASCoreTypeChoice] {
+        guard let coretypes, let choices = try? OpenBLASCoreTypeChoice.parseList(coretypes, cpuFlags: BLASRuntime.cpuFlags()) else {
+            return [.inherited]
+        }
+        return choices
     }
 
     static func main() {
@@ -147,12 +189,16 @@ struct DNCBench: ParsableCommand {
             }
             return
         }
-        if rounds > 1, DNCBenchConfiguration.all.contains(where: { $0.name == only }) {
-            let result = try roundsOfChildren(names: [only])[0]
+        // Several rounds, pytorch-dnc or other kernels: each of ours in a child process (a kernel
+        // choice needs a process of its own), in turn with pytorch-dnc's.
+        if rounds > 1 || pytorch != nil || coretypes != nil, DNCBenchConfiguration.all.contains(where: { $0.name == only }) {
+            let results = try roundsOfChildren(names: [only])
             if json {
-                print(String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
+                for result in results {
+                    print(String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
+                }
             } else {
-                printTable([result])
+                printTable(results)
             }
             return
         }
@@ -181,18 +227,40 @@ struct DNCBench: ParsableCommand {
         if !json { printTable(results) }
     }
 
-    /// `rounds` child processes per DNC configuration, the configurations in turn (so that a
-    /// drift of the machine's speed touches all of them alike); each result carries the median
-    /// of the children's medians, their medians in order (`round_medians_ms`) and the largest
-    /// peak memory.
+    /// `rounds` rounds over the DNC configurations, the configurations in turn (so that a drift of
+    /// the machine's speed touches all of them alike); in each round and for each configuration,
+    /// pytorch-dnc's child process (with --pytorch), then ours once per --coretypes choice.
+    /// One result per configuration and choice, in that order: see `combinedResult`.
     func roundsOfChildren(names: [String]) throws -> [[String: Any]] {
-        var runs = [[[String: Any]]](repeating: [], count: names.count)
+        let configurations = names.map { name in DNCBenchConfiguration.all.first { $0.name == name }! }
+        let choices = coreTypeChoices, pytorchBench = self.pytorchBench
+        let environment = ProcessInfo.processInfo.environment
+        var ours = [[[[String: Any]]]](repeating: [[[String: Any]]](repeating: [], count: choices.count), count: names.count)
+        var theirs = [[[String: Any]]](repeating: [], count: names.count)
         for _ in 0..<rounds {
-            for (k, name) in names.enumerated() { runs[k].append(try runChild(name: name)) }
+            for (k, configuration) in configurations.enumerated() {
+                if let pytorchBench { theirs[k].append(try pytorchBench.measure(configuration, repeats: repeats)) }
+                for (c, choice) in choices.enumerated() {
+                    ours[k][c].append(try runChild(name: configuration.name, environment: choice.childEnvironment(from: environment)))
+                }
+            }
         }
-        return runs.map { children in
-            guard children.count > 1 else { return children[0] }
-            var result = children[0]
+        return configurations.indices.flatMap { k in
+            choices.indices.map { c in combinedResult(ours: ours[k][c], coreType: choices[c], pytorch: theirs[k]) }
+        }
+    }
+
+    /// Our children's results of one configuration under one kernel choice, one per round, with
+    /// pytorch-dnc's of the same rounds (none without --pytorch), as one result: the median of
+    /// our children's medians (`median_ms`), their medians in order (`round_medians_ms`), the
+    /// largest peak memory; `openblas_coretype`; with pytorch-dnc measured, the median of its
+    /// rounds' medians (`pytorch_measured_ms`, the rounds' in `pytorch_round_medians_ms`) and
+    /// `speedup_vs_pytorch_measured`. `pytorch_ms` and `speedup_vs_pytorch` are against the
+    /// PyTorch time the table shows: the measured one when there is one, otherwise the reference
+    /// figure (`pytorch_source` says which).
+    func combinedResult(ours children: [[String: Any]], coreType: OpenBLASCoreTypeChoice, pytorch: [[String: Any]]) -> [String: Any] {
+        var result = children[0]
+        if children.count > 1 {
             let medians = children.map { $0["median_ms"] as! Double }
             let median = Timing.median(medians.sorted())
             result["median_ms"] = median
@@ -202,18 +270,35 @@ struct DNCBench: ParsableCommand {
             result["rounds"] = children.count
             result["steps_per_second"] = 1e3 / median
             result["sequences_per_second"] = Double(result["batch"] as! Int) * 1e3 / median
-            result["speedup_vs_pytorch"] = (result["pytorch_ms"] as! Double) / median
             result["peak_rss_mib"] = children.map { $0["peak_rss_mib"] as! Double }.max()!
-            return result
         }
+        result["openblas_coretype"] = coreType.label
+        let median = result["median_ms"] as! Double
+        if !pytorch.isEmpty {
+            let medians = pytorch.map { $0["median_ms"] as! Double }
+            let measured = Timing.median(medians.sorted())
+            result["pytorch_measured_ms"] = measured
+            result["pytorch_round_medians_ms"] = medians
+            result["pytorch_min_ms"] = pytorch.map { $0["min_ms"] as! Double }.min()!
+            result["pytorch_max_ms"] = pytorch.map { $0["max_ms"] as! Double }.max()!
+            result["speedup_vs_pytorch_measured"] = measured / median
+            result["torch_version"] = pytorch[0]["torch_version"]
+            result["dnc_version"] = pytorch[0]["dnc_version"]
+            result["pytorch_threads"] = pytorch[0]["threads"]
+            result["pytorch_ms"] = measured
+            result["pytorch_source"] = "measured"
+        }
+        result["speedup_vs_pytorch"] = (result["pytorch_ms"] as! Double) / median
+        return result
     }
 
-    /// Runs `--only NAME --json` in a child process (its peak memory is its own) and returns its result.
-    func runChild(name: String) throws -> [String: Any] {
+    /// Runs `--only NAME --json` in a child process (its peak memory is its own) and returns its
+    /// result; `environment` replaces this process's (nil: inherit it).
+    func runChild(name: String, environment: [String: String]? = nil) throws -> [String: Any] {
         let arguments = ["--only", name, "--json", "--cell", cell, "--hidden", "\(hidden)", "--batch", "\(batch)",
                          "--layers", "\(layers)", "--steps", "\(steps)", "--repeats", "\(repeats)"]
             + (input.map { ["--input", "\($0)"] } ?? [])
-        let result = try runForJSONResult(executable: "/proc/self/exe", arguments: arguments)
+        let result = try runForJSONResult(executable: "/proc/self/exe", arguments: arguments, environment: environment)
         guard result.status == 0, let object = result.object, let line = result.line else {
             throw ValidationError("benchmark \(name) failed (exit status \(result.status))")
         }
@@ -310,11 +395,23 @@ struct DNCBench: ParsableCommand {
         if !dnc.isEmpty {
             print("\nDNC training step (forward + BCE + backward + Adam), copy task, batch-first, "
                   + (rounds > 1 ? "median of \(rounds) processes' medians" : "median"))
-            print("config          ms/step  steps/s   seq/s  peak RSS MiB  PyTorch ms  speed-up")
+            if let measured = dnc.first(where: { ($0["pytorch_source"] as? String) == "measured" }) {
+                print("pytorch-dnc: measured here, in the same run, before ours in each round (dnc \(measured["dnc_version"] ?? "?") "
+                      + "on torch \(measured["torch_version"] ?? "?"), \(measured["pytorch_threads"] ?? "?") thread(s))")
+            } else {
+                print("pytorch-dnc: reference figures from the issue text, measured on another machine, not here "
+                      + "(--pytorch PYTHON measures them side by side)")
+            }
+            print("config          OPENBLAS_CORETYPE  kernels      ms/step  steps/s    seq/s  peak RSS MiB  pytorch-dnc ms       speed-up")
+            // Text columns padded in Swift: Foundation's %-14@ on Linux does not pad.
+            func column(_ value: Any?, _ width: Int) -> String {
+                "\(value ?? "?")".padding(toLength: width, withPad: " ", startingAt: 0)
+            }
             for r in dnc {
-                print(String(format: "%-14@ %8.2f %8.1f %7.0f %13.1f %11.0f %8.1fx", (r["name"] as! String) as NSString,
-                             r["median_ms"] as! Double, r["steps_per_second"] as! Double, r["sequences_per_second"] as! Double,
-                             r["peak_rss_mib"] as! Double, r["pytorch_ms"] as! Double, r["speedup_vs_pytorch"] as! Double))
+                print(column(r["name"], 16) + column(r["openblas_coretype"] ?? "inherited", 19) + column(r["openblas_core"], 11)
+                      + String(format: "%9.2f %8.1f %8.0f %13.1f %9.1f ", r["median_ms"] as! Double, r["steps_per_second"] as! Double,
+                               r["sequences_per_second"] as! Double, r["peak_rss_mib"] as! Double, r["pytorch_ms"] as! Double)
+                      + column(r["pytorch_source"] ?? "reference", 9) + String(format: " %8.1fx", r["speedup_vs_pytorch"] as! Double))
             }
         }
         let roofline = results.filter { ($0["name"] as? String) == "roofline" }
@@ -357,8 +454,11 @@ struct DNCBench: ParsableCommand {
             "median_ms": median * 1e3, "min_ms": times.first! * 1e3, "max_ms": times.last! * 1e3,
             "steps_per_second": 1 / median, "sequences_per_second": Double(configuration.batch) / median,
             "peak_rss_mib": peakResidentMiB(),
-            "pytorch_ms": configuration.pytorchMilliseconds,
-            "speedup_vs_pytorch": configuration.pytorchMilliseconds / (median * 1e3),
+            "openblas_coretype": "inherited", "openblas_core": BLASRuntime.coreName,
+            // The reference figure from another machine; a --pytorch parent replaces it with its measurement.
+            "pytorch_ms": configuration.pytorchReferenceMilliseconds, "pytorch_reference_ms": configuration.pytorchReferenceMilliseconds,
+            "pytorch_source": "reference",
+            "speedup_vs_pytorch": configuration.pytorchReferenceMilliseconds / (median * 1e3),
         ]
     }
 

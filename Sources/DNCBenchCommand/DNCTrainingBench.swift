@@ -17,16 +17,17 @@ struct DNCBenchConfiguration: Sendable {
     let batch: Int
     /// Copy length L; a sequence has 2L + 1 steps.
     let copyLength: Int
-    /// pytorch-dnc 2.0 on PyTorch 2.13, one CPU thread, same machine kind (issue text).
-    let pytorchMilliseconds: Double
+    /// pytorch-dnc's ms per step as the issue text reports it (PyTorch 2.13, one CPU thread), measured
+    /// on another machine: a reference only. `dnc-bench --pytorch PYTHON` measures it here instead.
+    let pytorchReferenceMilliseconds: Double
 
     static let all = [
         DNCBenchConfiguration(name: "dnc-small", hiddenSize: 64, controllerDepth: 2, cells: 16, width: 20, readHeads: 4,
-                              batch: 32, copyLength: 8, pytorchMilliseconds: 68),
+                              batch: 32, copyLength: 8, pytorchReferenceMilliseconds: 68),
         DNCBenchConfiguration(name: "dnc-paper", hiddenSize: 256, controllerDepth: 1, cells: 64, width: 32, readHeads: 4,
-                              batch: 16, copyLength: 20, pytorchMilliseconds: 284),
+                              batch: 16, copyLength: 20, pytorchReferenceMilliseconds: 284),
         DNCBenchConfiguration(name: "dnc-large-mem", hiddenSize: 128, controllerDepth: 1, cells: 256, width: 32, readHeads: 4,
-                              batch: 8, copyLength: 20, pytorchMilliseconds: 625),
+                              batch: 8, copyLength: 20, pytorchReferenceMilliseconds: 625),
     ]
 
     /// The model's configuration: copy task input width 6, batch-first.
