@@ -82,14 +82,22 @@ public struct RecurrentLayer<T: Real>: Sendable {
     /// With `separate`, the hidden part goes there instead (the GRU needs it apart). Uses the
     /// transposed copies of the weights while they are active.
     /// With `rowScratch` (B·(in + H) values) and no `separate`, the transposed product is one
-    /// product over the rows `[x | h]` (16×1024×390: 133 → 118 µs in the training step).
+    /// product over the rows `[x | h]` when OpenBLAS computes it (16×1024×390: 133 → 118 µs in
+    /// the training step). libxsmm runs the two products apart faster than the fused one: its
+    /// kernel for the long inner dimension 390 re-reads a weight panel that no longer fits in L1.
+    /// C loop, 16 rows (dnc-paper), µs: fused 16×1024×390 232, apart 16×1024×134 48 plus
+    /// 16×1024×256 (beta 1) 93. In the training step (`dnc-bench --only roofline-dnc-paper`,
+    /// five processes each, medians) dnc-paper's controller products took 23.2 ms fused and
+    /// 20.2 ms apart (README, Performance: "The memories' A·Bᵀ products in libxsmm").
     func gatePreactivations(store: ParameterStore<T>, input: UnsafePointer<T>, hidden: UnsafePointer<T>,
                             batch: Int, into out: UnsafeMutablePointer<T>, separateHidden: UnsafeMutablePointer<T>? = nil,
                             rowScratch: UnsafeMutablePointer<T>? = nil) {
         let outer = ProductAccounting.enter(.controller); defer { ProductAccounting.leave(outer) }
         let g = gateRows
         let target = separateHidden ?? out
-        if let transposed = transposedWeights.pointer, separateHidden == nil, let rows = rowScratch {
+        if let transposed = transposedWeights.pointer, separateHidden == nil, let rows = rowScratch,
+           ProductPath.choose(transA: false, transB: false, m: batch, n: g, k: inputSize + hiddenSize,
+                              alphaIsOne: true, betaIsZeroOrOne: true) == .openblas {
             let width = inputSize + hiddenSize
             for b in 0..<batch {
                 (rows + b * width).update(from: input + b * inputSize, count: inputSize)
