@@ -71,9 +71,10 @@ public enum ProductPath: String, Sendable, CaseIterable, CustomStringConvertible
 
     /// The largest B whose transposed copy `auto` takes, by the kernels OpenBLAS runs. C test,
     /// one thread, ns per call of OpenBLAS's `A·Bᵀ` against the copy and libxsmm's `A·B` (kernels
-    /// dispatched once), with OpenBLAS's AVX-512 kernels (Cooperlake) and its AVX2 ones (Haswell):
+    /// dispatched once), with OpenBLAS's AVX-512 kernels (SkylakeX, what it picks on the Intel
+    /// Xeon this was measured on) and its AVX2 ones (Haswell):
     ///
-    /// | m×n×k (B elements) | Cooperlake | Haswell | copy + libxsmm |
+    /// | m×n×k (B elements) | SkylakeX | Haswell | copy + libxsmm |
     /// |---|---|---|---|
     /// | 4×16×20 (320), dnc-small's keys by memory | 250 | 237 | 84 |
     /// | 4×16×16 (256), its link products | 214 | 214 | 51 |

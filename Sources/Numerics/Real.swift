@@ -17,7 +17,8 @@ where RawSignificand: FixedWidthInteger {
     /// beta 0 or 1; `transA`/`transB` are libxsmm's flags for its own A and B), or nil when
     /// libxsmm generates none for this shape. libxsmm keeps the kernels it generated in its
     /// code registry keyed by shape, leading dimensions, beta and flags, so a repeated call
-    /// is a hash lookup, not a new JIT.
+    /// is a hash lookup, not a new JIT; the shim also remembers them per thread, which skips
+    /// even that lookup (Sources/CLibxsmm/shim.h).
     static func xsmmKernel(m: Int32, n: Int32, k: Int32, lda: Int32, ldb: Int32, ldc: Int32,
                            beta: Self, flags: Int32) -> UnsafeRawPointer?
     /// Runs a kernel from `xsmmKernel` on column-major operands.
