@@ -255,7 +255,9 @@ struct DNCBench: ParsableCommand {
     /// our children's medians (`median_ms`), their medians in order (`round_medians_ms`), the
     /// largest peak memory; `openblas_coretype`; with pytorch-dnc measured, the median of its
     /// rounds' medians (`pytorch_measured_ms`, the rounds' in `pytorch_round_medians_ms`) and
-    /// `speedup_vs_pytorch_measured`. `pytorch_ms` and `speedup_vs_pytorch` are against the
+    /// `speedup_vs_pytorch_measured`, and the ratio of the two sides round by round
+    /// (`speedup_round_ratios`, their median `speedup_median_round_ratio`). `pytorch_ms` and
+    /// `speedup_vs_pytorch` are against the
     /// PyTorch time the table shows: the measured one when there is one, otherwise the reference
     /// figure (`pytorch_source` says which).
     func combinedResult(ours children: [[String: Any]], coreType: OpenBLASCoreTypeChoice, pytorch: [[String: Any]]) -> [String: Any] {
@@ -282,6 +284,11 @@ struct DNCBench: ParsableCommand {
             result["pytorch_min_ms"] = pytorch.map { $0["min_ms"] as! Double }.min()!
             result["pytorch_max_ms"] = pytorch.map { $0["max_ms"] as! Double }.max()!
             result["speedup_vs_pytorch_measured"] = measured / median
+            // The two runs of a round follow each other, so their ratio misses most of a drift of
+            // the machine's speed that moves the medians of either side across rounds.
+            let ratios = zip(medians, children.map { $0["median_ms"] as! Double }).map { $0 / $1 }
+            result["speedup_round_ratios"] = ratios
+            result["speedup_median_round_ratio"] = Timing.median(ratios.sorted())
             result["torch_version"] = pytorch[0]["torch_version"]
             result["dnc_version"] = pytorch[0]["dnc_version"]
             result["pytorch_threads"] = pytorch[0]["threads"]
@@ -402,7 +409,9 @@ struct DNCBench: ParsableCommand {
                 print("pytorch-dnc: reference figures from the issue text, measured on another machine, not here "
                       + "(--pytorch PYTHON measures them side by side)")
             }
-            print("config          OPENBLAS_CORETYPE  kernels      ms/step  steps/s    seq/s  peak RSS MiB  pytorch-dnc ms       speed-up")
+            let roundRatios = dnc.contains { $0["speedup_median_round_ratio"] != nil }
+            print("config          OPENBLAS_CORETYPE  kernels      ms/step  steps/s    seq/s  peak RSS MiB  pytorch-dnc ms       speed-up"
+                  + (roundRatios ? "  median of round ratios" : ""))
             // Text columns padded in Swift: Foundation's %-14@ on Linux does not pad.
             func column(_ value: Any?, _ width: Int) -> String {
                 "\(value ?? "?")".padding(toLength: width, withPad: " ", startingAt: 0)
@@ -411,7 +420,8 @@ struct DNCBench: ParsableCommand {
                 print(column(r["name"], 16) + column(r["openblas_coretype"] ?? "inherited", 19) + column(r["openblas_core"], 11)
                       + String(format: "%9.2f %8.1f %8.0f %13.1f %9.1f ", r["median_ms"] as! Double, r["steps_per_second"] as! Double,
                                r["sequences_per_second"] as! Double, r["peak_rss_mib"] as! Double, r["pytorch_ms"] as! Double)
-                      + column(r["pytorch_source"] ?? "reference", 9) + String(format: " %8.1fx", r["speedup_vs_pytorch"] as! Double))
+                      + column(r["pytorch_source"] ?? "reference", 9) + String(format: " %8.1fx", r["speedup_vs_pytorch"] as! Double)
+                      + ((r["speedup_median_round_ratio"] as? Double).map { String(format: " %23.1fx", $0) } ?? ""))
             }
         }
         let roofline = results.filter { ($0["name"] as? String) == "roofline" }

@@ -174,11 +174,37 @@ final class BenchCommandTests: XCTestCase {
             let speedup = try XCTUnwrap(object["speedup_vs_pytorch_measured"] as? Double)
             XCTAssertEqual(speedup, measured[0] / ours, accuracy: 1e-12 * speedup, label)
             XCTAssertEqual(object["speedup_vs_pytorch"] as? Double, speedup, label)
+            // One round: the round's ratio is the ratio of the two medians.
+            let ratios = try XCTUnwrap(object["speedup_round_ratios"] as? [Double], label)
+            XCTAssertEqual(ratios.count, 1, label)
+            XCTAssertEqual(ratios[0], measured[0] / ours, accuracy: 1e-12 * speedup, label)
+            XCTAssertEqual(object["speedup_median_round_ratio"] as? Double, ratios[0], label)
         }
         XCTAssertEqual((all[1]["openblas_core"] as? String)?.lowercased(), "haswell")
         let unsetReason = try XCTUnwrap(all[0]["blas"] as? String)
         XCTAssertFalse(unsetReason.contains("Prescott"), unsetReason)
         XCTAssertNotEqual((all[0]["openblas_core"] as? String)?.lowercased(), "prescott", unsetReason)
+    }
+
+    /// Two rounds: each round's ratio pairs that round's pytorch-dnc median with our median of
+    /// the same round, and the reported figure is their median.
+    func testRoundRatiosPairTheRunsOfEachRound() throws {
+        let python = try torchPython()
+        let result = try Executables.run("dnc-bench", ["--only", "dnc-small", "--pytorch", python, "--pytorch-script", pytorchScript,
+                                                       "--rounds", "2", "--repeats", "1", "--json"], timeout: 300)
+        XCTAssertEqual(result.status, 0, result.error)
+        let object = try XCTUnwrap(try objects(result.output).first)
+        let theirs = try XCTUnwrap(object["pytorch_round_medians_ms"] as? [Double])
+        let ours = try XCTUnwrap(object["round_medians_ms"] as? [Double])
+        let ratios = try XCTUnwrap(object["speedup_round_ratios"] as? [Double])
+        XCTAssertEqual(theirs.count, 2)
+        XCTAssertEqual(ours.count, 2)
+        XCTAssertEqual(ratios.count, 2)
+        for round in 0..<2 {
+            XCTAssertEqual(ratios[round], theirs[round] / ours[round], accuracy: 1e-12 * ratios[round])
+        }
+        XCTAssertEqual(try XCTUnwrap(object["speedup_median_round_ratio"] as? Double), (ratios[0] + ratios[1]) / 2,
+                       accuracy: 1e-12 * ratios[0])
     }
 
     func testBadRoundsAreRefusedBeforeAnyWork() throws {
