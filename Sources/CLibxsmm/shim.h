@@ -12,10 +12,16 @@
 // call a few dozen shapes thousands of times a step, so each thread remembers what dispatch gave
 // it in a small table of its own (thread-local: no lock, no sharing). Kernels live as long as the
 // process (libxsmm frees them only at exit), so a remembered pointer stays valid.
+/// What names a kernel: its kind and every argument of its dispatch (beta by its bits).
 typedef struct {
-    int used, kind, m, n, k, lda, ldb, ldc, flags;
+    int kind, m, n, k, lda, ldb, ldc, flags;
     uint64_t beta_bits;
-    const void *kernel;
+} dnc_xsmm_memo_key;
+
+typedef struct {
+    int used;
+    dnc_xsmm_memo_key key;
+    const void *kernel;  // NULL when libxsmm has none for the key (remembered too)
 } dnc_xsmm_memo;
 
 enum { dnc_xsmm_memo_slots = 256 };
@@ -28,26 +34,20 @@ static inline dnc_xsmm_memo *dnc_xsmm_memo_table(void) {
     return memos;
 }
 
-/// The slot a descriptor maps to (direct-mapped: a colliding descriptor replaces the entry).
-static inline dnc_xsmm_memo *dnc_xsmm_memo_slot(int kind, int m, int n, int k, int lda, int ldb, int ldc,
-                                                uint64_t beta_bits, int flags) {
-    uint64_t h = (uint64_t)(uint32_t)kind;
-    const uint64_t parts[8] = {(uint32_t)m, (uint32_t)n, (uint32_t)k, (uint32_t)lda, (uint32_t)ldb, (uint32_t)ldc,
-                               beta_bits, (uint32_t)flags};
-    for (int i = 0; i < 8; i++) h = (h ^ parts[i]) * 0x9E3779B97F4A7C15ull;
-    return &dnc_xsmm_memo_table()[(h >> 32) % dnc_xsmm_memo_slots];
-}
-
-static inline int dnc_xsmm_memo_matches(const dnc_xsmm_memo *memo, int kind, int m, int n, int k, int lda, int ldb,
-                                        int ldc, uint64_t beta_bits, int flags) {
-    return memo->used && memo->kind == kind && memo->m == m && memo->n == n && memo->k == k && memo->lda == lda
-        && memo->ldb == ldb && memo->ldc == ldc && memo->beta_bits == beta_bits && memo->flags == flags;
-}
-
-static inline void dnc_xsmm_memo_store(dnc_xsmm_memo *memo, int kind, int m, int n, int k, int lda, int ldb, int ldc,
-                                       uint64_t beta_bits, int flags, const void *kernel) {
-    dnc_xsmm_memo entry = {1, kind, m, n, k, lda, ldb, ldc, flags, beta_bits, kernel};
-    *memo = entry;
+/// The slot `key` maps to (direct-mapped: a colliding key replaces the entry), and whether it
+/// holds `key` now.
+static inline dnc_xsmm_memo *dnc_xsmm_memo_find(const dnc_xsmm_memo_key *key, int *found) {
+    const uint64_t parts[9] = {(uint32_t)key->kind, (uint32_t)key->m, (uint32_t)key->n, (uint32_t)key->k,
+                               (uint32_t)key->lda, (uint32_t)key->ldb, (uint32_t)key->ldc, (uint32_t)key->flags,
+                               key->beta_bits};
+    uint64_t h = 0;
+    for (int i = 0; i < 9; i++) h = (h ^ parts[i]) * 0x9E3779B97F4A7C15ull;
+    dnc_xsmm_memo *memo = &dnc_xsmm_memo_table()[(h >> 32) % dnc_xsmm_memo_slots];
+    const dnc_xsmm_memo_key *held = &memo->key;
+    *found = memo->used && held->kind == key->kind && held->m == key->m && held->n == key->n && held->k == key->k
+        && held->lda == key->lda && held->ldb == key->ldb && held->ldc == key->ldc && held->flags == key->flags
+        && held->beta_bits == key->beta_bits;
+    return memo;
 }
 
 /// A column-major kernel C = op(A)·op(B) (alpha 1, beta 0 or 1), no prefetch, or NULL when
@@ -56,13 +56,16 @@ static inline const void *dnc_xsmm_sdispatch(int m, int n, int k, int lda, int l
                                              float beta, int flags) {
     uint32_t bits;
     memcpy(&bits, &beta, sizeof bits);
-    dnc_xsmm_memo *memo = dnc_xsmm_memo_slot(dnc_xsmm_kind_sgemm, m, n, k, lda, ldb, ldc, bits, flags);
-    if (dnc_xsmm_memo_matches(memo, dnc_xsmm_kind_sgemm, m, n, k, lda, ldb, ldc, bits, flags)) return memo->kernel;
+    const dnc_xsmm_memo_key key = {dnc_xsmm_kind_sgemm, m, n, k, lda, ldb, ldc, flags, bits};
+    int found;
+    dnc_xsmm_memo *memo = dnc_xsmm_memo_find(&key, &found);
+    if (found) return memo->kernel;
     libxsmm_blasint M = m, N = n, K = k, LDA = lda, LDB = ldb, LDC = ldc;
     float alpha = 1;
     int prefetch = LIBXSMM_GEMM_PREFETCH_NONE;  // kernels called with three operands only
     const void *kernel = (const void *)libxsmm_smmdispatch(M, N, K, &LDA, &LDB, &LDC, &alpha, &beta, &flags, &prefetch);
-    dnc_xsmm_memo_store(memo, dnc_xsmm_kind_sgemm, m, n, k, lda, ldb, ldc, bits, flags, kernel);
+    const dnc_xsmm_memo entry = {1, key, kernel};
+    *memo = entry;
     return kernel;
 }
 
@@ -70,13 +73,16 @@ static inline const void *dnc_xsmm_ddispatch(int m, int n, int k, int lda, int l
                                              double beta, int flags) {
     uint64_t bits;
     memcpy(&bits, &beta, sizeof bits);
-    dnc_xsmm_memo *memo = dnc_xsmm_memo_slot(dnc_xsmm_kind_dgemm, m, n, k, lda, ldb, ldc, bits, flags);
-    if (dnc_xsmm_memo_matches(memo, dnc_xsmm_kind_dgemm, m, n, k, lda, ldb, ldc, bits, flags)) return memo->kernel;
+    const dnc_xsmm_memo_key key = {dnc_xsmm_kind_dgemm, m, n, k, lda, ldb, ldc, flags, bits};
+    int found;
+    dnc_xsmm_memo *memo = dnc_xsmm_memo_find(&key, &found);
+    if (found) return memo->kernel;
     libxsmm_blasint M = m, N = n, K = k, LDA = lda, LDB = ldb, LDC = ldc;
     double alpha = 1;
     int prefetch = LIBXSMM_GEMM_PREFETCH_NONE;
     const void *kernel = (const void *)libxsmm_dmmdispatch(M, N, K, &LDA, &LDB, &LDC, &alpha, &beta, &flags, &prefetch);
-    dnc_xsmm_memo_store(memo, dnc_xsmm_kind_dgemm, m, n, k, lda, ldb, ldc, bits, flags, kernel);
+    const dnc_xsmm_memo entry = {1, key, kernel};
+    *memo = entry;
     return kernel;
 }
 
@@ -84,15 +90,15 @@ static inline const void *dnc_xsmm_ddispatch(int m, int n, int k, int lda, int l
 /// columns×rows one with leading dimension `ldo` (the input's leading dimension is given at the
 /// call), or NULL when libxsmm generates none.
 static inline const void *dnc_xsmm_transpose_dispatch(unsigned typesize, unsigned rows, unsigned columns, unsigned ldo) {
-    dnc_xsmm_memo *memo = dnc_xsmm_memo_slot(dnc_xsmm_kind_transpose, (int)rows, (int)columns, 0, 0, 0, (int)ldo,
-                                             typesize, 0);
-    if (dnc_xsmm_memo_matches(memo, dnc_xsmm_kind_transpose, (int)rows, (int)columns, 0, 0, 0, (int)ldo, typesize, 0)) {
-        return memo->kernel;
-    }
+    const dnc_xsmm_memo_key key = {dnc_xsmm_kind_transpose, (int)rows, (int)columns, 0, 0, 0, (int)ldo, 0, typesize};
+    int found;
+    dnc_xsmm_memo *memo = dnc_xsmm_memo_find(&key, &found);
+    if (found) return memo->kernel;
     libxsmm_descriptor_blob blob;
     const libxsmm_trans_descriptor *descriptor = libxsmm_trans_descriptor_init(&blob, typesize, rows, columns, ldo);
     const void *kernel = descriptor ? (const void *)libxsmm_dispatch_trans(descriptor) : NULL;
-    dnc_xsmm_memo_store(memo, dnc_xsmm_kind_transpose, (int)rows, (int)columns, 0, 0, 0, (int)ldo, typesize, 0, kernel);
+    const dnc_xsmm_memo entry = {1, key, kernel};
+    *memo = entry;
     return kernel;
 }
 

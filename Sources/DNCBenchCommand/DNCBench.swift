@@ -257,18 +257,17 @@ struct DNCBench: ParsableCommand {
     /// rounds' medians (`pytorch_measured_ms`, the rounds' in `pytorch_round_medians_ms`) and
     /// `speedup_vs_pytorch_measured`, and the ratio of the two sides round by round
     /// (`speedup_round_ratios`, their median `speedup_median_round_ratio`). `pytorch_ms` and
-    /// `speedup_vs_pytorch` are against the
-    /// PyTorch time the table shows: the measured one when there is one, otherwise the reference
-    /// figure (`pytorch_source` says which).
+    /// `speedup_vs_pytorch` are against the PyTorch time the table shows: the measured one when
+    /// there is one, otherwise the reference figure (`pytorch_source` says which).
     func combinedResult(ours children: [[String: Any]], coreType: OpenBLASCoreTypeChoice, pytorch: [[String: Any]]) -> [String: Any] {
         var result = children[0]
+        let ourMedians = children.map { $0["median_ms"] as! Double }
         if children.count > 1 {
-            let medians = children.map { $0["median_ms"] as! Double }
-            let median = Timing.median(medians.sorted())
+            let median = Timing.median(ourMedians.sorted())
             result["median_ms"] = median
             result["min_ms"] = children.map { $0["min_ms"] as! Double }.min()!
             result["max_ms"] = children.map { $0["max_ms"] as! Double }.max()!
-            result["round_medians_ms"] = medians
+            result["round_medians_ms"] = ourMedians
             result["rounds"] = children.count
             result["steps_per_second"] = 1e3 / median
             result["sequences_per_second"] = Double(result["batch"] as! Int) * 1e3 / median
@@ -286,7 +285,7 @@ struct DNCBench: ParsableCommand {
             result["speedup_vs_pytorch_measured"] = measured / median
             // The two runs of a round follow each other, so their ratio misses most of a drift of
             // the machine's speed that moves the medians of either side across rounds.
-            let ratios = zip(medians, children.map { $0["median_ms"] as! Double }).map { $0 / $1 }
+            let ratios = zip(medians, ourMedians).map { $0 / $1 }
             result["speedup_round_ratios"] = ratios
             result["speedup_median_round_ratio"] = Timing.median(ratios.sorted())
             result["torch_version"] = pytorch[0]["torch_version"]
