@@ -51,8 +51,14 @@ public struct RecurrentLayer<T: Real>: Sendable {
     /// (gateCount·H) each, absent when the layer has no bias.
     public let biasIH: ParameterSlot?
     public let biasHH: ParameterSlot?
-    /// `[W_ihᵀ; W_hhᵀ]`, (in + H, gateCount·H), valid while the owning stack has it active.
-    public let transposedWeights: TransposedWeights<T>
+    /// `[W_ihᵀ; W_hhᵀ]`, (in + H, gateCount·H), for the forward's products; valid while the
+    /// owning stack has it active.
+    public let forwardWeights: WeightCopies<T>
+    /// `[W_ih | W_hh]`, (gateCount·H, in′ + H) with W_hh from column in′ (in rounded up to whole
+    /// panels), as panels for the backward's input and hidden-state gradients; valid while active.
+    public let backwardWeights: WeightCopies<T>
+    /// Both, for activating them together.
+    public var weightCopies: [WeightCopies<T>] { [forwardWeights, backwardWeights] }
 
     public init(store: ParameterStore<T>, prefix: String, layerIndex: Int, kind: RecurrentCellKind,
                 inputSize: Int, hiddenSize: Int, bias: Bool) {
@@ -64,11 +70,22 @@ public struct RecurrentLayer<T: Real>: Sendable {
         weightHH = store.add("\(prefix)weight_hh_l\(layerIndex)", shape: [rows, hiddenSize])
         biasIH = bias ? store.add("\(prefix)bias_ih_l\(layerIndex)", shape: [rows]) : nil
         biasHH = bias ? store.add("\(prefix)bias_hh_l\(layerIndex)", shape: [rows]) : nil
-        transposedWeights = TransposedWeights(rows: inputSize + hiddenSize, columns: rows,
-                                              blocks: [.init(weightIH), .init(weightHH, row: inputSize)])
+        forwardWeights = WeightCopies(rows: inputSize + hiddenSize, columns: rows,
+                                      blocks: [.init(weightIH), .init(weightHH, row: inputSize)])
+        let hiddenColumn = Self.backwardHiddenColumn(inputSize: inputSize)
+        backwardWeights = WeightCopies(rows: rows, columns: hiddenColumn + hiddenSize,
+                                       blocks: [.init(weightIH, transposed: false),
+                                                .init(weightHH, column: hiddenColumn, transposed: false)])
     }
 
     var gateRows: Int { kind.gateCount * hiddenSize }
+
+    /// Where W_hh starts in `backwardWeights`: after W_ih, on a panel's first column, so that
+    /// each part is whole panels.
+    static func backwardHiddenColumn(inputSize: Int) -> Int {
+        let width = PanelMatrix<T>.defaultWidth
+        return (inputSize + width - 1) / width * width
+    }
 
     /// PyTorch's RNN default: every weight and bias U(±1/√H).
     public func initializeDefault(store: ParameterStore<T>, random: CounterRandom, stream: UInt64) {
@@ -89,22 +106,30 @@ public struct RecurrentLayer<T: Real>: Sendable {
     /// 16×1024×256 (beta 1) 93. In the training step (`dnc-bench --only roofline-dnc-paper`,
     /// five processes each, medians) dnc-paper's controller products took 23.2 ms fused and
     /// 20.2 ms apart (README, Performance: "The memories' A·Bᵀ products in libxsmm").
+    /// libxsmm reads the copy as panels (`PanelMatrix`: the weights come back from beyond L2
+    /// every step, and panels stream in sequence).
     func gatePreactivations(store: ParameterStore<T>, input: UnsafePointer<T>, hidden: UnsafePointer<T>,
                             batch: Int, into out: UnsafeMutablePointer<T>, separateHidden: UnsafeMutablePointer<T>? = nil,
                             rowScratch: UnsafeMutablePointer<T>? = nil) {
         let outer = ProductAccounting.enter(.controller); defer { ProductAccounting.leave(outer) }
         let g = gateRows
         let target = separateHidden ?? out
-        if let transposed = transposedWeights.pointer, separateHidden == nil, let rows = rowScratch,
-           ProductPath.choose(transA: false, transB: false, m: batch, n: g, k: inputSize + hiddenSize,
-                              alphaIsOne: true, betaIsZeroOrOne: true) == .openblas {
+        let fused = separateHidden == nil && rowScratch != nil
+            && ProductPath.choose(transA: false, transB: false, m: batch, n: g, k: inputSize + hiddenSize,
+                                  alphaIsOne: true, betaIsZeroOrOne: true) == .openblas
+        if fused, let transposed = forwardWeights.pointer, let rows = rowScratch {
             let width = inputSize + hiddenSize
             for b in 0..<batch {
                 (rows + b * width).update(from: input + b * inputSize, count: inputSize)
                 (rows + b * width + inputSize).update(from: hidden + b * hiddenSize, count: hiddenSize)
             }
             Kernels.gemm(m: batch, n: g, k: width, a: rows, b: transposed, beta: 0, c: out)
-        } else if let transposed = transposedWeights.pointer {
+        } else if PanelMatrix<T>.pay(rows: batch, inner: inputSize), PanelMatrix<T>.pay(rows: batch, inner: hiddenSize),
+                  let panels = forwardWeights.panels {
+            Kernels.gemm(m: batch, a: input, lda: inputSize, panels: panels.rows(0..<inputSize), beta: 0, c: out, ldc: g)
+            Kernels.gemm(m: batch, a: hidden, lda: hiddenSize, panels: panels.rows(inputSize..<inputSize + hiddenSize),
+                         beta: separateHidden == nil ? 1 : 0, c: target, ldc: g)
+        } else if let transposed = forwardWeights.pointer {
             Kernels.gemm(m: batch, n: g, k: inputSize, a: input, b: transposed, beta: 0, c: out)
             Kernels.gemm(m: batch, n: g, k: hiddenSize, a: hidden, b: transposed + inputSize * g,
                          beta: separateHidden == nil ? 1 : 0, c: target)
@@ -126,14 +151,24 @@ public struct RecurrentLayer<T: Real>: Sendable {
                       dInput: UnsafeMutablePointer<T>, dHidden: UnsafeMutablePointer<T>) {
         let outer = ProductAccounting.enter(.controller); defer { ProductAccounting.leave(outer) }
         let g = gateRows
-        if batch <= 16, let transposed = transposedWeights.pointer,
-           ProductPath.choose(transA: false, transB: false, m: batch, n: inputSize, k: g,
-                              alphaIsOne: true, betaIsZeroOrOne: true) == .openblas {
+        // (The path first: asking for a copy builds it.)
+        if batch <= 16, ProductPath.choose(transA: false, transB: false, m: batch, n: inputSize, k: g,
+                                           alphaIsOne: true, betaIsZeroOrOne: true) == .openblas,
+           let transposed = forwardWeights.pointer {
             // A few rows by (Wᵀ)ᵀ run 10–15% faster than by W in OpenBLAS (16×256×1024: 94 →
-            // 82 µs); where libxsmm takes `A·B` (always, by default) it is faster than either.
+            // 82 µs); where libxsmm takes `A·B` (always, by default) it is faster than either,
+            // and faster still from panels of W (see `PanelMatrix`).
             Kernels.gemm(transB: true, m: batch, n: inputSize, k: g, a: dGatesInput, b: transposed, beta: 0, c: dInput)
             Kernels.gemm(transB: true, m: batch, n: hiddenSize, k: g, a: dGatesHidden ?? dGatesInput,
                          b: transposed + inputSize * g, beta: 0, c: dHidden)
+            return
+        }
+        if PanelMatrix<T>.pay(rows: batch, inner: g), let panels = backwardWeights.panels {
+            let hiddenColumn = Self.backwardHiddenColumn(inputSize: inputSize)
+            Kernels.gemm(m: batch, a: dGatesInput, lda: g, panels: panels.columns(0..<inputSize), beta: 0,
+                         c: dInput, ldc: inputSize)
+            Kernels.gemm(m: batch, a: dGatesHidden ?? dGatesInput, lda: g,
+                         panels: panels.columns(hiddenColumn..<hiddenColumn + hiddenSize), beta: 0, c: dHidden, ldc: hiddenSize)
             return
         }
         Kernels.gemm(m: batch, n: inputSize, k: g, a: dGatesInput, b: store.values(weightIH), beta: 0, c: dInput)

@@ -50,17 +50,17 @@ public final class RecurrentStack<T: Real>: @unchecked Sendable {
         .zeros(kind: kind, layers: depth, batch: batch, hiddenSize: hiddenSize)
     }
 
-    // MARK: Transposed weights
+    // MARK: Weight copies
 
-    /// Refreshes every layer's transposed weights from the store and uses them for the forward
-    /// products until `deactivateTransposedWeights` (see `TransposedWeights`). A model calls
-    /// the pair around each forward pass; `forward(_:from:...)` does it itself.
-    public func activateTransposedWeights() {
-        for layer in layers { layer.transposedWeights.activate(store: store) }
+    /// Refreshes every layer's weight copies from the store and uses them for the per-step
+    /// products until `deactivateWeightCopies` (see `WeightCopies`). A model calls the pair
+    /// around each forward and backward pass; `forward(_:from:...)` does it itself.
+    public func activateWeightCopies() {
+        for layer in layers { for copies in layer.weightCopies { copies.activate(store: store) } }
     }
 
-    public func deactivateTransposedWeights() {
-        for layer in layers { layer.transposedWeights.deactivate() }
+    public func deactivateWeightCopies() {
+        for layer in layers { for copies in layer.weightCopies { copies.deactivate() } }
     }
 
     // MARK: Tape fields
@@ -254,8 +254,8 @@ public final class RecurrentStack<T: Real>: @unchecked Sendable {
                      "inputs have shape \(inputs.shape), expected (T, B, \(inputSize))")
         let steps = inputs.shape[0], batch = inputs.shape[1]
         tape?.reset()
-        activateTransposedWeights()
-        defer { deactivateTransposedWeights() }
+        activateWeightCopies()
+        defer { deactivateWeightCopies() }
         var current = state
         var outputs = Tensor<T>(shape: [steps, batch, hiddenSize])
         inputs.withUnsafeBufferPointer { x in
@@ -281,8 +281,8 @@ public final class RecurrentStack<T: Real>: @unchecked Sendable {
         precondition(outputGradients.shape == [steps, batch, hiddenSize],
                      "output gradients have shape \(outputGradients.shape), expected \([steps, batch, hiddenSize])")
         var stateGradient = finalStateGradient ?? zeroState(batch: batch)
-        activateTransposedWeights()
-        defer { deactivateTransposedWeights() }
+        activateWeightCopies()
+        defer { deactivateWeightCopies() }
         var inputGradients = Tensor<T>(shape: [steps, batch, inputSize])
         outputGradients.withUnsafeBufferPointer { dy in
             inputGradients.withUnsafeMutableBufferPointer { dx in

@@ -50,7 +50,7 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
     public var interfaceSize: Int { layout.size }
     /// The interface weights transposed for the forward product; the model activates them
     /// around each forward and backward pass.
-    public var interfaceTransposedWeights: TransposedWeights<T> { interface.transposed }
+    public var interfaceWeightCopies: [WeightCopies<T>] { interface.weightCopies }
 
     public init(store: ParameterStore<T>, prefix: String, inputSize: Int, cellCount: Int, cellWidth: Int,
                 readHeads: Int, independentLinears: Bool = false, options: MemoryOptions = .paper) {

@@ -13,8 +13,12 @@ struct InterfaceProjection<T: Real>: Sendable {
     /// Column offset in ẑ of each linear's output.
     let blockOffsets: [Int]
     /// All weights transposed side by side, (in, S): the forward is one product even with
-    /// independent linears (see `TransposedWeights`).
-    let transposed: TransposedWeights<T>
+    /// independent linears (see `WeightCopies`).
+    let transposed: WeightCopies<T>
+    /// All weights as they are, stacked, (S, in), as panels: the input gradient is one product
+    /// even with independent linears.
+    let stacked: WeightCopies<T>
+    var weightCopies: [WeightCopies<T>] { [transposed, stacked] }
 
     /// `blocks` are the fields' (name, offset, length) in ẑ, used when `independent`.
     init(store: ParameterStore<T>, prefix: String, inputSize: Int, size: Int, independent: Bool,
@@ -28,8 +32,10 @@ struct InterfaceProjection<T: Real>: Sendable {
             linears = [Linear(store: store, name: prefix + "interface_weights", inputSize: inputSize, outputSize: size)]
             blockOffsets = [0]
         }
-        transposed = TransposedWeights(rows: inputSize, columns: size,
+        transposed = WeightCopies(rows: inputSize, columns: size,
                                        blocks: zip(linears, blockOffsets).map { .init($0.weight, column: $1) })
+        stacked = WeightCopies(rows: size, columns: inputSize,
+                               blocks: zip(linears, blockOffsets).map { .init($0.weight, row: $1, transposed: false) })
     }
 
     /// pytorch-dnc's initialisation (docs/dense-memory.md, Initialisation): weights Kaiming-uniform U(±√(6/in)), biases U(±1/√in).
@@ -44,13 +50,19 @@ struct InterfaceProjection<T: Real>: Sendable {
     /// ẑ = interface(x): input B×in, raw B×S (written).
     func forward(store: ParameterStore<T>, input x: UnsafePointer<T>, batch: Int, raw z: UnsafeMutablePointer<T>) {
         let outer = ProductAccounting.enter(.interface); defer { ProductAccounting.leave(outer) }
-        let transposedWeights = transposed.pointer
-        if let transposedWeights {
+        // From panels where libxsmm runs the product (see `PanelMatrix`), else row-major. (The
+        // path first: asking for a copy builds it.)
+        var copied = false
+        if PanelMatrix<T>.pay(rows: batch, inner: inputSize), let panels = transposed.panels {
+            Kernels.gemm(m: batch, a: x, lda: inputSize, panels: panels, beta: 0, c: z, ldc: size)
+            copied = true
+        } else if let transposedWeights = transposed.pointer {
             Kernels.gemm(m: batch, n: size, k: inputSize, a: x, b: transposedWeights, beta: 0, c: z)
+            copied = true
         }
         for k in 0..<linears.count {
             let linear = linears[k], offset = blockOffsets[k], width = linear.outputSize
-            if transposedWeights == nil {
+            if !copied {
                 Kernels.gemm(transB: true, m: batch, n: width, k: inputSize, a: x, b: store.values(linear.weight),
                              beta: 0, c: z + offset, ldc: size)
             }
@@ -69,8 +81,10 @@ struct InterfaceProjection<T: Real>: Sendable {
     func backward(store: ParameterStore<T>, input x: UnsafePointer<T>, rawGradient dz: UnsafePointer<T>, batch: Int,
                   inputGradient dx: UnsafeMutablePointer<T>) {
         let outer = ProductAccounting.enter(.interface); defer { ProductAccounting.leave(outer) }
-        // Independent linears: one product by the transposed copy (when active) instead of ten.
-        let fusedInputGradient = linears.count > 1 ? transposed.pointer : nil
+        // One product by the stacked panels where libxsmm runs it; else, with independent
+        // linears, one by the transposed copy (when active) instead of ten.
+        let stackedPanels = PanelMatrix<T>.pay(rows: batch, inner: size) ? stacked.panels : nil
+        let fusedInputGradient = stackedPanels == nil && linears.count > 1 ? transposed.pointer : nil
         for k in 0..<linears.count {
             let linear = linears[k], offset = blockOffsets[k], width = linear.outputSize
             ProductAccounting.within(.weightGradients) {
@@ -84,12 +98,14 @@ struct InterfaceProjection<T: Real>: Sendable {
                     for j in 0..<width { gb[j] += dzr[j] }
                 }
             }
-            if fusedInputGradient == nil {
+            if stackedPanels == nil && fusedInputGradient == nil {
                 Kernels.gemm(m: batch, n: inputSize, k: width, a: dz + offset, lda: size, b: store.values(linear.weight),
                              beta: k == 0 ? 0 : 1, c: dx)
             }
         }
-        if let fusedInputGradient {
+        if let stackedPanels {
+            Kernels.gemm(m: batch, a: dz, lda: size, panels: stackedPanels, beta: 0, c: dx, ldc: inputSize)
+        } else if let fusedInputGradient {
             Kernels.gemm(transB: true, m: batch, n: inputSize, k: size, a: dz, b: fusedInputGradient, beta: 0, c: dx)
         }
     }

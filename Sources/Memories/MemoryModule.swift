@@ -50,8 +50,8 @@ public protocol MemoryModule<Scalar>: AnyObject, Sendable {
     var readHeads: Int { get }
     /// S, the width of the raw interface vector.
     var interfaceSize: Int { get }
-    /// The interface weights transposed for the forward product (see `TransposedWeights`).
-    var interfaceTransposedWeights: TransposedWeights<Scalar> { get }
+    /// The interface weights' copies for its per-step products (see `WeightCopies`).
+    var interfaceWeightCopies: [WeightCopies<Scalar>] { get }
 
     /// pytorch-dnc's initialisation of the interface parameters, drawn from `random`'s `stream`.
     func initializeDefault(random: CounterRandom, stream: UInt64)

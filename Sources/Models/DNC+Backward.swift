@@ -48,11 +48,11 @@ extension DNC {
         var inputGradient = Tensor<T>(shape: c.batchFirst ? [batch, steps, c.inputSize] : [steps, batch, c.inputSize])
         var initialReadGradient = Tensor<T>(shape: [batch, rw])
         // The forward's transposed copies of the weights, unless another forward refreshed them.
-        for (k, weights) in transposedWeights.enumerated() {
-            weights.activate(store: store, keeping: modelTape.transposedGenerations.count == transposedWeights.count
-                                 ? modelTape.transposedGenerations[k] : nil)
+        for (k, weights) in weightCopies.enumerated() {
+            weights.activate(store: store, keeping: modelTape.weightCopyGenerations.count == weightCopies.count
+                                 ? modelTape.weightCopyGenerations[k] : nil)
         }
-        defer { for weights in transposedWeights { weights.deactivate() } }
+        defer { for weights in weightCopies { weights.deactivate() } }
 
         for t in stride(from: steps - 1, through: 0, by: -1) {
             let active = tape.active(step: t)

@@ -59,9 +59,9 @@ extension DNC {
         var result = Tensor<T>(shape: outputIsTimeMajor ? [steps, batch, c.resolvedOutputSize] : [batch, steps, c.resolvedOutputSize])
         var trace = debug ? DNCTrace<T>(batchElement: debugBatchElement) : nil
         // The products use transposed copies of the weights, refreshed for this call.
-        for weights in transposedWeights { weights.activate(store: store) }
-        defer { for weights in transposedWeights { weights.deactivate() } }
-        call.tape.transposedGenerations = transposedWeights.map(\.generation)
+        for weights in weightCopies { weights.activate(store: store) }
+        defer { for weights in weightCopies { weights.deactivate() } }
+        call.tape.weightCopyGenerations = weightCopies.map(\.generation)
 
         var currentRead = state.lastRead
         for t in 0..<steps {

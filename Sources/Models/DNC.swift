@@ -24,9 +24,9 @@ public final class DNC<T: Real>: @unchecked Sendable {
     /// The memories: one if shared between layers, else one per layer.
     public let memories: [any MemoryModule<T>]
     public let output: Linear<T>
-    /// The transposed weight copies of the controllers and interfaces, refreshed at the start of
-    /// every forward and backward pass (see `TransposedWeights`).
-    let transposedWeights: [TransposedWeights<T>]
+    /// The weight copies of the controllers and interfaces for their per-step products, refreshed
+    /// at the start of every forward pass and reused by its backward (see `WeightCopies`).
+    let weightCopies: [WeightCopies<T>]
     /// Dropout masks are drawn from here (training mode only).
     public var dropoutRandom: RandomSequence
     /// Seeds the compat preset's per-call random controller state.
@@ -58,7 +58,7 @@ public final class DNC<T: Real>: @unchecked Sendable {
             Self.makeMemory(c, store: store, prefix: c.shareMemoryBetweenLayers ? "rnn_layer_memory_shared." : "rnn_layer_memory_\(index).")
         }
         output = Linear(store: store, name: "output", inputSize: c.hiddenSize + c.readWidth, outputSize: c.resolvedOutputSize)
-        transposedWeights = controllers.flatMap { $0.layers.map { $0.transposedWeights } } + memories.map { $0.interfaceTransposedWeights }
+        weightCopies = controllers.flatMap { $0.layers.flatMap { $0.weightCopies } } + memories.flatMap { $0.interfaceWeightCopies }
         defaultTape = DNCTape(controllerCount: c.layerCount, memories: memories)
         random = CounterRandom(seed: seed)
         dropoutRandom = random.sequence(stream: 0xD0)

@@ -9,9 +9,9 @@ public final class DNCTape<T: Real>: @unchecked Sendable {
     let controllers: [RecurrentTape<T>]
     /// One per memory of the model, of that memory's tape type.
     let memories: [AnyObject]
-    /// The generations of the model's transposed weight copies the forward used (its backward
+    /// The generations of the model's weight copies the forward used (its backward
     /// uses the same copies while no other forward has refreshed them).
-    var transposedGenerations: [Int] = []
+    var weightCopyGenerations: [Int] = []
 
     init(controllerCount: Int, memories: [any MemoryModule<T>]) {
         controllers = (0..<controllerCount).map { _ in RecurrentTape<T>() }

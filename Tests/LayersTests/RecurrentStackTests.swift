@@ -90,11 +90,11 @@ final class RecurrentStackTests: XCTestCase {
     func testTanhRNNStack() { check(kind: .rnn(.tanh), depth: 2) }
     func testReLURNNStack() { check(kind: .rnn(.relu), depth: 2, dropout: 0.2) }
 
-    /// Outputs and gradients through the transposed weight copies (`forward`/`backward`) equal
+    /// Outputs and gradients through the weight copies (`forward`/`backward`: transposed, panels) equal
     /// those through the weights themselves (bare `step`/`backwardStep`), for every cell kind, a
     /// batch small enough for the transposed backward and one too large; and a weight changed
     /// between calls is seen by the next call (the copies are refreshed, never stale).
-    func testTransposedWeightsMatchTheWeights() {
+    func testWeightCopiesMatchTheWeights() {
         for kind: RecurrentCellKind in [.lstm, .gru, .rnn(.tanh)] {
             for batch in [2, 20] {
                 let problem = Problem(kind: kind, depth: 2, dropout: 0, steps: 3, batch: batch)
@@ -141,7 +141,7 @@ final class RecurrentStackTests: XCTestCase {
                         XCTAssertEqual(x.count, y.count)
                         for i in x.indices { XCTAssertEqual(x[i], y[i], accuracy: 1e-12, "\(label) round \(round) \(name) \(i)") }
                     }
-                    XCTAssertNil(problem.stack.layers[0].transposedWeights.pointer, "inactive after the calls")
+                    XCTAssertNil(problem.stack.layers[0].forwardWeights.pointer, "inactive after the calls")
                     // Change every weight; the next round must see the new values.
                     for i in 0..<problem.store.count { problem.store.values[i] *= -0.9 }
                 }

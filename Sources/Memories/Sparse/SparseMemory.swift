@@ -58,7 +58,7 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
     public var interfaceSize: Int { layout.size }
     /// The interface weights transposed for the forward product; the model activates them
     /// around each forward and backward pass.
-    public var interfaceTransposedWeights: TransposedWeights<T> { interface.transposed }
+    public var interfaceWeightCopies: [WeightCopies<T>] { interface.weightCopies }
     /// R·K.
     public var readSlots: Int { readHeads * sparseReads }
 

@@ -63,7 +63,7 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
     public var interfaceSize: Int { layout.size }
     /// The interface weights transposed for the forward product; the model activates them
     /// around each forward and backward pass.
-    public var interfaceTransposedWeights: TransposedWeights<T> { interface.transposed }
+    public var interfaceWeightCopies: [WeightCopies<T>] { interface.weightCopies }
     /// Slots per head, K + 2K_L.
     public var slotsPerHead: Int { sparseReads + 2 * temporalReads }
     /// R·(K + 2K_L).
