@@ -73,8 +73,8 @@ public final class WeightCopies<T: Real>: @unchecked Sendable {
 
     /// The `rows × columns` row-major copy while active, else nil.
     public var pointer: UnsafePointer<T>? {
-        guard activations > 0, let store else { return nil }
-        if rowMajor.generation != generation {
+        guard activations > 0 else { return nil }
+        if rowMajor.generation != generation, let store {
             let buffer = Self.buffer(&rowMajor, count: rows * columns)
             for block in blocks {
                 let (r, c) = (block.slot.shape[0], block.slot.shape[1])
@@ -82,7 +82,8 @@ public final class WeightCopies<T: Real>: @unchecked Sendable {
                 if block.transposed {
                     Kernels.transpose(rows: r, columns: c, store.values(block.slot), into: target, destinationStride: columns)
                 } else {
-                    for i in 0..<r { (target + i * columns).update(from: store.values(block.slot) + i * c, count: c) }
+                    Kernels.copy(rows: r, columns: c, store.values(block.slot), sourceStride: c, into: target,
+                                 destinationStride: columns)
                 }
             }
             rowMajor.generation = generation
@@ -92,9 +93,9 @@ public final class WeightCopies<T: Real>: @unchecked Sendable {
 
     /// The copy as panels of `PanelMatrix.defaultWidth` columns while active, else nil.
     public var panels: PanelMatrix<T>? {
-        guard activations > 0, let store else { return nil }
+        guard activations > 0 else { return nil }
         let width = PanelMatrix<T>.defaultWidth, panelStride = rows * width
-        if panelled.generation != generation {
+        if panelled.generation != generation, let store {
             let buffer = Self.buffer(&panelled, count: PanelMatrix<T>.size(rows: rows, columns: columns, width: width))
             for block in blocks {
                 let (r, c) = (block.slot.shape[0], block.slot.shape[1]), values = store.values(block.slot)
@@ -110,7 +111,8 @@ public final class WeightCopies<T: Real>: @unchecked Sendable {
                     if block.transposed {
                         Kernels.transpose(rows: count, columns: c, values + column * c, into: target, destinationStride: width)
                     } else {
-                        for i in 0..<r { (target + i * width).update(from: values + i * c + column, count: count) }
+                        Kernels.copy(rows: r, columns: count, values + column, sourceStride: c, into: target,
+                                     destinationStride: width)
                     }
                     column += count
                 }
@@ -130,7 +132,8 @@ public final class WeightCopies<T: Real>: @unchecked Sendable {
         return buffer
     }
 
-    private weak var store: ParameterStore<T>?
+    /// Where the copies come from (the store holds nothing of this object: no cycle).
+    private var store: ParameterStore<T>?
 
     /// Makes `pointer` and `panels` valid, refreshed from `store` on the outermost activation
     /// (each built when first asked for). With `keeping`, a copy of that generation is kept as it

@@ -107,6 +107,15 @@ public enum Kernels {
         T.blasTranspose(rows: rows, columns: columns, a: source, lda: columns, b: destination, ldb: destinationStride)
     }
 
+    /// Copies a rows×columns matrix (row stride `sourceStride`) into `destination` (row stride
+    /// `destinationStride`).
+    @inlinable
+    public static func copy<T: Real>(rows: Int, columns: Int, _ source: UnsafePointer<T>, sourceStride: Int,
+                                     into destination: UnsafeMutablePointer<T>, destinationStride: Int) {
+        guard rows > 0, columns > 0 else { return }
+        T.blasCopy(rows: rows, columns: columns, a: source, lda: sourceStride, b: destination, ldb: destinationStride)
+    }
+
     /// `y += alpha · x`.
     @inlinable
     public static func axpy<T: Real>(_ count: Int, alpha: T, _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>) {

@@ -12,9 +12,11 @@
 /// products, weights evicted by a 4 MiB sweep before each call, medians of 300 (µs, row-major →
 /// panels of 32 columns): forward 16×1024×(134 + 256) 293 → 193, backward 16×134×1024 85 → 65
 /// and 16×256×1024 157 → 118; with the weights in cache 216 → 169, 60 → 54 and 105 → 94.
+@frozen
 public struct PanelMatrix<T: Real> {
     /// Columns per panel: 32 ran fastest in the measurements above (16, 64, 128 and 256 were
     /// tried: up to 64 the same in cache, slower cold; above, slower both ways).
+    @inlinable
     public static var defaultWidth: Int { 32 }
 
     public let base: UnsafePointer<T>
@@ -32,13 +34,24 @@ public struct PanelMatrix<T: Real> {
         self.panelStride = panelStride
     }
 
+    @inlinable
     public var panelCount: Int { (columns + width - 1) / width }
 
-    /// Whether products of `rows` rows by panels of `inner` rows all run in libxsmm (the rule of
-    /// `ProductPath.choose`), where panels pay; OpenBLAS packs its operands itself.
+    /// The fewest rows (batch) for which products by panels pay: SAM's single-sample step
+    /// (`dnc-bench --only sam-1000000-approximate-b1`, hidden size 100, five alternating processes)
+    /// took 0.91–0.99 ms with the row-major copies and 0.93–1.19 ms from panels, its products of
+    /// one row by 32 columns being too short for the kernel; batches of 8 and 16 gain.
+    @inlinable
+    public static var minimumRows: Int { 8 }
+
+    /// Whether products of `rows` rows by panels of `inner` rows pay: at least `minimumRows`
+    /// rows, and all in libxsmm (the rule of `ProductPath.choose`; OpenBLAS packs its operands
+    /// itself).
+    @inlinable
     public static func pay(rows: Int, inner: Int, path: ProductPath = .configured) -> Bool {
-        ProductPath.choose(transA: false, transB: false, m: rows, n: defaultWidth, k: inner,
-                           alphaIsOne: true, betaIsZeroOrOne: true, requested: path) == .libxsmm
+        rows >= minimumRows
+            && ProductPath.choose(transA: false, transB: false, m: rows, n: defaultWidth, k: inner,
+                                  alphaIsOne: true, betaIsZeroOrOne: true, requested: path) == .libxsmm
     }
 
     /// Reals a rows×columns matrix takes as panels of `width` columns.
@@ -71,15 +84,35 @@ extension Kernels {
     /// `C = A·B + beta·C` with B kept as panels (see `PanelMatrix`): A is m×k (row stride `lda`),
     /// B is k×n (`b.rows` = k), C is m×n (row stride `ldc`); beta 0 or 1. One product per panel,
     /// each with the panel's width as B's row stride; `path` as in `gemm`. Accounted as one product.
+    /// In libxsmm the kernels (one for the whole panels, one for a narrower last one) are looked
+    /// up once per call, not once per panel: with a batch of one row a panel's product takes a
+    /// few hundred nanoseconds, and the per-product path choice and lookup doubled it.
+    @inlinable
     public static func gemm<T: Real>(m: Int, a: UnsafePointer<T>, lda: Int, panels b: PanelMatrix<T>, beta: T,
                                      c: UnsafeMutablePointer<T>, ldc: Int, path: ProductPath = .configured) {
+        guard m > 0, b.columns > 0 else { return }
         let start = ProductAccounting.enabled ? ProductAccounting.now() : 0
+        defer { if ProductAccounting.enabled { ProductAccounting.record(m: m, n: b.columns, k: b.rows, since: start) } }
+        let width = b.width, last = b.columns - (b.panelCount - 1) * width
+        if b.rows > 0, PanelMatrix<T>.pay(rows: m, inner: b.rows, path: path) {
+            // Column-major, operands swapped (as in `gemmUnaccounted`): libxsmm's A is the panel.
+            func kernel(_ columns: Int) -> UnsafeRawPointer? {
+                T.xsmmKernel(m: Int32(columns), n: Int32(m), k: Int32(b.rows), lda: Int32(width), ldb: Int32(lda),
+                             ldc: Int32(ldc), beta: beta, flags: 0)
+            }
+            if let whole = kernel(width), let narrow = last == width ? whole : kernel(last) {
+                for panel in 0..<b.panelCount {
+                    T.xsmmCall(panel == b.panelCount - 1 ? narrow : whole, a: b.base + panel * b.panelStride, b: a,
+                               c: c + panel * width)
+                }
+                return
+            }
+        }
         for panel in 0..<b.panelCount {
-            let column = panel * b.width
-            gemmUnaccounted(transA: false, transB: false, m: m, n: Swift.min(b.width, b.columns - column), k: b.rows,
-                            alpha: 1, a: a, lda: lda, b: b.base + panel * b.panelStride, ldb: b.width,
+            let column = panel * width
+            gemmUnaccounted(transA: false, transB: false, m: m, n: Swift.min(width, b.columns - column), k: b.rows,
+                            alpha: 1, a: a, lda: lda, b: b.base + panel * b.panelStride, ldb: width,
                             beta: beta, c: c + column, ldc: ldc, path: path)
         }
-        if ProductAccounting.enabled { ProductAccounting.record(m: m, n: b.columns, k: b.rows, since: start) }
     }
 }

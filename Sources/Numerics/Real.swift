@@ -37,6 +37,9 @@ where RawSignificand: FixedWidthInteger {
     /// `b = aᵀ`: a is rows×columns (row stride lda), b is columns×rows (row stride ldb).
     static func blasTranspose(rows: Int, columns: Int, a: UnsafePointer<Self>, lda: Int,
                               b: UnsafeMutablePointer<Self>, ldb: Int)
+    /// `b = a`: both rows×columns, row strides lda and ldb.
+    static func blasCopy(rows: Int, columns: Int, a: UnsafePointer<Self>, lda: Int,
+                         b: UnsafeMutablePointer<Self>, ldb: Int)
 
     /// Element-wise maps; `input` and `output` may be the same buffer.
     static func mapTanh(_ input: UnsafePointer<Self>, _ output: UnsafeMutablePointer<Self>, count: Int)
@@ -87,6 +90,11 @@ extension Float: Real {
     public static func blasTranspose(rows: Int, columns: Int, a: UnsafePointer<Float>, lda: Int,
                                      b: UnsafeMutablePointer<Float>, ldb: Int) {
         cblas_somatcopy(CblasRowMajor, CblasTrans, Int32(rows), Int32(columns), 1, a, Int32(lda), b, Int32(ldb))
+    }
+    @inlinable
+    public static func blasCopy(rows: Int, columns: Int, a: UnsafePointer<Float>, lda: Int,
+                                b: UnsafeMutablePointer<Float>, ldb: Int) {
+        cblas_somatcopy(CblasRowMajor, CblasNoTrans, Int32(rows), Int32(columns), 1, a, Int32(lda), b, Int32(ldb))
     }
     @inlinable
     public static func mapTanh(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int) {
@@ -143,6 +151,11 @@ extension Double: Real {
     public static func blasTranspose(rows: Int, columns: Int, a: UnsafePointer<Double>, lda: Int,
                                      b: UnsafeMutablePointer<Double>, ldb: Int) {
         cblas_domatcopy(CblasRowMajor, CblasTrans, Int32(rows), Int32(columns), 1, a, Int32(lda), b, Int32(ldb))
+    }
+    @inlinable
+    public static func blasCopy(rows: Int, columns: Int, a: UnsafePointer<Double>, lda: Int,
+                                b: UnsafeMutablePointer<Double>, ldb: Int) {
+        cblas_domatcopy(CblasRowMajor, CblasNoTrans, Int32(rows), Int32(columns), 1, a, Int32(lda), b, Int32(ldb))
     }
     // Double is the checking precision: libm, correctly rounded or nearly so.
     @inlinable
