@@ -6,17 +6,20 @@ import DNCNumerics
 /// elsewhere; they follow the weights from one activation to the next, and a kept generation
 /// stays as it was.
 final class WeightCopiesTests: XCTestCase {
-    /// Two weights in one copy: A (5, 3) and B (5, 40), as the recurrent layer's
-    /// `[W_ihᵀ; W_hhᵀ]` (transposed, stacked) or `[W_ih | W_hh]` (as they are, B from column 32).
+    /// Weights in one copy: A (5, 3) and B (5, 40) as the recurrent layer's `[W_ihᵀ; W_hhᵀ]`
+    /// (transposed, stacked) or `[W_ih | W_hh]` (as they are, B from column 32); and a third, C,
+    /// that starts inside a panel and crosses into the next (as the interface's blocks side by side).
     func make(transposed: Bool) -> (ParameterStore<Double>, WeightCopies<Double>, [ParameterSlot]) {
         let store = ParameterStore<Double>()
         let a = store.add("a", shape: [5, 3]), b = store.add("b", shape: [5, 40])
+        let c = store.add("c", shape: transposed ? [40, 3] : [3, 40])
         for i in 0..<store.count { store.values[i] = Double(i + 1) }
         let copies = transposed
-            ? WeightCopies<Double>(rows: 43, columns: 5, blocks: [.init(a), .init(b, row: 3)])
-            : WeightCopies<Double>(rows: 5, columns: 72, blocks: [.init(a, transposed: false),
-                                                                  .init(b, column: 32, transposed: false)])
-        return (store, copies, [a, b])
+            ? WeightCopies<Double>(rows: 43, columns: 45, blocks: [.init(a), .init(b, row: 3), .init(c, column: 5)])
+            : WeightCopies<Double>(rows: 8, columns: 72, blocks: [.init(a, transposed: false),
+                                                                  .init(b, column: 32, transposed: false),
+                                                                  .init(c, row: 5, column: 3, transposed: false)])
+        return (store, copies, [a, b, c])
     }
 
     /// The copy's element (r, c) computed from the store.
