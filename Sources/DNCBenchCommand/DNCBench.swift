@@ -118,6 +118,8 @@ struct DNCBench: ParsableCommand {
 
     static func main() {
         BLASRuntime.relaunchWithBestKernelsIfNeeded()
+        // As dnc-dist does (see SubnormalFlushing).
+        SubnormalFlushing.applyConfigured()
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -349,6 +351,7 @@ struct DNCBench: ParsableCommand {
     func printTable(_ results: [[String: Any]]) {
         print("BLAS: \(BLASRuntime.summary)")
         print("Products: \(ProductPath.summary)")
+        print("Subnormals: \(SubnormalFlushing.summary)")
         for result in results {
             let name = result["name"] as? String ?? "?"
             if name == "controller" {

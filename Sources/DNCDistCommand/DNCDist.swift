@@ -33,6 +33,7 @@ struct DNCDist: ParsableCommand {
             print("BLAS: \(BLASRuntime.summary)")
             print("Products: \(ProductPath.summary)")
             print("Approximate index scan: \(ApproximateIndexScan.summary)")
+            print("Subnormals: \(SubnormalFlushing.summary)")
             return
         }
         throw CleanExit.helpRequest(self)
@@ -41,6 +42,8 @@ struct DNCDist: ParsableCommand {
     static func main() {
         // Before anything touches BLAS: may re-execute this program with better kernels.
         BLASRuntime.relaunchWithBestKernelsIfNeeded()
+        // This thread trains: subnormals flushed unless DNC_SUBNORMALS=keep (see SubnormalFlushing).
+        SubnormalFlushing.applyConfigured()
         do {
             let arguments = Array(CommandLine.arguments.dropFirst())
             try refuseUnknownTask(arguments)
@@ -159,6 +162,7 @@ struct Diagnostics: ParsableCommand {
         print("BLAS: \(BLASRuntime.summary)")
         print("Products: \(ProductPath.summary)")
         print("Approximate index scan: \(ApproximateIndexScan.summary)")
+        print("Subnormals: \(SubnormalFlushing.summary)")
         let flags = BLASRuntime.cpuFlags()
         print("CPU: best known kernels \(BLASRuntime.bestCore(flags: flags) ?? "none"), "
               + "AVX-512 \(flags.contains("avx512f") ? "yes" : "no"), AVX2 \(flags.contains("avx2") ? "yes" : "no")")
