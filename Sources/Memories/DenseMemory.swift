@@ -48,8 +48,8 @@ public final class DenseMemory<T: Real>: @unchecked Sendable {
 
     /// S = R·W + 3W + 5R + 3, plus (R + 1)·W with masked lookup and 2R with link sharpness.
     public var interfaceSize: Int { layout.size }
-    /// The interface weights transposed for the forward product; the model activates them
-    /// around each forward and backward pass.
+    /// The interface weights' copies (transposed for the forward, stacked as they are for the
+    /// input gradient); the model activates them around each forward and backward pass.
     public var interfaceWeightCopies: [WeightCopies<T>] { interface.weightCopies }
 
     public init(store: ParameterStore<T>, prefix: String, inputSize: Int, cellCount: Int, cellWidth: Int,

@@ -47,7 +47,7 @@ extension DNC {
         }
         var inputGradient = Tensor<T>(shape: c.batchFirst ? [batch, steps, c.inputSize] : [steps, batch, c.inputSize])
         var initialReadGradient = Tensor<T>(shape: [batch, rw])
-        // The forward's transposed copies of the weights, unless another forward refreshed them.
+        // The forward's copies of the weights, unless another forward refreshed them.
         for (k, weights) in weightCopies.enumerated() {
             weights.activate(store: store, keeping: modelTape.weightCopyGenerations.count == weightCopies.count
                                  ? modelTape.weightCopyGenerations[k] : nil)

@@ -58,7 +58,7 @@ extension DNC {
 
         var result = Tensor<T>(shape: outputIsTimeMajor ? [steps, batch, c.resolvedOutputSize] : [batch, steps, c.resolvedOutputSize])
         var trace = debug ? DNCTrace<T>(batchElement: debugBatchElement) : nil
-        // The products use transposed copies of the weights, refreshed for this call.
+        // The per-step products use copies of the weights (`WeightCopies`), refreshed for this call.
         for weights in weightCopies { weights.activate(store: store) }
         defer { for weights in weightCopies { weights.deactivate() } }
         call.tape.weightCopyGenerations = weightCopies.map(\.generation)

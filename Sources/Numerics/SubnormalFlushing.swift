@@ -28,45 +28,52 @@ import Foundation
 public enum SubnormalFlushing {
     #if canImport(Glibc) && arch(x86_64)
     /// MXCSR's flush-to-zero (bit 15) and denormals-are-zero (bit 6).
-    static let bits: UInt32 = 0x8040
+    static let bits: UInt64 = 0x8040
     #elseif canImport(Glibc) && arch(arm64)
     /// FPCR's flush-to-zero (bit 24).
     static let bits: UInt64 = 1 << 24
+    #else
+    static let bits: UInt64 = 0
     #endif
+
+    /// Replaces the calling thread's control register (MXCSR on x86-64, FPCR on ARM64) by
+    /// `change` of it, writing it only when that differs, and returns the value before; 0 where
+    /// there is no such register to this code.
+    private static func updateRegister(_ change: (UInt64) -> UInt64) -> UInt64 {
+        #if canImport(Glibc) && (arch(x86_64) || arch(arm64))
+        var environment = fenv_t()
+        fegetenv(&environment)
+        #if arch(x86_64)
+        let before = UInt64(environment.__mxcsr)
+        #else
+        let before = UInt64(environment.__fpcr)
+        #endif
+        let after = change(before)
+        if after != before {
+            #if arch(x86_64)
+            environment.__mxcsr = .init(truncatingIfNeeded: after)
+            #else
+            environment.__fpcr = .init(truncatingIfNeeded: after)
+            #endif
+            fesetenv(&environment)
+        }
+        return before
+        #else
+        return 0
+        #endif
+    }
 
     /// Whether the calling thread flushes subnormals to zero now.
     public static var isEnabled: Bool {
-        #if canImport(Glibc) && arch(x86_64)
-        var environment = fenv_t()
-        fegetenv(&environment)
-        return environment.__mxcsr & bits == bits
-        #elseif canImport(Glibc) && arch(arm64)
-        var environment = fenv_t()
-        fegetenv(&environment)
-        return UInt64(environment.__fpcr) & bits == bits
-        #else
-        return false
-        #endif
+        bits != 0 && updateRegister { $0 } & bits == bits
     }
 
     /// Turns flushing on or off for the calling thread; returns whether it was on before. False
     /// (and no change) where this platform offers no such mode to this code.
     @discardableResult
     public static func set(_ on: Bool) -> Bool {
-        let before = isEnabled
-        #if canImport(Glibc) && arch(x86_64)
-        var environment = fenv_t()
-        fegetenv(&environment)
-        environment.__mxcsr = on ? environment.__mxcsr | bits : environment.__mxcsr & ~bits
-        fesetenv(&environment)
-        #elseif canImport(Glibc) && arch(arm64)
-        var environment = fenv_t()
-        fegetenv(&environment)
-        let fpcr = UInt64(environment.__fpcr)
-        environment.__fpcr = .init(on ? fpcr | bits : fpcr & ~bits)
-        fesetenv(&environment)
-        #endif
-        return before
+        guard bits != 0 else { return false }
+        return updateRegister { on ? $0 | bits : $0 & ~bits } & bits == bits
     }
 
     /// `set(true)`.

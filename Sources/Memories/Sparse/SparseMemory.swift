@@ -56,8 +56,8 @@ public final class SparseMemory<T: Real>: @unchecked Sendable {
 
     /// S = R·W + W + 2.
     public var interfaceSize: Int { layout.size }
-    /// The interface weights transposed for the forward product; the model activates them
-    /// around each forward and backward pass.
+    /// The interface weights' copies (transposed for the forward, stacked as they are for the
+    /// input gradient); the model activates them around each forward and backward pass.
     public var interfaceWeightCopies: [WeightCopies<T>] { interface.weightCopies }
     /// R·K.
     public var readSlots: Int { readHeads * sparseReads }

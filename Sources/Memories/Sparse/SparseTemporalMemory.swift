@@ -61,8 +61,8 @@ public final class SparseTemporalMemory<T: Real>: SparseMemoryModule, @unchecked
     var afterLinkUpdate: ((Int, SparseSampleMemory<T>) -> Void)?
 
     public var interfaceSize: Int { layout.size }
-    /// The interface weights transposed for the forward product; the model activates them
-    /// around each forward and backward pass.
+    /// The interface weights' copies (transposed for the forward, stacked as they are for the
+    /// input gradient); the model activates them around each forward and backward pass.
     public var interfaceWeightCopies: [WeightCopies<T>] { interface.weightCopies }
     /// Slots per head, K + 2K_L.
     public var slotsPerHead: Int { sparseReads + 2 * temporalReads }
